@@ -1,0 +1,38 @@
+"""pyxem-epdf: STEM electron pair distribution function (ePDF) mapping.
+
+A HyperSpy extension that turns azimuthally integrated 4D-STEM diffraction
+profiles I(s) into reduced intensities φ(s) and reduced pair distribution
+functions G(r) for every probe position at once, eagerly or lazily, following
+Laulainen et al., Nanoscale 14, 16524 (2022).
+
+Importing this package is cheap: the signal classes and numerical modules are
+loaded on first access.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "ReducedIntensity1DPlus": "pyxem_epdf.signals",
+    "LazyReducedIntensity1DPlus": "pyxem_epdf.signals",
+    "PDF1DPlus": "pyxem_epdf.signals",
+    "LazyPDF1DPlus": "pyxem_epdf.signals",
+    "from_profile": "pyxem_epdf.signals",
+    "parse_composition": "pyxem_epdf.physics.scattering",
+    "physics": "pyxem_epdf.physics",
+    "data": "pyxem_epdf.data",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__.endswith(name) else getattr(module, name)
+    raise AttributeError(f"module 'pyxem_epdf' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
