@@ -1,0 +1,63 @@
+"""Small shared helpers of the numerical core (validation, window indices)."""
+
+import numpy as np
+
+
+def as_axis(s, name="s"):
+    """Return the axis values as a 1-D float array, checking they increase."""
+    s = np.asarray(s, dtype=float)
+    if s.ndim != 1 or s.size < 2:
+        raise ValueError(f"'{name}' must be a 1-D axis with at least 2 values.")
+    if not np.all(np.isfinite(s)) or np.any(np.diff(s) <= 0):
+        raise ValueError(f"'{name}' must be finite and strictly increasing.")
+    return s
+
+
+def window_slice(s, lo, hi, name="s_range", min_points=3):
+    """Index slice of the axis values ``s`` inside the closed window [lo, hi].
+
+    Raises a ``ValueError`` naming ``name`` when the window is not ordered,
+    lies outside the data or holds fewer than ``min_points`` samples.
+    """
+    try:
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(f"'{name}' must be two numbers (lo, hi); got {(lo, hi)!r}.") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"'{name}' must satisfy lo < hi; got ({lo}, {hi}).")
+    if lo < s[0] - 1e-9 * abs(s[0] or 1) or hi > s[-1] + 1e-9 * abs(s[-1]):
+        raise ValueError(
+            f"'{name}' = ({lo:g}, {hi:g}) lies outside the data, which covers "
+            f"{s[0]:g} to {s[-1]:g}."
+        )
+    i0 = int(np.searchsorted(s, lo, side="left"))
+    i1 = int(np.searchsorted(s, hi, side="right"))
+    if i1 - i0 < min_points:
+        raise ValueError(
+            f"'{name}' = ({lo:g}, {hi:g}) contains {i1 - i0} samples; at least "
+            f"{min_points} are needed."
+        )
+    return slice(i0, i1)
+
+
+def safe_divide(num, den):
+    """num / den where den != 0 and finite, else 0 (NumPy or dask)."""
+    ok = (den != 0) & np.isfinite(den)
+    return np.where(ok, num / np.where(ok, den, 1), 0)
+
+
+def as_array(x):
+    """``x`` unchanged if it is a dask array, else as a float NumPy array."""
+    return x if hasattr(x, "dask") else np.asarray(x, dtype=float)
+
+
+def last_axis(x, axis):
+    """Move ``axis`` of an N-D array to the end (1-D and scalars unchanged)."""
+    x = as_array(x)
+    return np.moveaxis(x, axis, -1) if x.ndim > 1 else x
+
+
+def expand_nav(x):
+    """Append a trailing length-1 axis to a navigation-shaped array."""
+    x = as_array(x)
+    return x[..., None] if x.ndim > 0 else x
