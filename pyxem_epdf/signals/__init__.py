@@ -1,0 +1,17 @@
+"""Signal classes registered with HyperSpy (see ``hyperspy_extension.yaml``).
+
+Thin wrappers around :mod:`pyxem_epdf.physics`: they handle axes, metadata,
+laziness and plotting.
+"""
+
+from .pdf import LazyPDF1DPlus, PDF1DPlus
+from .profile import from_profile
+from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
+
+__all__ = [
+    "ReducedIntensity1DPlus",
+    "LazyReducedIntensity1DPlus",
+    "PDF1DPlus",
+    "LazyPDF1DPlus",
+    "from_profile",
+]

@@ -1,0 +1,162 @@
+"""Shared plumbing of the signal classes: axes, laziness, outputs, metadata.
+
+No numerics here: the maths lives in :mod:`pyxem_epdf.physics`. These helpers
+implement the method contract of the style guide (``inplace=False`` by
+default, ``lazy_output``, history in ``metadata.ePDF.history``).
+"""
+
+import logging
+
+import numpy as np
+from hyperspy.axes import UniformDataAxis
+
+from ..physics.units import s_unit_factor
+
+_logger = logging.getLogger(__name__)
+
+
+def is_dask(x):
+    """True for a dask array."""
+    return hasattr(x, "dask")
+
+
+def check_contract(inplace, lazy_output):
+    """Validate the (inplace, lazy_output) pair of a processing method."""
+    if inplace and lazy_output:
+        raise ValueError("'lazy_output=True' requires 'inplace=False'")
+
+
+def working_data(signal, lazy_output):
+    """The array a method computes on: dask (signal axis in one chunk) for a
+    lazy result, NumPy otherwise. Never a copy of eager data."""
+    lazy = signal._lazy if lazy_output is None else bool(lazy_output)
+    data = signal.data
+    if is_dask(data):
+        return data.rechunk({data.ndim - 1: -1}), lazy
+    if lazy:
+        import dask.array as da
+
+        chunks = ("auto",) * (data.ndim - 1) + (-1,)
+        return da.from_array(data, chunks=chunks), lazy
+    return data, lazy
+
+
+def s_axis_values(signal):
+    """s values of the signal axis in Å⁻¹, checking its calibration.
+
+    Raises
+    ------
+    ValueError
+        If the axis units are not an s unit (e.g. ``"px"``) or the axis is
+        non-uniform and uncalibrated.
+    """
+    axis = signal.axes_manager.signal_axes[0]
+    units = axis.units
+    try:
+        factor = s_unit_factor(units)
+    except ValueError as err:
+        raise ValueError(
+            f"The signal axis '{axis.name}' is not calibrated in s = 2 sin(θ)/λ: "
+            f"units {units!r}, scale {getattr(axis, 'scale', 'n/a')}. {err}"
+        ) from None
+    s = np.asarray(axis.axis, dtype=float) * factor
+    if s[0] < -1e-9:
+        raise ValueError(
+            f"The signal axis '{axis.name}' starts at s = {s[0]:g} Å⁻¹ < 0; "
+            "an azimuthal profile must start at s >= 0."
+        )
+    return np.maximum(s, 0.0)
+
+
+def nav_signal(template, array, title):
+    """A navigation-shaped map (Signal2D for 2-D scans) of ``array``."""
+    nav_ndim = template.axes_manager.navigation_dimension
+    data = array if nav_ndim else array.reshape((1,))
+    if not is_dask(data):
+        data = np.asarray(data)
+    out = template._get_navigation_signal(data=data)
+    out.metadata.General.title = title
+    return out
+
+
+def finish(signal, data, *, inplace, lazy, title, method, parameters, update=None,
+           show_progressbar=None):
+    """Return a new signal (or update ``signal`` in place) holding ``data``.
+
+    Parameters
+    ----------
+    signal : BaseSignal
+        The input signal (template for axes and metadata).
+    data : numpy.ndarray or dask.array.Array
+        The result, with the same navigation axes.
+    inplace : bool
+        Overwrite ``signal`` and return ``None``.
+    lazy : bool
+        Whether the result stays lazy (else dask results are computed).
+    title : str
+        New title.
+    method : str
+        Name recorded in ``metadata.ePDF.history``.
+    parameters : dict
+        Every processing parameter, recorded in ``metadata.ePDF.history``.
+    update : callable, optional
+        ``update(out)`` sets further metadata on the output.
+    show_progressbar : bool, optional
+        Progress bar when a lazy result is computed here.
+    """
+    if is_dask(data) and not lazy:
+        data = compute(data, show_progressbar)
+    if inplace:
+        out = signal
+        out.data = data
+    else:
+        out = signal._deepcopy_with_new_data(data)
+    out._lazy = is_dask(data)
+    out.get_dimensions_from_data()
+    out._assign_subclass()
+    out.metadata.General.title = title
+    record(out, method, parameters)
+    if update is not None:
+        update(out)
+    return None if inplace else out
+
+
+def record(signal, method, parameters):
+    """Append ``{method, parameters}`` to ``metadata.ePDF.history``."""
+    md = signal.metadata
+    n = len(md.get_item("ePDF.history")) if md.has_item("ePDF.history") else 0
+    clean = {k: _plain(v) for k, v in parameters.items()}
+    md.set_item(f"ePDF.history.step_{n:02d}", {"method": method, "parameters": clean})
+
+
+def _plain(value):
+    """Metadata-friendly version of a parameter value."""
+    if value is None:
+        return "None"
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def compute(data, show_progressbar=None):
+    """Compute a dask array, with a dask progress bar unless switched off."""
+    from hyperspy.defaults_parser import preferences
+
+    if show_progressbar is None:
+        show_progressbar = preferences.General.show_progressbar
+    if show_progressbar:
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar():
+            return data.compute()
+    return data.compute()
+
+
+def set_signal_axis(signal, name, units, offset, scale, size):
+    """Replace the signal axis by a uniform one (used when the axis changes)."""
+    axis = UniformDataAxis(
+        name=name, units=units, offset=offset, scale=scale, size=size, navigate=False
+    )
+    signal.axes_manager.set_axis(axis, -1)

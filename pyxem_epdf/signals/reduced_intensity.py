@@ -1,0 +1,587 @@
+"""ReducedIntensity1DPlus: from an azimuthal profile I(s) to φ(s) and G(r).
+
+The signal holds I(s) until :meth:`ReducedIntensity1DPlus.fit_scattering`
+turns it into the reduced intensity φ(s); the stage is recorded in
+``metadata.ePDF.stage`` (``"intensity"`` or ``"reduced_intensity"``).
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+from hyperspy.docstrings.signal import LAZYSIGNAL_DOC
+from hyperspy.signal import BaseSignal
+from hyperspy.signals import LazySignal1D
+from pyxem.signals import ReducedIntensity1D
+
+from ..physics import corrections, fit, scattering, transform
+from . import _base
+
+_STAGE = "ePDF.stage"
+
+
+class ReducedIntensity1DPlus(ReducedIntensity1D):
+    """Azimuthal profile I(s) or reduced intensity φ(s) for every probe position.
+
+    s = 2 sin(θ)/λ in Å⁻¹ on the signal axis. Make one from a pyxem azimuthal
+    integral with :func:`pyxem_epdf.from_profile`, then chain
+    ``fit_scattering → polynomial_correct → damp_exponential →
+    extrapolate_low_s → to_pdf``.
+
+    Every processing method returns a new signal by default
+    (``inplace=False``), works on any navigation shape, eager or lazy (lazy in,
+    lazy out, nothing computed), keeps the navigation axes and records its
+    parameters in ``metadata.ePDF.history``.
+
+    Notes
+    -----
+    This **differs from pyxem's parent** :class:`pyxem.signals.ReducedIntensity1D`,
+    whose ``damp_exponential``/``damp_lorch`` default to ``inplace=True``. The
+    parent's ``damp_updated_lorch``, ``damp_low_q_region_erfc``,
+    ``damp_extrapolate_to_zero`` and ``fit_thermal_multiple_scattering_correction``
+    are inherited with pyxem semantics (in place by default, per-pixel loops,
+    eager); prefer the methods of this class.
+    """
+
+    _signal_type = "epdf_reduced_intensity"
+
+    # ------------------------------------------------------------------ fit
+    def fit_scattering(
+        self,
+        composition,
+        s_range: tuple[float, float],
+        *,
+        table: str = "lobato",
+        fix_c: bool = False,
+        weights=None,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Fit N⟨f²⟩ + C on a high-s window and return φ(s).
+
+        N and C are found for all probe positions at once by closed-form
+        (weighted) linear least squares (:func:`pyxem_epdf.physics.fit.fit_scattering_background`);
+        then
+
+        .. math::
+
+            φ(s) = s \\frac{I(s) - N⟨f^2⟩ - C}{N⟨f⟩^2}.
+
+        Parameters
+        ----------
+        composition : dict, str or dict of maps
+            Atomic fractions ``{"Si": 1/3, "O": 2/3}`` (must sum to 1), a
+            formula ``"Zn(C3H3N2)1.75(C7H5N2)0.25"`` or a molar mixture
+            ``"0.67[(Na2O)0.9(P2O5)]-0.33[(AlO1.5)(AlF3)1.5]"`` (normalised),
+            or a per-pixel composition map: ``{element: array or signal of the
+            navigation shape}``, fractions summing to 1 at every pixel.
+        s_range : tuple of float
+            (lo, hi) fit window in Å⁻¹ (the paper: high s, e.g. (1.6, 2.5)).
+        table : {"lobato", "xtables"}
+            Electron scattering factors: Lobato & Van Dyck (2014) or the
+            International Tables Vol. C 4.3.2.3 parameterisation.
+        fix_c : bool
+            Fix C = 0 (no detector offset) and fit N only.
+        weights : None, "variance", "poisson", array or signal
+            ``None``: unweighted. ``"variance"``: 1/variance from
+            ``metadata.Signal.Noise_properties.variance``. ``"poisson"``:
+            two closed-form passes, the second weighted by the Poisson variance
+            of the first-pass model (mean counts per pixel; uses
+            ``metadata.ePDF.pixels_per_bin`` when present). An array or signal
+            of non-negative weights broadcastable to the data.
+        inplace : bool
+            Overwrite this signal and return ``None``.
+        lazy_output : bool, optional
+            Lazy result; default: lazy if this signal is lazy.
+        show_progressbar : bool, optional
+            Progress bar if a lazy computation is run here.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+            φ(s) in Å⁻¹. Maps of N, C, their standard errors, the reduced χ²
+            and ``valid`` (N > 0) are in ``metadata.ePDF.fit``. Patterns with
+            N ≤ 0 (vacuum, no counts in the window) get φ = 0 and
+            ``valid = False``; an eager fit warns how many.
+
+        Notes
+        -----
+        pyxem's own generator returns 2π times this φ (it works in q = 2πs);
+        here G(r) = 8π ∫ φ(s) sin(2π s r) ds, the paper's convention.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> ri = epdf.data.example_profile()
+        >>> phi = ri.fit_scattering("SiO2", s_range=(1.6, 2.5))
+        >>> phi.metadata.ePDF.stage
+        'reduced_intensity'
+        """
+        _base.check_contract(inplace, lazy_output)
+        stage = self.metadata.get_item(_STAGE, "intensity")
+        if stage != "intensity":
+            raise ValueError(
+                "fit_scattering needs I(s); this signal already holds "
+                f"{stage!r} (metadata.ePDF.stage)."
+            )
+        if table not in scattering.SCATTERING_TABLES:
+            raise ValueError(
+                f"'table' must be one of {scattering.SCATTERING_TABLES}; got {table!r}."
+            )
+        s = _base.s_axis_values(self)
+        elements, fractions, comp_md = _composition(composition, self)
+        f = scattering.scattering_factors(elements, s, table=table)
+        f2, fsq = scattering.scattering_averages(fractions, f)
+        data, lazy = _base.working_data(self, lazy_output)
+        w = _weights(self, weights, data)
+        result = fit.fit_scattering_background(data, s, f2, s_range, weights=w, fix_c=fix_c)
+        if isinstance(weights, str) and weights == "poisson":
+            npix = self.metadata.get_item("ePDF.pixels_per_bin", None)
+            model = _base_model(result, f2)
+            w = fit.poisson_weights(model, None if npix is None else np.asarray(npix))
+            result = fit.fit_scattering_background(
+                data, s, f2, s_range, weights=w, fix_c=fix_c
+            )
+        phi = fit.reduced_intensity(data, s, result.N, result.C, f2, fsq)
+        if not _base.is_dask(result.valid) and not np.all(result.valid):
+            bad = int(np.size(result.valid) - np.count_nonzero(result.valid))
+            import warnings
+
+            warnings.warn(
+                f"{bad} of {np.size(result.valid)} patterns have N <= 0 in s_range "
+                f"{tuple(s_range)} (vacuum or no counts); their φ(s) is set to 0 "
+                "(see metadata.ePDF.fit.valid).",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        def update(out):
+            maps = {
+                "N": result.N,
+                "C": result.C,
+                "N_std": result.N_std,
+                "C_std": result.C_std,
+                "reduced_chi2": result.reduced_chi2,
+                "valid": result.valid,
+            }
+            for key, value in maps.items():
+                if not lazy and _base.is_dask(value):
+                    value = value.compute()
+                out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, key))
+            out.metadata.set_item("ePDF.fit.s_range", list(map(float, s_range)))
+            out.metadata.set_item("ePDF.fit.fix_c", bool(fix_c))
+            out.metadata.set_item("ePDF.fit.weights", _weights_name(weights))
+            out.metadata.set_item("ePDF.fit.table", table)
+            out.metadata.set_item("ePDF.composition", comp_md)
+            out.metadata.set_item("Sample.elements", sorted(elements))
+            out.metadata.set_item(_STAGE, "reduced_intensity")
+            out.axes_manager.signal_axes[0].units = "Å^-1"
+
+        return _base.finish(
+            self,
+            phi,
+            inplace=inplace,
+            lazy=lazy,
+            title=f"φ(s) of {self.metadata.General.title}".strip(),
+            method="fit_scattering",
+            parameters={
+                "composition": comp_md,
+                "s_range": tuple(map(float, s_range)),
+                "table": table,
+                "fix_c": bool(fix_c),
+                "weights": _weights_name(weights),
+            },
+            update=update,
+            show_progressbar=show_progressbar,
+        )
+
+    # ----------------------------------------------------------- corrections
+    def polynomial_correct(
+        self,
+        s_max: float | None = None,
+        s_range: tuple[float, float] | None = None,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Subtract the Mu et al. 4th-order polynomial that is 0 at s = 0 and s_max.
+
+        p(s) = s (s − s_max)(c₀ + c₁ s + c₂ s²) is fitted to φ in closed form
+        for all probe positions (:func:`pyxem_epdf.physics.corrections.fit_polynomial_correction`)
+        and subtracted, so that φ oscillates about zero.
+
+        Parameters
+        ----------
+        s_max : float, optional
+            Upper zero of the polynomial in Å⁻¹; default the last s. Data
+            beyond s_max is cropped (the polynomial is only defined up to it).
+        s_range : tuple of float, optional
+            (lo, hi) fit window in Å⁻¹. Default (s_min, s_max) with s_min from
+            an earlier :meth:`extrapolate_low_s`, else (0.1 s_max, s_max) so
+            that the direct beam does not drive the fit.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+            Corrected φ(s); coefficients (c₀, c₁, c₂ in Å⁻³, Å⁻⁴, Å⁻⁵) as a
+            map in ``metadata.ePDF.polynomial.coefficients``.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> corrected = phi.polynomial_correct()
+        >>> corrected.metadata.ePDF.polynomial.coefficients.data.shape
+        (3,)
+        """
+        _base.check_contract(inplace, lazy_output)
+        self._require_reduced("polynomial_correct")
+        s = _base.s_axis_values(self)
+        s_max = float(s[-1]) if s_max is None else float(s_max)
+        if s_range is None:
+            lo = self.metadata.get_item("ePDF.s_min", 0.1 * s_max)
+            s_range = (max(float(lo), float(s[0])), s_max)
+        data, lazy = _base.working_data(self, lazy_output)
+        coefs = corrections.fit_polynomial_correction(
+            data, s, s_max=s_max, s_range=s_range
+        )
+        keep = int(np.searchsorted(s, s_max * (1 + 1e-12), side="right"))
+        corrected = data[..., :keep] - corrections.polynomial_baseline(coefs, s[:keep], s_max)
+
+        def update(out):
+            c = coefs.compute() if (_base.is_dask(coefs) and not lazy) else coefs
+            out.metadata.set_item("ePDF.polynomial.coefficients", _coef_signal(out, c))
+            out.metadata.set_item("ePDF.polynomial.s_max", s_max)
+            out.metadata.set_item("ePDF.polynomial.s_range", list(map(float, s_range)))
+
+        return _base.finish(
+            self,
+            corrected,
+            inplace=inplace,
+            lazy=lazy,
+            title=f"{self.metadata.General.title}, polynomial-corrected",
+            method="polynomial_correct",
+            parameters={"s_max": s_max, "s_range": tuple(map(float, s_range))},
+            update=update,
+            show_progressbar=show_progressbar,
+        )
+
+    def damp_exponential(
+        self,
+        b: float,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Multiply φ(s) by exp(−b s²).
+
+        Parameters
+        ----------
+        b : float
+            Damping factor in Å² (≥ 0). The paper used 0.6–1.0 Å²: lower for
+            region-averaged, higher for per-pixel data.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Notes
+        -----
+        Unlike pyxem's parent method this returns a new signal by default.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> damped = phi.damp_exponential(b=0.8)
+        >>> damped.metadata.ePDF.damping.b
+        0.8
+        """
+        envelope = corrections.exponential_damping(_base.s_axis_values(self), b)
+        return self._damp(
+            envelope, "exponential", {"b": float(b)}, f"damped exp(-{float(b):g} s²)",
+            inplace, lazy_output, show_progressbar,
+        )
+
+    def damp_lorch(
+        self,
+        s_max: float | None = None,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Multiply φ(s) by the Lorch window sin(πs/s_max)/(πs/s_max).
+
+        Parameters
+        ----------
+        s_max : float, optional
+            Window cut-off in Å⁻¹ (φ = 0 beyond); default the last s.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Notes
+        -----
+        Unlike pyxem's parent method this returns a new signal by default.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_lorch().metadata.ePDF.damping.kind
+        'lorch'
+        """
+        s = _base.s_axis_values(self)
+        s_max = float(s[-1]) if s_max is None else float(s_max)
+        envelope = corrections.lorch_damping(s, s_max)
+        return self._damp(
+            envelope, "lorch", {"s_max": s_max}, f"Lorch-damped (s_max={s_max:g} Å⁻¹)",
+            inplace, lazy_output, show_progressbar,
+        )
+
+    def _damp(self, envelope, kind, params, label, inplace, lazy_output, show_progressbar):
+        _base.check_contract(inplace, lazy_output)
+        self._require_reduced(f"damp_{kind}")
+        data, lazy = _base.working_data(self, lazy_output)
+
+        def update(out):
+            out.metadata.set_item("ePDF.damping", {"kind": kind, **params})
+
+        return _base.finish(
+            self,
+            corrections.apply_envelope(data, envelope),
+            inplace=inplace,
+            lazy=lazy,
+            title=f"{self.metadata.General.title}, {label}",
+            method=f"damp_{kind}",
+            parameters=params,
+            update=update,
+            show_progressbar=show_progressbar,
+        )
+
+    def extrapolate_low_s(
+        self,
+        s_min: float,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Remove the direct beam: φ below s_min becomes the line from 0 to φ(s_min).
+
+        Parameters
+        ----------
+        s_min : float
+            Edge of the direct beam in Å⁻¹ (the paper: 0.18 Å⁻¹).
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> float(phi.extrapolate_low_s(0.2).isig[0.0].data[0])
+        0.0
+        """
+        _base.check_contract(inplace, lazy_output)
+        self._require_reduced("extrapolate_low_s")
+        s = _base.s_axis_values(self)
+        data, lazy = _base.working_data(self, lazy_output)
+        out = corrections.extrapolate_low_s(data, s, s_min)
+
+        def update(sig):
+            sig.metadata.set_item("ePDF.s_min", float(s_min))
+
+        return _base.finish(
+            self,
+            out,
+            inplace=inplace,
+            lazy=lazy,
+            title=f"{self.metadata.General.title}, s<{float(s_min):g} extrapolated",
+            method="extrapolate_low_s",
+            parameters={"s_min": float(s_min)},
+            update=update,
+            show_progressbar=show_progressbar,
+        )
+
+    # ------------------------------------------------------------- transform
+    def to_pdf(
+        self,
+        r_max: float = 20.0,
+        r_step: float = 0.01,
+        r_min: float = 0.0,
+        *,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Transform φ(s) to the reduced PDF G(r) = 8π ∫ φ(s) sin(2π s r) ds.
+
+        One matrix product for all probe positions
+        (:func:`pyxem_epdf.physics.transform.sine_transform`, trapezoidal rule).
+
+        Parameters
+        ----------
+        r_max : float
+            Largest r in Å.
+        r_step : float
+            r spacing in Å (> 0).
+        r_min : float
+            Smallest r in Å (≥ 0).
+        lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        PDF1DPlus
+            G(r) in Å⁻² on the grid r_min, r_min + r_step, …, ≤ r_max (Å).
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> pdf = phi.to_pdf(r_max=10, r_step=0.02)
+        >>> pdf.axes_manager.signal_axes[0].units, pdf.data.shape
+        ('Å', (501,))
+        """
+        self._require_reduced("to_pdf")
+        r = transform.r_grid(r_max, r_step, r_min)
+        s = _base.s_axis_values(self)
+        data, lazy = _base.working_data(self, lazy_output)
+        g = transform.sine_transform(data, s, r)
+
+        def update(out):
+            _base.set_signal_axis(out, "r", "Å", float(r[0]), float(r_step), r.size)
+            out.set_signal_type("epdf_pdf")
+            out.metadata.set_item(_STAGE, "pdf")
+            out.metadata.set_item("ePDF.r_grid", {"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step)})
+            out.metadata.set_item("ePDF.s_max", float(s[-1]))
+
+        return _base.finish(
+            self,
+            g,
+            inplace=False,
+            lazy=lazy,
+            title=f"G(r) of {self.metadata.General.title}",
+            method="to_pdf",
+            parameters={"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step)},
+            update=update,
+            show_progressbar=show_progressbar,
+        )
+
+    # --------------------------------------------------------------- helpers
+    def _require_reduced(self, method):
+        stage = self.metadata.get_item(_STAGE, "reduced_intensity")
+        if stage != "reduced_intensity":
+            raise ValueError(
+                f"{method} needs φ(s); this signal holds {stage!r} "
+                "(metadata.ePDF.stage). Call fit_scattering(composition, s_range) first."
+            )
+
+
+class LazyReducedIntensity1DPlus(LazySignal1D, ReducedIntensity1DPlus):
+    """Lazy twin of :class:`ReducedIntensity1DPlus` (no logic of its own)."""
+
+    __doc__ += LAZYSIGNAL_DOC.replace("__BASECLASS__", "ReducedIntensity1DPlus")
+
+
+# ---------------------------------------------------------------------------
+def _composition(composition, signal):
+    """(elements, fractions, metadata) for a composition or a composition map."""
+    if isinstance(composition, Mapping) and any(
+        isinstance(v, BaseSignal) or np.ndim(v) > 0 for v in composition.values()
+    ):
+        nav_shape = signal.axes_manager._navigation_shape_in_array
+        elements, arrays = [], []
+        for el, value in composition.items():
+            (symbol,) = scattering.parse_composition({el: 1.0})
+            arr = np.asarray(value.data if isinstance(value, BaseSignal) else value, dtype=float)
+            if arr.shape != tuple(nav_shape):
+                raise ValueError(
+                    f"Composition map for {el!r} in 'composition' has shape {arr.shape}; "
+                    f"it must have the navigation shape {tuple(nav_shape)}."
+                )
+            elements.append(symbol)
+            arrays.append(arr)
+        fractions = np.stack(arrays, axis=-1)
+        if np.any(~np.isfinite(fractions)) or np.any(fractions < 0):
+            raise ValueError("Composition maps in 'composition' must be finite and >= 0.")
+        total = fractions.sum(axis=-1)
+        if np.any(np.abs(total - 1) > 1e-3):
+            raise ValueError(
+                "Composition maps in 'composition' must sum to 1 at every pixel; "
+                f"sums range {total.min():.4g}–{total.max():.4g}."
+            )
+        fractions = fractions / total[..., None]
+        return elements, fractions, "per-pixel map: " + ", ".join(elements)
+    parsed = scattering.parse_composition(composition)
+    elements = list(parsed)
+    return elements, np.array([parsed[e] for e in elements]), dict(parsed)
+
+
+def _weights(signal, weights, data):
+    if weights is None or (isinstance(weights, str) and weights == "poisson"):
+        return None
+    if isinstance(weights, str):
+        if weights != "variance":
+            raise ValueError(
+                f"'weights' must be None, 'variance', 'poisson', an array or a signal; got {weights!r}."
+            )
+        var = signal.metadata.get_item("Signal.Noise_properties.variance", None)
+        if var is None:
+            raise ValueError(
+                "weights='variance' needs metadata.Signal.Noise_properties.variance "
+                "(e.g. from estimate_poissonian_noise_variance())."
+            )
+        var = var.data if isinstance(var, BaseSignal) else np.asarray(var, dtype=float)
+        return 1.0 / np.where(var > 0, var, np.inf)
+    w = weights.data if isinstance(weights, BaseSignal) else weights
+    if not _base.is_dask(w):
+        w = np.asarray(w, dtype=float)
+        if np.any(w < 0) or not np.all(np.isfinite(w)):
+            raise ValueError("'weights' must be finite and >= 0.")
+    return w
+
+
+def _weights_name(weights):
+    if weights is None or isinstance(weights, str):
+        return str(weights)
+    return "user array"
+
+
+def _base_model(result, f2):
+    from ..physics._common import expand_nav
+
+    return expand_nav(result.N) * f2 + expand_nav(result.C)
+
+
+def _coef_signal(template, coefs):
+    """Map of the 3 polynomial coefficients (navigation + one signal axis)."""
+    from hyperspy.signals import Signal1D
+
+    data = coefs
+    sig = Signal1D(data)
+    if _base.is_dask(data):
+        sig = sig.as_lazy()
+    nav_axes = template.axes_manager._get_navigation_axes_dicts()
+    for i, ax in enumerate(nav_axes):
+        target = sig.axes_manager.navigation_axes[i]
+        for key in ("name", "units", "scale", "offset"):
+            if key in ax:
+                setattr(target, key, ax[key])
+    sig.axes_manager.signal_axes[0].name = "coefficient (c0, c1, c2)"
+    sig.metadata.General.title = "Mu polynomial coefficients"
+    return sig

@@ -1,0 +1,51 @@
+"""Shared fixtures: analytic I(s) signals with known N, C and G(r)."""
+
+import hyperspy.api as hs
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+#: Ground truth of the analytic test signal (SiO2-like peaks).
+PEAKS = {"centers": [1.61, 2.63, 4.2], "amplitudes": [0.8, 1.2, 2.0], "sigmas": [0.08, 0.12, 0.2]}
+COMPOSITION = {"Si": 1 / 3, "O": 2 / 3}
+S_STEP = 0.01
+S_AXIS = S_STEP / 2 + S_STEP * np.arange(300)  # bin centres, 0.005 … 2.995 Å⁻¹
+
+
+def analytic_intensity(nav_shape, seed=0, s=S_AXIS, structure=True):
+    """I(s) = N⟨f²⟩ + C + N⟨f⟩² φ(s)/s with random N, C maps; returns (I, N, C).
+
+    ``structure=False`` leaves out the φ term (I = N⟨f²⟩ + C exactly).
+    """
+    from pyxem_epdf.physics.models import gaussian_peaks_reduced_intensity
+    from pyxem_epdf.physics.scattering import mean_scattering
+
+    rng = np.random.default_rng(seed)
+    N = rng.uniform(50, 150, nav_shape)
+    C = rng.uniform(0.0, 0.2, nav_shape)
+    f2, fsq = mean_scattering(COMPOSITION, s)
+    phi = gaussian_peaks_reduced_intensity(s, **PEAKS) if structure else 0.0 * s
+    intensity = N[..., None] * (f2 + fsq * phi / s) + C[..., None]
+    return intensity, N, C
+
+
+@pytest.fixture
+def ri_signal():
+    """Factory: ``ri_signal(nav_shape=(2, 3), lazy=False)`` → ReducedIntensity1DPlus."""
+
+    def make(nav_shape=(2, 3), lazy=False, seed=0, structure=True):
+        import pyxem_epdf as epdf
+
+        intensity, _, _ = analytic_intensity(nav_shape, seed, structure=structure)
+        sig = hs.signals.Signal1D(intensity)
+        ax = sig.axes_manager.signal_axes[0]
+        ax.offset, ax.scale, ax.units, ax.name = S_AXIS[0], S_STEP, "Å^-1", "s"
+        for i, nav in enumerate(sig.axes_manager.navigation_axes):
+            nav.name, nav.units, nav.scale, nav.offset = "xy"[i], "nm", 5.0, 10.0
+        sig.metadata.General.title = "test"
+        ri = epdf.from_profile(sig)
+        return ri.as_lazy() if lazy else ri
+
+    return make
