@@ -1,0 +1,76 @@
+"""Embedded datasets with known answers.
+
+* :func:`two_phase_composite` — a deterministic synthetic 4D-STEM scan of a
+  two-phase amorphous composite (ZIF-like MOF glass / glass-like inorganic
+  glass, after Laulainen et al. 2022) with its full ground truth: phase
+  fractions, thickness, the truth G(r) and φ(s) of each phase
+  (:data:`ZIF_LIKE`, :data:`GLASS_LIKE`), the scattering scale N and noiseless
+  profiles. Eager or lazy (dask), bit-identical either way.
+* :func:`example_profile` / :func:`example_pdf` — a measured I(s) of an 18 nm
+  amorphous SiO2 film and its processed G(r).
+
+Examples
+--------
+>>> import pyxem_epdf as epdf
+>>> synth = epdf.data.two_phase_composite(nav_shape=(4, 4), detector_shape=(32, 32))
+>>> synth.signal.data.shape
+(4, 4, 32, 32)
+"""
+
+from ._measured import (
+    SIO2_CHAIN,
+    SIO2_PEAKS,
+    SIO2_S_SCALE,
+    example_pdf,
+    example_profile,
+)
+from ._synthetic import (
+    BACKGROUND_COUNTS,
+    CONVERGENCE_SEMIANGLE,
+    GLASS_LIKE,
+    GLASS_LIKE_COMPOSITION,
+    GLASS_LIKE_PEAKS,
+    MEAN_FREE_PATH_200KV,
+    MULTIPLE_SCATTERING_STRENGTH,
+    MULTIPLE_SCATTERING_WIDTH,
+    ZIF_LIKE,
+    ZIF_LIKE_COMPOSITION,
+    ZIF_LIKE_PEAKS,
+    CompositeParameters,
+    Peak,
+    Phase,
+    SyntheticComposite,
+    average_composition,
+    mean_free_path,
+    phase_fractions,
+    thickness_map,
+    two_phase_composite,
+)
+
+__all__ = [
+    "BACKGROUND_COUNTS",
+    "CONVERGENCE_SEMIANGLE",
+    "CompositeParameters",
+    "GLASS_LIKE",
+    "GLASS_LIKE_COMPOSITION",
+    "GLASS_LIKE_PEAKS",
+    "MEAN_FREE_PATH_200KV",
+    "MULTIPLE_SCATTERING_STRENGTH",
+    "MULTIPLE_SCATTERING_WIDTH",
+    "Peak",
+    "Phase",
+    "SIO2_CHAIN",
+    "SIO2_PEAKS",
+    "SIO2_S_SCALE",
+    "SyntheticComposite",
+    "ZIF_LIKE",
+    "ZIF_LIKE_COMPOSITION",
+    "ZIF_LIKE_PEAKS",
+    "average_composition",
+    "example_pdf",
+    "example_profile",
+    "mean_free_path",
+    "phase_fractions",
+    "thickness_map",
+    "two_phase_composite",
+]

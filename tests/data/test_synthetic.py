@@ -1,0 +1,373 @@
+"""The synthetic two-phase composite: geometry, counts, determinism, laziness, truth."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.signal import find_peaks
+
+from pyxem_epdf.data import (
+    BACKGROUND_COUNTS,
+    GLASS_LIKE,
+    MULTIPLE_SCATTERING_STRENGTH,
+    MULTIPLE_SCATTERING_WIDTH,
+    ZIF_LIKE,
+    CompositeParameters,
+    average_composition,
+    two_phase_composite,
+)
+
+SMALL = {"nav_shape": (6, 7), "detector_shape": (48, 48), "s_scale": 0.06}
+
+
+def pixel_s(shape, s_scale):
+    """s of every detector pixel, centre at ((n - 1)/2, (m - 1)/2)."""
+    rows, cols = shape
+    yy, xx = np.meshgrid(
+        np.arange(rows) - (rows - 1) / 2,
+        np.arange(cols) - (cols - 1) / 2,
+        indexing="ij",
+    )
+    return np.hypot(yy, xx) * s_scale
+
+
+@pytest.fixture(scope="module")
+def default():
+    return two_phase_composite()
+
+
+@pytest.fixture(scope="module")
+def noiseless():
+    return two_phase_composite(nav_shape=(5, 6), noise=False)
+
+
+# ---------------------------------------------------------------- geometry
+
+
+@pytest.mark.parametrize("nav_shape", [(20, 20), (7, 13), (9,), ()])
+def test_fractions_sum_to_one_and_bounded(nav_shape):
+    synth = two_phase_composite(nav_shape=nav_shape, detector_shape=(16, 16))
+    w = synth.fractions
+    assert w.shape == nav_shape + (2,)
+    assert np.all((w >= 0) & (w <= 1))
+    np.testing.assert_array_equal(w.sum(-1), 1.0)
+    assert synth.thickness.shape == nav_shape
+
+
+def test_interface_and_inclusion(default):
+    a = default.fractions[..., 0]
+    assert a[:, 0].min() > 0.999 and a[:, -1].max() < 1e-3  # A left, B right
+    p = default.parameters
+    rows, cols = p.nav_shape
+    # inclusion of A at (0.72 W, 0.45 H), inside B (B > 0.99 between it and the edge)
+    ci, cj = round(0.45 * (rows - 1)), round(0.72 * (cols - 1))
+    assert a[ci, cj] > 0.9
+    assert a[ci, cols - 1] < 0.01 and a[0, cj] < 0.01
+    # the interface is soft: some probe positions are genuinely mixed
+    assert np.sum((a > 0.1) & (a < 0.9)) >= rows
+
+
+def test_interface_width_is_10_to_90_percent_width():
+    width, step = 20.0, 0.5
+    synth = two_phase_composite(
+        nav_shape=(1, 400), detector_shape=(16, 16), step=step, interface_width=width
+    )
+    a = synth.fractions[0, :, 0]
+    x = np.arange(a.size) * step
+    cut = slice(0, int(0.6 * a.size))  # interface only, not the inclusion
+    x90 = np.interp(-0.9, -a[cut], x[cut])
+    x10 = np.interp(-0.1, -a[cut], x[cut])
+    # the interface is tilted by 15° in the scan plane: width along x is w / cos 15°
+    assert (x10 - x90) == pytest.approx(width / np.cos(np.deg2rad(15)), rel=0.02)
+
+
+def test_thickness_smooth_within_range(default):
+    t = default.thickness
+    a, b = default.parameters.thickness_range
+    assert t.min() == a and t.max() == b
+    assert np.abs(np.diff(t, axis=0)).max() < 0.1 * (b - a)
+    assert np.abs(np.diff(t, axis=1)).max() < 0.1 * (b - a)
+
+
+# ---------------------------------------------------------------- counts
+
+
+def test_counts_at_paper_dose(default):
+    p = default.parameters
+    data = default.signal.data
+    assert data.dtype == np.uint16
+    s = pixel_s(p.detector_shape, p.s_scale)
+    high = (s >= 1.6) & (s <= 2.5)
+    assert 0.005 < data[..., high].mean() < 0.1
+    electrons = p.dose * np.pi * (10 * p.probe_diameter / 2) ** 2
+    assert default.electrons_per_pattern == pytest.approx(electrons)
+    expected = electrons + BACKGROUND_COUNTS * s.size
+    totals = data.sum(axis=(-2, -1), dtype=np.int64)
+    assert np.all(np.abs(totals - expected) < 5 * np.sqrt(expected))
+    assert abs(totals.mean() - expected) < 5 * np.sqrt(expected / totals.size)
+
+
+def test_noiseless_total_is_exact(noiseless):
+    data = noiseless.signal.data
+    assert data.dtype == np.float32
+    n_pixels = np.prod(noiseless.parameters.detector_shape)
+    expected = noiseless.electrons_per_pattern + BACKGROUND_COUNTS * n_pixels
+    np.testing.assert_allclose(
+        data.sum(axis=(-2, -1), dtype=np.float64), expected, rtol=1e-5
+    )
+    # the central beam carries exp(-t/λ) of the electrons, near s = 0
+    s = pixel_s(noiseless.parameters.detector_shape, noiseless.parameters.s_scale)
+    central = data[..., s < 0.1].sum(-1)
+    assert np.all(
+        central
+        > 0.95 * noiseless.unscattered_fraction * noiseless.electrons_per_pattern
+    )
+
+
+def test_high_dose_switches_to_uint32():
+    synth = two_phase_composite(nav_shape=(1,), detector_shape=(16, 16), dose=1000.0)
+    assert synth.signal.data.dtype == np.uint32
+    assert synth.signal.data.max() > np.iinfo(np.uint16).max
+
+
+# ---------------------------------------------------------------- the model
+
+
+def test_pixels_follow_the_intensity_model(noiseless):
+    p = noiseless.parameters
+    s = pixel_s(p.detector_shape, p.s_scale)
+    model = noiseless.profiles(s.ravel(), direct_beam=True).reshape(
+        noiseless.signal.data.shape
+    )
+    np.testing.assert_allclose(noiseless.signal.data, model, rtol=2e-4)
+    # pixels on one ring hold one value: the azimuthal mean is the model
+    ring = np.isclose(s, s[0, 10])
+    assert ring.sum() >= 4
+    values = noiseless.signal.data[2, 3][ring]
+    np.testing.assert_allclose(
+        values.mean(), noiseless.profiles(s[0, 10:11])[2, 3, 0], rtol=2e-4
+    )
+
+
+def test_profiles_match_pure_phase_intensity():
+    sharp = two_phase_composite(
+        nav_shape=(5, 6), detector_shape=(32, 32), interface_width=0.1
+    )
+    s = np.linspace(0.0, 3.0, 61)
+    profiles = sharp.profiles(s, direct_beam=True)
+    for index, phase in enumerate(sharp.phases):
+        i, j = np.argwhere(sharp.fractions[..., index] == 1.0)[-1]
+        expected = phase.intensity_profile(s, sharp.thickness[i, j], direct_beam=True)
+        np.testing.assert_allclose(profiles[i, j], expected, rtol=1e-12)
+        assert np.all(expected > 0)
+
+
+def test_n_true_is_the_scale_of_the_local_mixture(noiseless):
+    from pyxem_epdf.physics.scattering import mean_scattering
+
+    s = np.linspace(0.3, 2.5, 45)
+    intensity = noiseless.profiles(s)
+    densities = np.array([ZIF_LIKE.number_density, GLASS_LIKE.number_density])
+    m = (
+        MULTIPLE_SCATTERING_STRENGTH
+        * noiseless.thickness
+        / noiseless.parameters.mean_free_path
+    )
+    for i, j in np.ndindex(noiseless.thickness.shape):
+        comp = dict(
+            zip(noiseless.elements, noiseless.element_fractions[i, j], strict=True)
+        )
+        f2, _ = mean_scattering(comp, s)
+        weights = noiseless.fractions[i, j] * densities
+        weights = weights / weights.sum()
+        structure = sum(
+            w
+            * (
+                ph.scattering(s)[1] * ph.reduced_intensity(s) / s
+                + m[i, j]
+                * ph.scattering(np.zeros(1))[0]
+                * np.exp(-0.5 * (s / MULTIPLE_SCATTERING_WIDTH) ** 2)
+            )
+            for w, ph in zip(weights, (ZIF_LIKE, GLASS_LIKE), strict=True)
+        )
+        expected = noiseless.N_true[i, j] * (f2 + structure) + noiseless.C_true
+        np.testing.assert_allclose(intensity[i, j], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("phase", [ZIF_LIKE, GLASS_LIKE], ids=lambda p: p.name)
+def test_truth_pdf_peaks_at_tabulated_centres(phase):
+    r = np.arange(0.5, 8.0, 0.001)
+    g = phase.pdf(r)
+    found, _ = find_peaks(g, prominence=0.05)
+    centres = np.array([p.center for p in phase.peaks])
+    assert found.size == centres.size
+    np.testing.assert_allclose(r[found], centres, atol=0.01)
+
+
+@pytest.mark.parametrize("phase", [ZIF_LIKE, GLASS_LIKE], ids=lambda p: p.name)
+def test_truth_phi_transforms_to_truth_pdf(phase):
+    s = np.linspace(0.0, 25.0, 25001)
+    r = np.linspace(0.5, 8.0, 151)
+    phi = phase.reduced_intensity(s)
+    g = 8 * np.pi * np.trapezoid(phi * np.sin(2 * np.pi * np.outer(r, s)), s, axis=1)
+    np.testing.assert_allclose(g, phase.pdf(r), atol=1e-6 * np.abs(phase.pdf(r)).max())
+
+
+def test_truth_pdfs_are_distinct():
+    r = np.arange(0.5, 8.0, 0.01)
+    a, b = ZIF_LIKE.pdf(r), GLASS_LIKE.pdf(r)
+    assert np.corrcoef(a, b)[0, 1] < 0.5
+
+
+def test_average_composition(default):
+    comp = average_composition(default)
+    assert sum(comp.values()) == pytest.approx(1.0)
+    assert set(comp) == set(default.elements)
+    assert (
+        0
+        < comp["Zn"]
+        < dict(zip(ZIF_LIKE.elements, ZIF_LIKE.atomic_fractions, strict=True))["Zn"]
+    )
+
+
+# ---------------------------------------------------------------- determinism, laziness
+
+
+def test_deterministic_and_seeded():
+    a = two_phase_composite(**SMALL, seed=3).signal.data
+    b = two_phase_composite(**SMALL, seed=3).signal.data
+    c = two_phase_composite(**SMALL, seed=4).signal.data
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_data_do_not_depend_on_chunks():
+    a = two_phase_composite(**SMALL, chunks=(6, 7)).signal.data
+    b = two_phase_composite(**SMALL, chunks=(4, 3)).signal.data
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("nav_shape", [(6, 7), (5,), ()])
+@pytest.mark.parametrize("noise", [True, False])
+def test_lazy_equals_eager(nav_shape, noise):
+    kw = dict(SMALL, nav_shape=nav_shape, noise=noise, chunks=(4, 3)[: len(nav_shape)])
+    eager = two_phase_composite(**kw)
+    lazy = two_phase_composite(lazy=True, **kw)
+    assert lazy.signal._lazy and not eager.signal._lazy
+    assert lazy.signal.data.dtype == eager.signal.data.dtype
+    np.testing.assert_array_equal(lazy.signal.data.compute(), eager.signal.data)
+    np.testing.assert_array_equal(lazy.N_true, eager.N_true)
+
+
+def test_lazy_is_really_lazy():
+    import dask.array as da
+    from dask.callbacks import Callback
+
+    started = []
+
+    class Spy(Callback):
+        def _start(self, dsk):
+            started.append(len(dsk))
+
+    with Spy():
+        synth = two_phase_composite(
+            nav_shape=(64, 64), detector_shape=(256, 256), lazy=True
+        )
+    assert not started
+    data = synth.signal.data
+    assert isinstance(data, da.Array)
+    assert type(synth.signal).__name__ == "LazyElectronDiffraction2D"
+    assert data.shape == (64, 64, 256, 256) and data.chunksize[2:] == (256, 256)
+    assert data.numblocks == (8, 8, 1, 1)
+    block = data.blocks[7, 7].compute()  # one block, bounded memory
+    assert block.shape == (8, 8, 256, 256) and block.dtype == np.uint16
+
+
+# ---------------------------------------------------------------- signal, metadata, pyxem
+
+
+def test_axes_and_metadata(default):
+    sig = default.signal
+    p = default.parameters
+    nav = sig.axes_manager.navigation_axes
+    assert [a.name for a in nav] == ["x", "y"]
+    assert all(a.units == "nm" and a.scale == p.step for a in nav)
+    for axis, n in zip(
+        sig.axes_manager.signal_axes, p.detector_shape[::-1], strict=True
+    ):
+        assert axis.units == "k_A^-1" and axis.scale == p.s_scale
+        assert axis.offset == pytest.approx(-(n - 1) / 2 * p.s_scale)
+    assert sig.calibration.center == pytest.approx(
+        [(n - 1) / 2 for n in p.detector_shape]
+    )
+    md = sig.metadata
+    assert md.Acquisition_instrument.TEM.beam_energy == p.beam_energy
+    assert md.General.title == "Synthetic two-phase composite"
+    assert "ZIF-like" in md.General.notes
+    assert sorted(md.Sample.elements) == sorted(default.elements)
+
+
+def test_truth_is_frozen(default):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        default.seed = 1
+    with pytest.raises(ValueError, match="read-only"):
+        default.fractions[0, 0, 0] = 0.5
+
+
+def test_pyxem_azimuthal_integral_matches_model_at_bin_centres():
+    synth = two_phase_composite(
+        nav_shape=(2,), detector_shape=(64, 64), s_scale=0.08, noise=False
+    )
+    profile = synth.signal.get_azimuthal_integral1d(
+        npt=32, mean=True, show_progressbar=False
+    )
+    axis = profile.axes_manager.signal_axes[0]
+    s_label = axis.axis
+    keep = (s_label > 0.3) & (s_label < 2.3)
+    centre = synth.profiles(s_label + axis.scale / 2)
+    left = synth.profiles(s_label)
+    err_centre = np.abs(profile.data / centre - 1)[..., keep]
+    err_left = np.abs(profile.data / left - 1)[..., keep]
+    # pyxem labels each bin by its left edge; the data belong to the bin centre
+    assert err_centre.max() < 0.05 and np.median(err_centre) < 0.01
+    assert np.median(err_left) > 3 * np.median(err_centre)
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"nav_shape": (0, 5)}, "'nav_shape'"),
+        ({"nav_shape": (-2, 5)}, "'nav_shape'"),
+        ({"nav_shape": (2, 2, 2)}, "'nav_shape'"),
+        ({"nav_shape": (2.5, 2)}, "'nav_shape'"),
+        ({"detector_shape": (8, 8)}, "'detector_shape'.*>= 16"),
+        ({"detector_shape": (64,)}, "'detector_shape'"),
+        ({"s_scale": 0.0}, "'s_scale'.*> 0"),
+        ({"s_scale": -0.01}, "'s_scale'"),
+        ({"dose": 0}, "'dose'.*> 0"),
+        ({"dose": np.nan}, "'dose'"),
+        ({"probe_diameter": -5.0}, "'probe_diameter'.*> 0"),
+        ({"step": 0.0}, "'step'"),
+        ({"thickness_range": (0.0, 10.0)}, "'thickness_range'.*0 < a <= b"),
+        ({"thickness_range": (50.0, 10.0)}, "'thickness_range'"),
+        ({"thickness_range": (10.0,)}, "'thickness_range'"),
+        ({"interface_width": 0.0}, "'interface_width'.*> 0"),
+        ({"beam_energy": -200.0}, "'beam_energy'.*> 0"),
+        ({"beam_energy": "high"}, "'beam_energy'"),
+        ({"seed": -1}, "'seed'"),
+        ({"chunks": (0, 4)}, "'chunks'"),
+        ({"chunks": (4,)}, "'chunks'"),
+    ],
+)
+def test_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        two_phase_composite(**kwargs)
+
+
+def test_parameters_round_trip(default):
+    p = default.parameters
+    assert CompositeParameters(**p.as_dict()) == p
+    assert p.center == (63.5, 63.5)
