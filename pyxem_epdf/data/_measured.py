@@ -9,7 +9,8 @@ SIO2_S_SCALE = 0.00167
 #: Known a-SiO2 pair distances in Å (Si–O, O–O, Si–Si).
 SIO2_PEAKS = {"Si-O": 1.61, "O-O": 2.63, "Si-Si": 3.1}
 #: Processing parameters that give a clean PDF of the a-SiO2 profile.
-SIO2_CHAIN = {"s_range": (2.5, 4.0), "b": 0.3, "s_min": 0.2}
+#: (The last ~0.2 Å⁻¹ of the profile are detector-edge artefacts, hence s_max = 4.0.)
+SIO2_CHAIN = {"s_range": (2.8, 4.0), "s_max": 4.0, "b": 0.2, "s_min": 0.2}
 
 
 def example_profile():
@@ -64,7 +65,7 @@ def example_pdf():
     return (
         example_profile()
         .fit_scattering("SiO2", s_range=p["s_range"])
-        .polynomial_correct()
+        .polynomial_correct(s_max=p["s_max"])
         .damp_exponential(b=p["b"])
         .extrapolate_low_s(s_min=p["s_min"])
         .to_pdf(r_max=10.0, r_step=0.01)

@@ -79,6 +79,17 @@ def nav_signal(template, array, title):
     return out
 
 
+def copy_nav_axes(template, target):
+    """Give ``target`` the navigation-axis calibration of ``template``."""
+    for src, dst in zip(
+        template.axes_manager.navigation_axes,
+        target.axes_manager.navigation_axes,
+        strict=True,
+    ):
+        dst.name, dst.units = src.name, src.units
+        dst.scale, dst.offset = src.scale, src.offset
+
+
 def finish(signal, data, *, inplace, lazy, title, method, parameters, update=None,
            show_progressbar=None):
     """Return a new signal (or update ``signal`` in place) holding ``data``.

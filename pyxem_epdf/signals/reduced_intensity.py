@@ -8,7 +8,6 @@ turns it into the reduced intensity φ(s); the stage is recorded in
 from collections.abc import Mapping
 
 import numpy as np
-from hyperspy.docstrings.signal import LAZYSIGNAL_DOC
 from hyperspy.signal import BaseSignal
 from hyperspy.signals import LazySignal1D
 from pyxem.signals import ReducedIntensity1D
@@ -493,9 +492,19 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
 
 class LazyReducedIntensity1DPlus(LazySignal1D, ReducedIntensity1DPlus):
-    """Lazy twin of :class:`ReducedIntensity1DPlus` (no logic of its own)."""
+    """Lazy twin of :class:`ReducedIntensity1DPlus` (no logic of its own).
 
-    __doc__ += LAZYSIGNAL_DOC.replace("__BASECLASS__", "ReducedIntensity1DPlus")
+    Computation is delayed until ``compute()`` is called. Obtained from
+    ``hs.load(..., lazy=True)``, ``as_lazy()`` or :func:`pyxem_epdf.from_profile`
+    of a lazy profile; not meant to be instantiated directly.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> lazy = epdf.data.example_profile().as_lazy()
+    >>> type(lazy).__name__
+    'LazyReducedIntensity1DPlus'
+    """
 
 
 # ---------------------------------------------------------------------------
@@ -576,12 +585,7 @@ def _coef_signal(template, coefs):
     sig = Signal1D(data)
     if _base.is_dask(data):
         sig = sig.as_lazy()
-    nav_axes = template.axes_manager._get_navigation_axes_dicts()
-    for i, ax in enumerate(nav_axes):
-        target = sig.axes_manager.navigation_axes[i]
-        for key in ("name", "units", "scale", "offset"):
-            if key in ax:
-                setattr(target, key, ax[key])
+    _base.copy_nav_axes(template, sig)
     sig.axes_manager.signal_axes[0].name = "coefficient (c0, c1, c2)"
     sig.metadata.General.title = "Mu polynomial coefficients"
     return sig
