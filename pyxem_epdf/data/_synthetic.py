@@ -58,7 +58,7 @@ from scipy.special import ndtr
 
 from ..physics.models import gaussian_peaks_pdf, gaussian_peaks_reduced_intensity
 from ..physics.scattering import composition_arrays, mean_scattering
-from ..physics.units import electron_wavelength
+from ..physics.units import electron_wavelength, relativistic_beta2
 
 # --------------------------------------------------------------------------
 # Ground truth tables
@@ -171,16 +171,7 @@ def mean_free_path(beam_energy: float) -> float:
     >>> round(mean_free_path(300.0), 1)
     187.1
     """
-    if not np.isfinite(beam_energy) or beam_energy <= 0:
-        raise ValueError(
-            f"'beam_energy' must be a positive number of kV; got {beam_energy!r}."
-        )
-
-    def beta2(kv):
-        gamma = 1 + kv / 510.99895
-        return 1 - 1 / gamma**2
-
-    return MEAN_FREE_PATH_200KV * beta2(beam_energy) / beta2(200.0)
+    return MEAN_FREE_PATH_200KV * relativistic_beta2(beam_energy) / relativistic_beta2(200.0)
 
 
 # --------------------------------------------------------------------------

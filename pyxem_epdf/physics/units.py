@@ -87,6 +87,40 @@ def q_to_s(q):
     return np.asarray(q) / (2 * np.pi)
 
 
+def _check_beam_energy(beam_energy):
+    try:
+        kv = float(beam_energy)
+    except (TypeError, ValueError):
+        kv = float("nan")
+    if not np.isfinite(kv) or kv <= 0:
+        raise ValueError(
+            f"'beam_energy' must be a positive number of kV; got {beam_energy!r}."
+        )
+    return kv
+
+
+def relativistic_beta2(beam_energy: float) -> float:
+    """β² = (v/c)² of the beam electrons.
+
+    Parameters
+    ----------
+    beam_energy
+        Accelerating voltage in kV (must be > 0).
+
+    Returns
+    -------
+    float
+        β², dimensionless.
+
+    Examples
+    --------
+    >>> round(relativistic_beta2(200.0), 4)
+    0.4835
+    """
+    gamma = 1 + _check_beam_energy(beam_energy) * 1e3 * _E / (_M_E * _C**2)
+    return 1 - 1 / gamma**2
+
+
 def electron_wavelength(beam_energy: float) -> float:
     """Relativistic electron wavelength.
 
@@ -111,10 +145,6 @@ def electron_wavelength(beam_energy: float) -> float:
     >>> round(electron_wavelength(300.0), 5)
     0.01969
     """
-    if not np.isfinite(beam_energy) or beam_energy <= 0:
-        raise ValueError(
-            f"'beam_energy' must be a positive number of kV; got {beam_energy!r}."
-        )
-    ev = _E * beam_energy * 1e3
+    ev = _E * _check_beam_energy(beam_energy) * 1e3
     p = np.sqrt(2 * _M_E * ev * (1 + ev / (2 * _M_E * _C**2)))
     return float(_H / p * 1e10)
