@@ -105,3 +105,19 @@ def test_cli_demo_writes_readable_outputs(tmp_path):
 def test_cli_rejects_bad_scan_size(tmp_path):
     with pytest.raises(SystemExit):
         main(["demo", str(tmp_path), "--nav", "0", "3"])
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_pdf_plot_with_navigator(synth_pair, lazy):
+    import matplotlib.pyplot as plt
+
+    synth = synth_pair[int(lazy)]
+    pdf = snippet(synth.signal, data.average_composition(synth_pair[0]))
+    pdf.plot()
+    try:
+        assert pdf._plot.navigator_plot is not None  # 2-D scan navigator
+        line = pdf._plot.signal_plot.ax_lines[0]
+        np.testing.assert_allclose(line.line.get_ydata(), np.asarray(pdf.inav[0, 0].data))
+    finally:
+        pdf._plot.close()
+        plt.close("all")
