@@ -22,6 +22,9 @@ _LAZY = {
     "parse_composition": "pyxem_epdf.physics.scattering",
     "physics": "pyxem_epdf.physics",
     "data": "pyxem_epdf.data",
+    "mapping": "pyxem_epdf.mapping",
+    "plot_pdfs": "pyxem_epdf.mapping",
+    "interface_width": "pyxem_epdf.mapping",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
