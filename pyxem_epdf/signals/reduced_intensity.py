@@ -418,6 +418,67 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         )
 
     # ------------------------------------------------------------- transform
+    def suggest_damping(
+        self,
+        s_min: float,
+        *,
+        b_values=None,
+        tolerance: float = 0.05,
+        show_progressbar: bool | None = None,
+        **metric_kwargs,
+    ):
+        """Suggest the damping factor b from the data (see :mod:`pyxem_epdf.physics.damping`).
+
+        The smallest b whose G(r) has high-r noise (15–20 Å by default) below
+        ``tolerance`` × the undamped first-peak height, medians over all
+        probe positions. Per-pixel data need more damping than
+        region-summed data (:meth:`sum_regions`); call it on each. A lazy
+        signal is computed (φ is small: n_pixels × n_s).
+
+        Parameters
+        ----------
+        s_min : float
+            Direct-beam edge in Å⁻¹, as for :meth:`extrapolate_low_s`.
+        b_values : array_like, optional
+            Candidates in Å² (default 0–1.5 in steps of 0.05).
+        tolerance : float
+            Allowed high-r noise relative to the first-peak height.
+        show_progressbar : bool, optional
+            Progress bar when a lazy signal is computed.
+        **metric_kwargs
+            ``r_max``, ``r_step``, ``high_r``, ``low_r``, ``first_peak_range``
+            of :func:`pyxem_epdf.physics.damping.damping_metrics`.
+
+        Returns
+        -------
+        pyxem_epdf.physics.damping.DampingSuggestion
+            ``.b``, ``.criterion`` and ``.plot()`` for the diagnostic.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (2.8, 4.0))
+        >>> 0 <= phi.polynomial_correct().suggest_damping(s_min=0.2).b <= 1.5
+        True
+        """
+        from ..physics import damping
+
+        self._require_reduced("suggest_damping")
+        steps = self.metadata.get_item("ePDF.history", None)
+        methods = [v["method"] for v in steps.as_dictionary().values()] if steps else []
+        if any(m.startswith("damp_") for m in methods):
+            raise ValueError(
+                "suggest_damping needs undamped φ(s); this signal was already damped "
+                f"({[m for m in methods if m.startswith('damp_')]})."
+            )
+        data = self.data
+        if _base.is_dask(data):
+            data = _base.compute(data, show_progressbar)
+        return damping.suggest_damping(
+            np.asarray(data), _base.s_axis_values(self), s_min=s_min, b_values=b_values,
+            tolerance=tolerance, **metric_kwargs,
+        )
+
     def sum_regions(
         self,
         regions,

@@ -46,3 +46,25 @@ def test_errors():
         find_peaks(np.zeros(R.size), R, n_peaks=0)
     with pytest.raises(ValueError, match="'r_range'"):
         find_peaks(np.zeros(R.size), R, r_range=(5, 20))
+
+
+class TestPeakWidths:
+    def test_gaussian_fwhm(self):
+        from pyxem_epdf.physics.peaks import find_peaks, peak_widths
+
+        r = np.arange(0, 8, 0.01)
+        g = np.exp(-0.5 * ((r - 2.0) / 0.1) ** 2) + 0.7 * np.exp(-0.5 * ((r - 4.3) / 0.25) ** 2)
+        stack = np.stack([g, 2 * g, np.roll(g, 50)]).reshape(3, 1, -1)
+        pos, h = find_peaks(stack, r, n_peaks=2)
+        w = peak_widths(stack, r, pos, h)
+        assert w.shape == (3, 1, 2)
+        np.testing.assert_allclose(w[..., 0], 2.35482 * 0.1, rtol=0.01)
+        np.testing.assert_allclose(w[..., 1], 2.35482 * 0.25, rtol=0.01)
+
+    def test_nan_and_edge(self):
+        from pyxem_epdf.physics.peaks import peak_widths
+
+        r = np.arange(0, 5, 0.01)
+        g = np.exp(-0.5 * ((r - 0.02) / 0.3) ** 2)  # left crossing outside the grid
+        w = peak_widths(g, r, np.array([0.02, np.nan]), np.array([1.0, 1.0]))
+        assert np.isnan(w).all()
