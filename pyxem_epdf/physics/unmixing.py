@@ -260,9 +260,9 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
         if e.shape != (k, x.shape[1]):
             raise ValueError(f"'init' must have shape {(k, x.shape[1])}; got {e.shape}.")
     f = project_to_simplex(np.full((x.shape[0], k), 1.0 / k))
-    previous, converged, it = np.inf, False, 0
+    previous, converged, n_iter = np.inf, False, 0
     scale = np.sqrt(np.mean(x**2)) or 1.0
-    for it in range(1, int(max_iter) + 1):
+    for n_iter in range(1, int(max_iter) + 1):  # noqa: B007 (n_iter is returned)
         f = _simplex_ls(x, e, f, inner_steps)
         e, *_ = np.linalg.lstsq(f, x, rcond=None)
         rms = np.sqrt(np.mean((x - f @ e) ** 2))
@@ -288,4 +288,4 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
             e = np.where(use[:, None], (pure.T.astype(float) @ x) / counts[:, None], e)
             f = _simplex_ls(x, e, f, 20 * inner_steps)
     residual = np.sqrt(np.mean((x - f @ e) ** 2, axis=1))
-    return ClosureUnmixing(f, e, residual, it, converged, pure)
+    return ClosureUnmixing(f, e, residual, n_iter, converged, pure)

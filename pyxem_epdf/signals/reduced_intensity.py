@@ -526,7 +526,6 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         >>> sums.data.shape, sums.metadata.ePDF.regions.n_pixels == [int(zif.sum()), int((~zif).sum())]
         ((2, 12), True)
         """
-        _base.check_contract(False, lazy_output)
         stage = self.metadata.get_item(_STAGE, "intensity")
         if stage != "intensity":
             raise ValueError(

@@ -9,7 +9,7 @@ R = np.arange(0, 8, 0.05)
 
 
 def _g(centers, heights, width=0.15):
-    return sum(h * np.exp(-0.5 * ((R[..., None] - c) / width) ** 2)[..., 0] for c, h in zip(centers, heights))
+    return sum(h * np.exp(-0.5 * ((R[..., None] - c) / width) ** 2)[..., 0] for c, h in zip(centers, heights, strict=True))
 
 
 def test_subgrid_precision():

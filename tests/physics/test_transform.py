@@ -4,7 +4,10 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from pyxem_epdf.physics.models import gaussian_peaks_pdf, gaussian_peaks_reduced_intensity
+from pyxem_epdf.physics.models import (
+    gaussian_peaks_pdf,
+    gaussian_peaks_reduced_intensity,
+)
 from pyxem_epdf.physics.peaks import find_peaks
 from pyxem_epdf.physics.transform import r_grid, sine_transform, trapezoid_weights
 

@@ -5,7 +5,11 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
-from pyxem_epdf.physics.unmixing import closure_unmix, parallel_analysis, project_to_simplex
+from pyxem_epdf.physics.unmixing import (
+    closure_unmix,
+    parallel_analysis,
+    project_to_simplex,
+)
 
 R = np.linspace(1, 8, 300)
 
@@ -47,7 +51,7 @@ class TestSimplex:
     def test_matches_brute_force(self):
         rng = np.random.default_rng(2)
         for y in rng.normal(size=(5, 3)):
-            res = minimize(lambda a: np.sum((a - y) ** 2), np.full(3, 1 / 3), method="SLSQP",
+            res = minimize(lambda a, y=y: np.sum((a - y) ** 2), np.full(3, 1 / 3), method="SLSQP",
                            options={"ftol": 1e-14}, bounds=[(0, None)] * 3,
                            constraints={"type": "eq", "fun": lambda a: a.sum() - 1})
             np.testing.assert_allclose(project_to_simplex(y[None])[0], res.x, atol=1e-5)

@@ -65,7 +65,7 @@ def test_chain_reproduces_known_peak_positions(ri_signal):
 def test_navigation_axes_kept(ri_signal):
     ri = ri_signal((2, 3))
     pdf = chain(ri)
-    for a, b in zip(ri.axes_manager.navigation_axes, pdf.axes_manager.navigation_axes):
+    for a, b in zip(ri.axes_manager.navigation_axes, pdf.axes_manager.navigation_axes, strict=True):
         assert (a.name, a.units, a.scale, a.offset) == (b.name, b.units, b.scale, b.offset)
     N = pdf.metadata.ePDF.fit.N
     assert N.axes_manager.signal_axes[0].scale == 5.0
