@@ -11,7 +11,9 @@ unmixing) and :mod:`pyxem_epdf.physics.interface` (error-function edge fit).
 * :meth:`Decomposition.unmix` → :class:`Unmixing` (loading or phase-fraction
   maps, component PDFs over the full r range, per-pixel residual);
 * :func:`plot_pdfs` overlays PDFs with first-peak normalisation;
-* :func:`interface_width` fits an error function to a line profile.
+* :func:`interface_width` fits an error function to a line profile;
+* :func:`peak_table` tabulates peak positions, heights and widths of any set
+  of PDFs, :meth:`PeakTable.compare` differences two sets.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from .physics.scattering import composition_arrays
 __all__ = [
     "Decomposition",
     "InterfaceWidth",
+    "PeakTable",
     "Unmixing",
+    "interactive_region_pdf",
     "interface_width",
+    "peak_table",
     "plot_pdfs",
 ]
 
@@ -323,6 +328,61 @@ class Unmixing:
                 out[e] += wk * f
         return out
 
+    def refine_composition(self, ri, phase_compositions, chain):
+        """Re-run the chain with per-pixel compositions and unmix again.
+
+        The paper's check (ESI Fig. 9): the composition assumed in
+        ``fit_scattering`` changes φ(s), so a composite should be re-processed
+        with the composition each pixel actually has. The composition map
+        comes from these fractions (:meth:`composition_map`); the new cube
+        is decomposed over the same r range and unmixed with the same method
+        and number of components.
+
+        Parameters
+        ----------
+        ri : ReducedIntensity1DPlus
+            The I(s) cube the current result was made from.
+        phase_compositions : sequence
+            Composition of each component, in component order.
+        chain : callable
+            ``chain(ri, composition) -> PDF1DPlus``: the processing used
+            (fit_scattering … to_pdf) with the composition as argument.
+
+        Returns
+        -------
+        refined : Unmixing
+            Components in the order of this result's components.
+        change : dict
+            ``"pdf_rms"`` (rms change of each component PDF over r_range,
+            relative to its maximum), ``"pdf_corr"`` (correlation old/new)
+            and ``"fraction_mean_abs"`` (mean |Δ loading|), one value per
+            component.
+        """
+        composition = self.composition_map(phase_compositions)
+        pdf = chain(ri, composition)
+        k = len(self.loadings.data)
+        refined = pdf.decompose(self.r_range, n_components=k).unmix(k, method=self.method)
+        old_maps = np.asarray(self.loadings.data).reshape(k, -1)
+        new_maps = np.asarray(refined.loadings.data).reshape(k, -1)
+        cc = np.corrcoef(old_maps, new_maps)[:k, k:]
+        order = [int(np.argmax(row)) for row in cc]
+        if sorted(order) != list(range(k)):
+            order = list(range(k))
+        for sig in (refined.loadings, refined.components):
+            sig.data = np.asarray(sig.data)[order]
+        r = np.asarray(self.components.axes_manager.signal_axes[0].axis)
+        win = (r >= self.r_range[0]) & (r <= self.r_range[1])
+        old = np.asarray(self.components.data)[:, win]
+        new = np.asarray(refined.components.data)[:, win]
+        change = {
+            "pdf_rms": (np.sqrt(np.mean((new - old) ** 2, axis=1)) / np.abs(old).max(axis=1)).tolist(),
+            "pdf_corr": [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(old, new, strict=True)],
+            "fraction_mean_abs": np.mean(
+                np.abs(np.asarray(refined.loadings.data).reshape(k, -1) - old_maps), axis=1
+            ).tolist(),
+        }
+        return refined, change
+
 
 def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, n_shuffles=20, seed=0,
               algorithm="SVD", null="neighbour", **kwargs):
@@ -412,6 +472,37 @@ def plot_pdfs(pdfs, labels=None, *, normalize=True, r_range=(1.0, 3.0), xlim=(0,
     return ax
 
 
+def interactive_region_pdf(ri, roi, chain):
+    """A region PDF that follows a ROI moved on the navigator.
+
+    Parameters
+    ----------
+    ri : ReducedIntensity1DPlus
+        I(s) cube with a 1-D or 2-D scan.
+    roi : RectangularROI, CircleROI or SpanROI
+        In calibrated navigation units; add it to the navigator with
+        ``ri.plot(); roi.add_widget(ri, axes=ri.axes_manager.navigation_axes)``.
+    chain : callable
+        ``chain(region_ri) -> PDF1DPlus`` (fit_scattering … to_pdf).
+
+    Returns
+    -------
+    PDF1DPlus
+        Recomputed in place (``data_changed`` event, so an open plot
+        updates) every time the ROI changes.
+    """
+    out = chain(ri.sum_regions(roi))
+
+    def update(*_args, **_kwargs):
+        new = chain(ri.sum_regions(roi))
+        out.data[...] = np.asarray(new.data)
+        out.metadata.set_item("ePDF.regions.n_pixels", new.metadata.ePDF.regions.n_pixels)
+        out.events.data_changed.trigger(obj=out)
+
+    roi.events.changed.connect(update, [])
+    return out
+
+
 @dataclass
 class InterfaceWidth:
     """Error-function fit of a line profile across an interface.
@@ -493,3 +584,104 @@ def interface_width(loading_map, line, *, linewidth=0.0, probe_diameter=None):
         units=str(ax_x.units),
         probe_diameter=probe_diameter,
     )
+
+
+@dataclass
+class PeakTable:
+    """Positions, heights and widths of the main G(r) peaks of a set of PDFs.
+
+    Attributes
+    ----------
+    labels : list of str
+        One per PDF (row).
+    positions, heights, widths : numpy.ndarray
+        Shape (n_pdfs, n_peaks): sub-grid positions (Å), heights (units of G)
+        and FWHM (Å); NaN where a PDF has fewer peaks.
+    """
+
+    labels: list
+    positions: np.ndarray
+    heights: np.ndarray
+    widths: np.ndarray
+
+    def __str__(self):
+        n = self.positions.shape[1]
+        head = f"{'':>14}" + "".join(f"{'r' + str(i + 1) + ' (Å)':>10}{'height':>9}{'FWHM':>7}"
+                                       for i in range(n))
+        rows = [head]
+        for lab, p, h, w in zip(self.labels, self.positions, self.heights, self.widths,
+                                strict=True):
+            rows.append(f"{str(lab)[:14]:>14}" + "".join(
+                f"{pi:10.3f}{hi:9.3f}{wi:7.3f}" for pi, hi, wi in zip(p, h, w, strict=True)))
+        return "\n".join(rows)
+
+    def compare(self, other):
+        """Differences ``other − self`` row by row (e.g. a second scan of the same area).
+
+        Parameters
+        ----------
+        other : PeakTable
+            Same number of rows and peaks.
+
+        Returns
+        -------
+        PeakTable
+            Differences of positions (Å), heights and widths (Å); labels
+            ``"b − a"``.
+        """
+        if other.positions.shape != self.positions.shape:
+            raise ValueError(
+                f"Peak tables differ in shape: {self.positions.shape} vs {other.positions.shape}."
+            )
+        labels = [f"{b} − {a}" for a, b in zip(self.labels, other.labels, strict=True)]
+        return PeakTable(labels, other.positions - self.positions,
+                         other.heights - self.heights, other.widths - self.widths)
+
+    def save_csv(self, path):
+        """Write the table as CSV (one row per PDF and peak).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+        """
+        lines = ["label,peak,position_A,height,fwhm_A"]
+        for lab, p, h, w in zip(self.labels, self.positions, self.heights, self.widths,
+                                strict=True):
+            for i, (pi, hi, wi) in enumerate(zip(p, h, w, strict=True)):
+                lines.append(f"{lab},{i + 1},{pi:.6g},{hi:.6g},{wi:.6g}")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+
+
+def peak_table(pdfs, labels=None, *, n_peaks=4, r_range=(1.0, 8.0)):
+    """Peak table of any set of PDFs (single PDFs or stacks).
+
+    Parameters
+    ----------
+    pdfs : PDF1DPlus or sequence of PDF1DPlus
+        Each navigation index of a stack is one row.
+    labels : sequence of str, optional
+        One per row (default ``"pdf 0"``, …).
+    n_peaks : int
+        The ``n_peaks`` highest maxima in ``r_range``, sorted by r.
+    r_range : tuple of float
+        Search window in Å.
+
+    Returns
+    -------
+    PeakTable
+    """
+    if not isinstance(pdfs, (list, tuple)):
+        pdfs = [pdfs]
+    rows = []
+    for p in pdfs:
+        r = np.asarray(p.axes_manager.signal_axes[0].axis)
+        g = _dense(p).reshape(-1, r.size)
+        pos, h = _peaks.find_peaks(g, r, r_range=r_range, n_peaks=n_peaks)
+        rows.append((pos, h, _peaks.peak_widths(g, r, pos, h)))
+    pos, h, w = (np.concatenate([row[i] for row in rows]) for i in range(3))
+    if labels is None:
+        labels = [f"pdf {i}" for i in range(len(pos))]
+    if len(labels) != len(pos):
+        raise ValueError(f"'labels' needs {len(pos)} entries; got {len(labels)}.")
+    return PeakTable(list(labels), pos, h, w)

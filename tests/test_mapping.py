@@ -184,3 +184,58 @@ def test_unmix_and_interface_errors(composite):
         interface_width(unmix.loadings.inav[0], ((0, 0), (500, 0)))
     with pytest.raises(ValueError, match="'line' must be"):
         interface_width(unmix.loadings.inav[0], (1, 2, 3))
+
+
+def test_composition_refinement_report(composite):
+    synth, pdf, _, dec = composite
+    unmix = dec.unmix(2, method="closure")
+    truth = [truth_fractions(synth, k) for k in range(2)]
+    order, _ = _match(unmix.loadings.data, truth)
+    comps = [None, None]
+    for k, phase in enumerate(synth.phases):
+        comps[order[k]] = phase.composition
+    binned = synth.signal.rebin(scale=(BIN, BIN, 1, 1))
+    ri = epdf.from_profile(binned.get_azimuthal_integral1d(npt=70, mean=True,
+                                                           show_progressbar=False))
+    refined, change = unmix.refine_composition(ri, comps, chain)
+    assert set(change) == {"pdf_rms", "pdf_corr", "fraction_mean_abs"}
+    assert all(0 < v < 0.5 for v in change["pdf_rms"])  # it changes, but not beyond recognition
+    _, cc = _match(refined.loadings.data, truth)
+    assert np.all(cc >= 0.95)
+
+
+def test_peak_table_and_compare(composite, tmp_path):
+    from pyxem_epdf.mapping import peak_table
+
+    _, _, refs, dec = composite
+    unmix = dec.unmix(2)
+    a = peak_table(refs, labels=["A", "B"])
+    b = peak_table(unmix.components, labels=["c0", "c1"])
+    assert a.positions.shape == (2, 4) and np.all(a.widths > 0)
+    diff = a.compare(a)
+    np.testing.assert_array_equal(diff.positions, 0)
+    assert "r1 (Å)" in str(b)
+    a.save_csv(tmp_path / "peaks.csv")
+    lines = (tmp_path / "peaks.csv").read_text().splitlines()
+    assert lines[0].startswith("label,peak") and len(lines) == 9
+    with pytest.raises(ValueError, match="differ in shape"):
+        a.compare(peak_table(refs[0]))
+
+
+def test_interactive_region_pdf_follows_roi(composite):
+    import hyperspy.api as hs
+
+    from pyxem_epdf.mapping import interactive_region_pdf
+
+    synth, _, _, _ = composite
+    binned = synth.signal.rebin(scale=(BIN, BIN, 1, 1))
+    ri = epdf.from_profile(binned.get_azimuthal_integral1d(npt=70, mean=True,
+                                                           show_progressbar=False))
+    roi = hs.roi.RectangularROI(left=0, right=20, top=0, bottom=20)
+    comp = data.average_composition(synth)
+    region_pdf = interactive_region_pdf(ri, roi, lambda sig: chain(sig, comp))
+    before = region_pdf.data.copy()
+    roi.left, roi.right = 60, 85  # move it into the other phase
+    assert not np.allclose(region_pdf.data, before)
+    expected = chain(ri.sum_regions(roi), comp)
+    np.testing.assert_allclose(region_pdf.data, expected.data)
