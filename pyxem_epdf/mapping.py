@@ -400,6 +400,9 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, n_shuffles=20, seed
     if pdf.axes_manager.navigation_dimension == 0:
         raise ValueError("decompose needs a PDF cube with navigation axes (a scan).")
     cropped = pdf.isig[lo:hi].deepcopy()
+    if cropped._lazy:
+        # parallel analysis and unmixing need the cropped cube in memory anyway
+        cropped.compute(show_progressbar=False)
     x, _ = _nav_unfolded(cropped)
     if n_components is not None and not 1 <= int(n_components) <= x.shape[0]:
         raise ValueError(

@@ -239,3 +239,15 @@ def test_interactive_region_pdf_follows_roi(composite):
     assert not np.allclose(region_pdf.data, before)
     expected = chain(ri.sum_regions(roi), comp)
     np.testing.assert_allclose(region_pdf.data, expected.data)
+
+
+def test_lazy_pdf_cube_gives_the_same_unmixing(composite):
+    _, pdf, _, dec = composite
+    lazy = pdf.as_lazy()
+    dec_lazy = lazy.decompose(R_RANGE)
+    assert dec_lazy.n_components == dec.n_components
+    a = dec.unmix(2, method="closure")
+    b = dec_lazy.unmix(2, method="closure")
+    np.testing.assert_allclose(b.loadings.data, a.loadings.data, atol=1e-8)
+    np.testing.assert_allclose(b.components.data, a.components.data, atol=1e-8)
+    assert pdf._lazy is False and lazy._lazy is True  # inputs untouched
