@@ -251,3 +251,22 @@ def test_lazy_pdf_cube_gives_the_same_unmixing(composite):
     np.testing.assert_allclose(b.loadings.data, a.loadings.data, atol=1e-8)
     np.testing.assert_allclose(b.components.data, a.components.data, atol=1e-8)
     assert pdf._lazy is False and lazy._lazy is True  # inputs untouched
+
+
+def test_other_algorithms_pass_through(composite):
+    _, _, _, dec = composite
+    with pytest.raises(ValueError, match="method='nmf' needs non-negative data"):
+        dec.unmix(2, method="nmf")
+    res = dec.unmix(2, method="orthomax")  # any HyperSpy BSS algorithm
+    assert res.loadings.data.shape == (2, 20, 20) and res.method == "orthomax"
+
+
+def test_thresholded_loading_map_as_region(composite):
+    synth, _, _, dec = composite
+    unmix = dec.unmix(2)
+    binned = synth.signal.rebin(scale=(BIN, BIN, 1, 1))
+    ri = epdf.from_profile(binned.get_azimuthal_integral1d(npt=70, mean=True,
+                                                           show_progressbar=False))
+    mask_signal = unmix.loadings.inav[0] > 0.8
+    region = ri.sum_regions(mask_signal)
+    np.testing.assert_allclose(region.data, ri.data[unmix.loadings.data[0] > 0.8].sum(0))
