@@ -19,6 +19,7 @@ _LAZY = {
     "PDF1DPlus": "pyxem_epdf.signals",
     "LazyPDF1DPlus": "pyxem_epdf.signals",
     "from_profile": "pyxem_epdf.signals",
+    "azimuthal_profile": "pyxem_epdf.signals",
     "parse_composition": "pyxem_epdf.physics.scattering",
     "physics": "pyxem_epdf.physics",
     "data": "pyxem_epdf.data",

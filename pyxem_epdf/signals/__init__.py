@@ -5,7 +5,7 @@ laziness and plotting.
 """
 
 from .pdf import LazyPDF1DPlus, PDF1DPlus
-from .profile import from_profile
+from .profile import azimuthal_profile, from_profile
 from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "LazyReducedIntensity1DPlus",
     "PDF1DPlus",
     "LazyPDF1DPlus",
+    "azimuthal_profile",
     "from_profile",
 ]
