@@ -175,7 +175,6 @@ def azimuthal_profile(
     mean, var, n_valid = integration.integrate(data, op)
     if _base.is_dask(mean) and not lazy:
         import dask
-
         from hyperspy.defaults_parser import preferences
 
         show = preferences.General.show_progressbar if show_progressbar is None else show_progressbar
