@@ -7,6 +7,7 @@ laziness and plotting.
 from .pdf import LazyPDF1DPlus, PDF1DPlus
 from .profile import azimuthal_profile, from_profile
 from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
+from .scan import dose_map, electrons_from_beam, virtual_adf
 
 __all__ = [
     "ReducedIntensity1DPlus",
@@ -15,4 +16,7 @@ __all__ = [
     "LazyPDF1DPlus",
     "azimuthal_profile",
     "from_profile",
+    "dose_map",
+    "electrons_from_beam",
+    "virtual_adf",
 ]
