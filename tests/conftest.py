@@ -4,6 +4,7 @@ import hyperspy.api as hs
 import matplotlib
 import numpy as np
 import pytest
+from dask.callbacks import Callback
 
 matplotlib.use("Agg")
 
@@ -49,3 +50,14 @@ def ri_signal():
         return ri.as_lazy() if lazy else ri
 
     return make
+
+
+class ComputeCounter(Callback):
+    """Counts dask graph executions (``with ComputeCounter() as c: ...; c.runs``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.runs = 0
+
+    def _start(self, dsk):
+        self.runs += 1

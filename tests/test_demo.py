@@ -6,23 +6,13 @@ import dask.array as da
 import hyperspy.api as hs
 import numpy as np
 import pytest
-from dask.callbacks import Callback
 
 import pyxem_epdf as epdf
 from pyxem_epdf import data
 from pyxem_epdf.cli import main
 from pyxem_epdf.physics import corrections, peaks, transform
 
-
-class ComputeCounter(Callback):
-    """Counts dask graph executions."""
-
-    def __init__(self):
-        super().__init__()
-        self.runs = 0
-
-    def _start(self, dsk):
-        self.runs += 1
+from .conftest import ComputeCounter
 
 
 def snippet(dp, composition):

@@ -2,19 +2,11 @@
 
 import numpy as np
 import pytest
-from dask.callbacks import Callback
 
 import pyxem_epdf as epdf
 from pyxem_epdf import data
 
-
-class Counter(Callback):
-    def __init__(self):
-        super().__init__()
-        self.runs = 0
-
-    def _start(self, dsk):
-        self.runs += 1
+from ..conftest import ComputeCounter
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +30,7 @@ def test_matches_pyxem_mean_and_the_model(synth):
 def test_lazy_in_lazy_out_and_variance(synth):
     lazy_synth = data.two_phase_composite(nav_shape=(4, 5), noise=True, seed=2, lazy=True)
     eager_synth = data.two_phase_composite(nav_shape=(4, 5), noise=True, seed=2)
-    with Counter() as c:
+    with ComputeCounter() as c:
         lazy = epdf.azimuthal_profile(lazy_synth.signal, npt=60, s_max=2.4)
     assert c.runs == 0 and lazy._lazy
     eager = epdf.azimuthal_profile(eager_synth.signal, npt=60, s_max=2.4)
