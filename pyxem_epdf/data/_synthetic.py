@@ -257,6 +257,7 @@ class CompositeParameters:
     interface_width: float = 10.0
     noise: bool = True
     seed: int = 0
+    descan: tuple = (0.0, 0.0)
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -296,6 +297,15 @@ class CompositeParameters:
                 f"0 < a <= b; got {self.thickness_range!r}."
             )
         set_(self, "thickness_range", (a, b))
+        try:
+            dx, dy = (float(v) for v in self.descan)
+        except (TypeError, ValueError):
+            dx = dy = float("nan")
+        if not (np.isfinite(dx) and np.isfinite(dy)):
+            raise ValueError(
+                f"'descan' must be two numbers (x, y) in detector pixels; got {self.descan!r}."
+            )
+        set_(self, "descan", (dx, dy))
         set_(self, "noise", bool(self.noise))
         seed = self.seed
         if (
@@ -305,6 +315,24 @@ class CompositeParameters:
         ):
             raise ValueError(f"'seed' must be an integer >= 0; got {seed!r}.")
         set_(self, "seed", int(seed))
+
+    @property
+    def beam_shifts(self) -> np.ndarray:
+        """Pattern-centre offset (x, y) in detector pixels at every probe position.
+
+        A linear descan plane: ``descan[0] · (u − ½)`` along x and
+        ``descan[1] · (v − ½)`` along y, u and v the probe position's fractional
+        coordinates across the scan (0 … 1). Shape ``nav_shape + (2,)``.
+        """
+        shape2 = (1,) * (2 - len(self.nav_shape)) + self.nav_shape
+        ny, nx = shape2
+        v, u = np.meshgrid(
+            np.linspace(0, 1, ny) if ny > 1 else [0.5],
+            np.linspace(0, 1, nx) if nx > 1 else [0.5],
+            indexing="ij",
+        )
+        out = np.stack([self.descan[0] * (u - 0.5), self.descan[1] * (v - 0.5)], axis=-1)
+        return out.reshape(self.nav_shape + (2,))
 
     @property
     def probe_area(self) -> float:
@@ -365,6 +393,7 @@ class CompositeParameters:
             "interface_width": self.interface_width,
             "noise": self.noise,
             "seed": self.seed,
+            "descan": self.descan,
         }
 
 
@@ -777,6 +806,17 @@ def _profiles(model, params, coefs, thickness, s, direct_beam):
 # --------------------------------------------------------------------------
 
 
+def _shift_patterns(lam, shifts, detector_shape):
+    """Move each expected pattern by its (x, y) shift (pixels), bilinearly."""
+    from scipy.ndimage import shift as nd_shift
+
+    out = np.empty_like(lam)
+    for row, (dx, dy) in enumerate(shifts):
+        img = lam[row].reshape(detector_shape)
+        out[row] = nd_shift(img, (dy, dx), order=1, mode="nearest").ravel()
+    return out
+
+
 class _BlockRenderer:
     """Renders any rectangular block of probe positions, deterministically."""
 
@@ -802,6 +842,9 @@ class _BlockRenderer:
         for k in range(1, 5):
             lam += coefs[:, k : k + 1] * images[k]
         lam += BACKGROUND_COUNTS
+        if params.descan != (0.0, 0.0):
+            lam = _shift_patterns(lam, params.beam_shifts[nav_slices].reshape(-1, 2),
+                                  params.detector_shape)
         out_shape = block.shape[:-1] + params.detector_shape
         if not params.noise:
             return lam.astype(np.float32).reshape(out_shape)
@@ -996,6 +1039,7 @@ def two_phase_composite(
     lazy: bool = False,
     chunks: str | int | tuple[int, ...] | None = "auto",
     seed: int = 0,
+    descan: tuple[float, float] = (0.0, 0.0),
 ) -> SyntheticComposite:
     """Synthetic low-dose 4D-STEM scan of a two-phase amorphous composite.
 
@@ -1038,6 +1082,10 @@ def two_phase_composite(
     seed
         Root seed (≥ 0). Probe position k (C order) draws its noise from
         ``np.random.SeedSequence(seed).spawn(n)[k]``.
+    descan
+        Total pattern-centre drift (x, y) in detector pixels across the scan,
+        a linear plane (:attr:`CompositeParameters.beam_shifts` is the truth
+        per probe position); (0, 0) keeps every pattern centred.
 
     Returns
     -------
@@ -1072,6 +1120,7 @@ def two_phase_composite(
         interface_width=interface_width,
         noise=noise,
         seed=seed,
+        descan=descan,
     )
     nav_chunks = _resolve_chunks(chunks, params)
     bare = (ZIF_LIKE, GLASS_LIKE)

@@ -100,6 +100,8 @@ def azimuthal_profile(
     mask=None,
     subpixel: int = 4,
     center: tuple[float, float] = (0.0, 0.0),
+    beam_shift=None,
+    quantum: float = 0.25,
     lazy_output: bool | None = None,
     show_progressbar: bool | None = None,
 ):
@@ -127,6 +129,15 @@ def azimuthal_profile(
         Sub-pixels per pixel side (1–16).
     center : tuple of float
         (kx0, ky0) pattern centre in Å⁻¹ in the axes' frame.
+    beam_shift : pyxem BeamShift or array_like, optional
+        Per-pattern centre (descan) as returned by pyxem's
+        ``dp.get_direct_beam_position(method="center_of_mass", threshold=...)``
+        (pixels; the shift that would centre the pattern on pixel (n/2, n/2)),
+        optionally smoothed with ``get_linear_plane()``; shape
+        navigation + (2,) as (x, y). Overrides ``center``; the radii are
+        shifted inside the integration (centres rounded to ``quantum`` px).
+    quantum : float
+        Rounding of per-pattern centres in pixels.
     lazy_output, show_progressbar
         As for :meth:`ReducedIntensity1DPlus.fit_scattering`.
 
@@ -172,7 +183,14 @@ def azimuthal_profile(
         import dask.array as da
 
         data = da.from_array(data, chunks=("auto",) * (data.ndim - 2) + (-1, -1))
-    mean, var, n_valid = integration.integrate(data, op)
+    if beam_shift is None:
+        mean, var, n_valid = integration.integrate(data, op)
+    else:
+        centres = _centres_from_beam_shift(beam_shift, axes, factors, data.shape[:-2])
+        mean, var = integration.integrate_shifted(
+            data, kx, ky, edges, centres, quantum=quantum, mask=mask, subpixel=subpixel
+        )
+        n_valid = op.n_valid
     if _base.is_dask(mean) and not lazy:
         import dask
         from hyperspy.defaults_parser import preferences
@@ -196,7 +214,25 @@ def azimuthal_profile(
     _base.record(out, "azimuthal_profile", {
         "n_bins": int(centres.size), "s_max": float(op.edges[-1]), "subpixel": int(subpixel),
         "center": list(map(float, center)), "masked_pixels": int(0 if mask is None else np.sum(mask)),
+        "beam_shift": "per-pattern" if beam_shift is not None else "None", "quantum": float(quantum),
     })
+    return out
+
+
+def _centres_from_beam_shift(beam_shift, axes, factors, nav_shape):
+    """Calibrated pattern centres (kx0, ky0) from pyxem's beam-shift convention."""
+    shifts = beam_shift.data if isinstance(beam_shift, BaseSignal) else beam_shift
+    if hasattr(shifts, "compute"):
+        shifts = shifts.compute()
+    shifts = np.asarray(shifts, dtype=float)
+    if shifts.shape != tuple(nav_shape) + (2,):
+        raise ValueError(
+            f"'beam_shift' must have shape {tuple(nav_shape) + (2,)} (navigation + (x, y)); "
+            f"got {shifts.shape}."
+        )
+    out = np.empty_like(shifts)
+    for i, (ax, f) in enumerate(zip(axes, factors, strict=True)):
+        out[..., i] = (ax.offset + ax.scale * (ax.size / 2 - shifts[..., i])) * f
     return out
 
 

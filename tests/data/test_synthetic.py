@@ -371,3 +371,18 @@ def test_parameters_round_trip(default):
     p = default.parameters
     assert CompositeParameters(**p.as_dict()) == p
     assert p.center == (63.5, 63.5)
+
+
+def test_descan_plane_moves_the_beam():
+    synth = two_phase_composite(nav_shape=(3, 4), detector_shape=(64, 64), noise=False,
+                                descan=(4.0, -2.0))
+    shifts = synth.parameters.beam_shifts
+    assert shifts.shape == (3, 4, 2)
+    np.testing.assert_allclose(shifts[0, 0], [-2.0, 1.0])
+    np.testing.assert_allclose(shifts[-1, -1], [2.0, -1.0])
+    frames = np.asarray(synth.signal.data)
+    peak = np.unravel_index(frames[0, 0].argmax(), (64, 64))
+    peak_end = np.unravel_index(frames[-1, -1].argmax(), (64, 64))
+    assert peak_end[1] - peak[1] >= 3  # moved right by ~4 px
+    with pytest.raises(ValueError, match="'descan' must be two numbers"):
+        two_phase_composite(nav_shape=(2, 2), descan=(1.0,))

@@ -87,3 +87,27 @@ def test_shape_mismatch():
     op = radial_operator(K, K, EDGES)
     with pytest.raises(ValueError, match="detector shape"):
         integrate(np.ones((2, 32, 32)), op)
+
+
+def test_shifted_equals_per_centre_operator_and_lazy():
+    from pyxem_epdf.physics.integration import integrate_shifted
+
+    rng = np.random.default_rng(2)
+    frames = rng.poisson(0.5, size=(2, 3, 64, 64)).astype(np.uint16)
+    centres = np.zeros((2, 3, 2))
+    centres[..., 0] = np.linspace(-0.1, 0.1, 6).reshape(2, 3)  # ±2 pixels in x
+    mean, var = integrate_shifted(frames, K, K, EDGES, centres, quantum=0.25)
+    for i in np.ndindex(2, 3):
+        q = np.round(centres[i] / (0.25 * 0.05)) * 0.25 * 0.05
+        op = radial_operator(K, K, EDGES, center=tuple(q))
+        m, v, _ = integrate(frames[i][None], op)
+        np.testing.assert_allclose(mean[i], m[0])
+        np.testing.assert_allclose(var[i], v[0])
+    lm, lv = integrate_shifted(da.from_array(frames, chunks=(1, 2, 64, 64)), K, K, EDGES,
+                               da.from_array(centres, chunks=(1, 2, 2)))
+    np.testing.assert_allclose(lm.compute(), mean)
+    np.testing.assert_allclose(lv.compute(), var)
+    with pytest.raises(ValueError, match="'centres' must have shape"):
+        integrate_shifted(frames, K, K, EDGES, centres[0])
+    with pytest.raises(ValueError, match="'quantum' must be in"):
+        integrate_shifted(frames, K, K, EDGES, centres, quantum=2.0)
