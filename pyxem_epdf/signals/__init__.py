@@ -7,7 +7,7 @@ laziness and plotting.
 from .pdf import LazyPDF1DPlus, PDF1DPlus
 from .profile import azimuthal_profile, from_profile
 from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
-from .scan import dose_map, electrons_from_beam, virtual_adf
+from .scan import calibrate_s, detector_mask, dose_map, electrons_from_beam, virtual_adf
 
 __all__ = [
     "ReducedIntensity1DPlus",
@@ -16,6 +16,8 @@ __all__ = [
     "LazyPDF1DPlus",
     "azimuthal_profile",
     "from_profile",
+    "calibrate_s",
+    "detector_mask",
     "dose_map",
     "electrons_from_beam",
     "virtual_adf",

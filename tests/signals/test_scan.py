@@ -59,3 +59,56 @@ def test_errors(synth):
         epdf.signals.dose_map(bare)
     with pytest.raises(ValueError, match="must be > 0"):
         epdf.signals.electrons_from_beam(0.0, 1e-3)
+
+
+def test_detector_mask_finds_injected_bad_pixels(synth):
+    dp = synth.signal.deepcopy()
+    hot = [(5, 100), (90, 20)]
+    dead = [(70, 60), (55, 75)]  # where the summed rings hold enough counts
+    for r, c in hot:
+        dp.data[..., r, c] = 60
+    for r, c in dead:
+        dp.data[..., r, c] = 0
+    mask, report = epdf.signals.detector_mask(dp)
+    found_hot_dead = {tuple(p) for p in np.argwhere(mask)}
+    assert found_hot_dead == set(hot) | set(dead)
+    assert report["hot"] == 2 and report["dead"] == 2
+    # the mask keeps them out of the profile: equal to the clean data's profile
+    clean = epdf.azimuthal_profile(synth.signal, npt=40, s_max=2.4, mask=mask)
+    dirty = epdf.azimuthal_profile(dp, npt=40, s_max=2.4, mask=mask)
+    np.testing.assert_allclose(dirty.data, clean.data)
+    lazy_mask, _ = epdf.signals.detector_mask(dp.as_lazy(), show_progressbar=False)
+    np.testing.assert_array_equal(lazy_mask, mask)
+
+
+def test_quad_gaps_and_beam_stop(synth):
+    from pyxem_epdf.physics.detector import quad_gap_mask
+
+    mask, report = epdf.signals.detector_mask(synth.signal, beam_stop_radius=0.2)
+    assert report["beam_stop"] == int(mask.sum()) - report["hot"] - report["dead"]
+    assert report["beam_stop"] == pytest.approx(np.pi * (0.2 / 0.04) ** 2, rel=0.2)
+    with pytest.raises(ValueError, match="not a 2 × 2 chip detector"):
+        epdf.signals.detector_mask(synth.signal, quad_gaps=True)
+    assert quad_gap_mask((515, 515)).sum() == 3081
+
+
+def test_calibration():
+    import pyxem as pxm
+
+    dp = pxm.signals.ElectronDiffraction2D(np.zeros((2, 32, 32)))
+    dp.metadata.set_item("Acquisition_instrument.TEM.beam_energy", 300.0)
+    cal = epdf.signals.calibrate_s(dp, camera_length=0.1, pixel_size=55e-6)
+    lam = epdf.physics.units.electron_wavelength(300.0)
+    ax = cal.axes_manager.signal_axes[0]
+    assert ax.scale == pytest.approx(55e-6 / (0.1 * lam))
+    assert ax.axis[0] == pytest.approx(-ax.axis[-1])  # centred
+    assert dp.axes_manager.signal_axes[0].scale == 1.0  # input untouched
+    assert epdf.signals.calibrate_s(dp, s_per_pixel=0.02).axes_manager.signal_axes[1].scale == 0.02
+    with pytest.raises(ValueError, match="Nothing calibrates the detector"):
+        epdf.signals.calibrate_s(dp)
+    del dp.metadata.Acquisition_instrument
+    with pytest.raises(ValueError, match="'beam_energy'"):
+        epdf.signals.calibrate_s(dp, camera_length=0.1, pixel_size=55e-6)
+    # and the uncalibrated scan is refused by the integration with a clear error
+    with pytest.raises(ValueError, match="not calibrated in s"):
+        epdf.azimuthal_profile(dp, npt=10)
