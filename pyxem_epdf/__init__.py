@@ -23,6 +23,7 @@ _LAZY = {
     "parse_composition": "pyxem_epdf.physics.scattering",
     "physics": "pyxem_epdf.physics",
     "signals": "pyxem_epdf.signals",
+    "compute_all": "pyxem_epdf.signals",
     "virtual_adf": "pyxem_epdf.signals",
     "dose_map": "pyxem_epdf.signals",
     "data": "pyxem_epdf.data",

@@ -111,3 +111,17 @@ def test_pdf_plot_with_navigator(synth_pair, lazy):
     finally:
         pdf._plot.close()
         plt.close("all")
+
+
+def test_compute_all_evaluates_cube_and_maps_in_one_pass(synth_pair):
+    eager, lazy = synth_pair
+    composition = data.average_composition(eager)
+    pdf = snippet(lazy.signal, composition)
+    ref = snippet(eager.signal, composition)
+    with ComputeCounter() as counter:
+        epdf.compute_all(pdf, show_progressbar=False)
+    assert counter.runs == 1
+    assert not pdf._lazy and not pdf.metadata.ePDF.fit.N._lazy
+    assert not pdf.metadata.ePDF.polynomial.coefficients._lazy
+    np.testing.assert_allclose(pdf.data, ref.data, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(pdf.metadata.ePDF.fit.N.data, ref.metadata.ePDF.fit.N.data)

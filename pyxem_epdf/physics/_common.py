@@ -16,6 +16,8 @@ def as_axis(s, name="s"):
 def window_slice(s, lo, hi, name="s_range", min_points=3):
     """Index slice of the axis values ``s`` inside the closed window [lo, hi].
 
+    Samples are bin centres, so the data cover half a spacing beyond the
+    first and last value; a window reaching into that margin is accepted.
     Raises a ``ValueError`` naming ``name`` when the window is not ordered,
     lies outside the data or holds fewer than ``min_points`` samples.
     """
@@ -25,10 +27,12 @@ def window_slice(s, lo, hi, name="s_range", min_points=3):
         raise ValueError(f"'{name}' must be two numbers (lo, hi); got {(lo, hi)!r}.") from None
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"'{name}' must satisfy lo < hi; got ({lo}, {hi}).")
-    if lo < s[0] - 1e-9 * abs(s[0] or 1) or hi > s[-1] + 1e-9 * abs(s[-1]):
+    half = 0.5 * float(s[1] - s[0]) if s.size > 1 else 0.0
+    first, last = s[0] - half, s[-1] + 0.5 * float(s[-1] - s[-2]) if s.size > 1 else s[-1]
+    if lo < first - 1e-9 * abs(first or 1) or hi > last + 1e-9 * abs(last or 1):
         raise ValueError(
             f"'{name}' = ({lo:g}, {hi:g}) lies outside the data, which covers "
-            f"{s[0]:g} to {s[-1]:g}."
+            f"{first:g} to {last:g}."
         )
     i0 = int(np.searchsorted(s, lo, side="left"))
     i1 = int(np.searchsorted(s, hi, side="right"))

@@ -4,6 +4,7 @@ Thin wrappers around :mod:`pyxem_epdf.physics`: they handle axes, metadata,
 laziness and plotting.
 """
 
+from ._base import compute_all
 from .pdf import LazyPDF1DPlus, PDF1DPlus
 from .profile import azimuthal_profile, from_profile
 from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
@@ -17,6 +18,7 @@ __all__ = [
     "azimuthal_profile",
     "from_profile",
     "calibrate_s",
+    "compute_all",
     "detector_mask",
     "dose_map",
     "electrons_from_beam",

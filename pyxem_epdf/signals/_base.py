@@ -116,7 +116,7 @@ def finish(signal, data, *, inplace, lazy, title, method, parameters, update=Non
         Progress bar when a lazy result is computed here.
     """
     if is_dask(data) and not lazy:
-        data = compute(data, show_progressbar)
+        data = compute(data, show_progressbar=show_progressbar)
     if inplace:
         out = signal
         out.data = data
@@ -151,8 +151,12 @@ def _plain(value):
     return value
 
 
-def compute(data, show_progressbar=None):
-    """Compute a dask array, with a dask progress bar unless switched off."""
+def compute(*arrays, show_progressbar=None):
+    """Compute dask arrays in one pass (shared work done once), with a progress bar.
+
+    Returns the single result for one array, a tuple otherwise.
+    """
+    import dask
     from hyperspy.defaults_parser import preferences
 
     if show_progressbar is None:
@@ -161,8 +165,65 @@ def compute(data, show_progressbar=None):
         from dask.diagnostics import ProgressBar
 
         with ProgressBar():
-            return data.compute()
-    return data.compute()
+            out = dask.compute(*arrays)
+    else:
+        out = dask.compute(*arrays)
+    return out[0] if len(out) == 1 else out
+
+
+def _lazy_signals(signal):
+    """The signal and every lazy signal stored in its metadata (recursively)."""
+    from hyperspy.signal import BaseSignal
+
+    found = [signal] if signal._lazy else []
+
+    def walk(node):
+        for _, value in node:
+            if isinstance(value, BaseSignal):
+                if value._lazy:
+                    found.append(value)
+                walk(value.metadata)
+            elif hasattr(value, "_get_items") or type(value).__name__ == "DictionaryTreeBrowser":
+                walk(value)
+
+    walk(signal.metadata)
+    return found
+
+
+def compute_all(*signals, show_progressbar=None):
+    """Compute lazy signals and the lazy maps in their metadata in one dask pass.
+
+    Computing a lazy PDF cube and then (e.g. when saving) each of its lazy
+    metadata maps (N, C, polynomial coefficients, variance …) separately would
+    re-run the whole graph — the integration of the raw scan included — once
+    per map. This evaluates all of them together, so shared work is done
+    once, and turns them into eager signals in place.
+
+    Parameters
+    ----------
+    *signals : BaseSignal
+        Signals to compute (their metadata maps are found automatically).
+    show_progressbar : bool, optional
+        Dask progress bar (default: HyperSpy's preference).
+
+    Returns
+    -------
+    None
+    """
+    targets = []
+    for sig in signals:
+        for s in _lazy_signals(sig):
+            if all(s is not t for t in targets):
+                targets.append(s)
+    if not targets:
+        return
+    results = compute(*[s.data for s in targets], show_progressbar=show_progressbar)
+    if len(targets) == 1:
+        results = (results,)
+    for s, value in zip(targets, results, strict=True):
+        s.data = value
+        s._lazy = False
+        s._assign_subclass()
 
 
 def set_signal_axis(signal, name, units, offset, scale, size):

@@ -192,17 +192,7 @@ def azimuthal_profile(
         )
         n_valid = op.n_valid
     if _base.is_dask(mean) and not lazy:
-        import dask
-        from hyperspy.defaults_parser import preferences
-
-        show = preferences.General.show_progressbar if show_progressbar is None else show_progressbar
-        if show:
-            from dask.diagnostics import ProgressBar
-
-            with ProgressBar():
-                mean, var = dask.compute(mean, var)
-        else:
-            mean, var = dask.compute(mean, var)
+        mean, var = _base.compute(mean, var, show_progressbar=show_progressbar)
     centres = op.centres
     out = _new_profile_signal(mean, dp, centres)
     variance = out._deepcopy_with_new_data(var)

@@ -473,7 +473,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             )
         data = self.data
         if _base.is_dask(data):
-            data = _base.compute(data, show_progressbar)
+            data = _base.compute(data, show_progressbar=show_progressbar)
         return damping.suggest_damping(
             np.asarray(data), _base.s_axis_values(self), s_min=s_min, b_values=b_values,
             tolerance=tolerance, **metric_kwargs,
@@ -546,7 +546,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         if single:
             summed = summed[0]
         if _base.is_dask(summed) and not lazy:
-            summed = _base.compute(summed, show_progressbar)
+            summed = _base.compute(summed, show_progressbar=show_progressbar)
         sig_axis = self.axes_manager.signal_axes[0].get_axis_dictionary()
         axes = [sig_axis]
         if not single:

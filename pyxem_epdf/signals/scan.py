@@ -205,7 +205,7 @@ def detector_mask(dp, *, hot_threshold=8.0, dead_min_counts=None, quad_gaps=Fals
     s_pix = np.hypot(xx, yy)
     summed = dp.data.sum(axis=tuple(range(dp.data.ndim - 2)), dtype=np.float64)
     if _base.is_dask(summed):
-        summed = _base.compute(summed, show_progressbar)
+        summed = _base.compute(summed, show_progressbar=show_progressbar)
     shape = tuple(summed.shape)
     gaps = detector.quad_gap_mask(shape) if quad_gaps else np.zeros(shape, bool)
     user = np.zeros(shape, bool) if user_mask is None else np.asarray(user_mask, bool)
