@@ -74,7 +74,12 @@ def main():
         out.compute(show_progressbar=False)
     t_lazy = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    sig.data.sum(axis=(-2, -1), dtype=np.uint64)
+    t_bound = time.perf_counter() - t0
+
     rows = {
+        "bound: plain numpy sum of the frames": t_bound,
         "pyxem get_azimuthal_integral1d": t_pyxem,
         "ours eager (incl. set-up)": t_eager,
         "ours lazy, 2 threads (incl. set-up)": t_lazy,
@@ -83,6 +88,8 @@ def main():
         print(f"  {name:38s} {n / t:10.0f} frames/s  ({t:.2f} s)")
     print(f"  our operator set-up alone: {t_setup:.2f} s")
     print(f"  ratio ours eager / pyxem: {t_pyxem / t_eager:.1f}x; lazy / pyxem: {t_pyxem / t_lazy:.1f}x")
+    print(f"  fraction of the memory-bandwidth bound: ours eager {t_bound / t_eager:.0%}, "
+          f"pyxem {t_bound / t_pyxem:.1%}")
 
 
 if __name__ == "__main__":

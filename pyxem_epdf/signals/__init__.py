@@ -8,7 +8,14 @@ from ._base import compute_all
 from .pdf import LazyPDF1DPlus, PDF1DPlus
 from .profile import azimuthal_profile, from_profile
 from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
-from .scan import calibrate_s, detector_mask, dose_map, electrons_from_beam, virtual_adf
+from .scan import (
+    calibrate_s,
+    descan,
+    detector_mask,
+    dose_map,
+    electrons_from_beam,
+    virtual_adf,
+)
 
 __all__ = [
     "ReducedIntensity1DPlus",
@@ -19,6 +26,7 @@ __all__ = [
     "from_profile",
     "calibrate_s",
     "compute_all",
+    "descan",
     "detector_mask",
     "dose_map",
     "electrons_from_beam",

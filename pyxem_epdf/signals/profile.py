@@ -165,6 +165,21 @@ def azimuthal_profile(
     factors = [s_unit_factor_checked_axis(a) for a in axes]
     kx = np.asarray(axes[0].axis) * factors[0]
     ky = np.asarray(axes[1].axis) * factors[1]
+    corner = max(np.hypot(x - center[0], y - center[1])
+                 for x in (kx[0], kx[-1]) for y in (ky[0], ky[-1]))
+    if not (kx.min() <= center[0] <= kx.max() and ky.min() <= center[1] <= ky.max()):
+        raise ValueError(
+            f"'center' {tuple(center)} Å⁻¹ lies outside the detector "
+            f"[{kx.min():g}, {kx.max():g}] × [{ky.min():g}, {ky.max():g}] Å⁻¹."
+        )
+    if s_max is not None and s_max > corner:
+        raise ValueError(
+            f"'s_max' = {s_max:g} Å⁻¹ lies beyond the detector corner ({corner:.4g} Å⁻¹)."
+        )
+    if edges is not None and float(np.max(edges)) > corner:
+        raise ValueError(
+            f"'edges' reach {float(np.max(edges)):g} Å⁻¹, beyond the detector corner ({corner:.4g} Å⁻¹)."
+        )
     if edges is None:
         full = min(abs(kx[0] - center[0]), abs(kx[-1] - center[0]),
                    abs(ky[0] - center[1]), abs(ky[-1] - center[1]))

@@ -221,6 +221,50 @@ def detector_mask(dp, *, hot_threshold=8.0, dead_min_counts=None, quad_gaps=Fals
     return mask, report
 
 
+def descan(dp, *, threshold=20.0, **kwargs):
+    """Pattern centres per probe position, their plane fit and the residual map.
+
+    Uses pyxem's ``get_direct_beam_position(method="center_of_mass",
+    threshold=...)`` and ``BeamShift.get_linear_plane()``. At ~10 e⁻/Å² the
+    unscattered beam still holds most electrons, so the thresholded centre of
+    mass is precise (0.01 px rms per pattern and < 0.001 px after the plane on
+    the synthetic scan); without a threshold the diffuse scattering biases it.
+
+    Parameters
+    ----------
+    dp : pyxem Diffraction2D (2-D scan)
+    threshold : float
+        pyxem's threshold (multiples of the mean pattern intensity).
+    **kwargs
+        Passed to ``get_direct_beam_position``.
+
+    Returns
+    -------
+    measured, plane : pyxem.signals.BeamShift
+        Per-pattern and plane-fitted shifts (pyxem's convention, pixels);
+        pass ``plane`` to :func:`azimuthal_profile` as ``beam_shift``.
+    residual : BaseSignal
+        |measured − plane| per probe position in pixels (the map to inspect
+        for diffraction-contrast outliers).
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(4, 5), descan=(3.0, 0.0))
+    >>> measured, plane, residual = epdf.signals.descan(synth.signal)
+    >>> bool(residual.data.max() < 0.1)
+    True
+    """
+    measured = dp.get_direct_beam_position(method="center_of_mass", threshold=threshold, **kwargs)
+    if measured._lazy:
+        measured.compute(show_progressbar=False)
+    plane = measured.get_linear_plane()
+    diff = np.asarray(measured.data) - np.asarray(plane.data)
+    residual = _base.nav_signal(dp, np.hypot(diff[..., 0], diff[..., 1]),
+                                "descan residual (px)")
+    return measured, plane, residual
+
+
 def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
                 beam_energy=None, center=None, inplace=False):
     """Calibrate the detector axes in s = 2 sinθ/λ (Å⁻¹), centred on the pattern.
@@ -288,5 +332,5 @@ def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
 
 
 __all__ = [
-    "calibrate_s", "detector_mask", "dose_map", "electrons_from_beam", "virtual_adf",
+    "calibrate_s", "descan", "detector_mask", "dose_map", "electrons_from_beam", "virtual_adf",
 ]
