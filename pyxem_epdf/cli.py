@@ -3,6 +3,10 @@
 ``pyxem-epdf demo OUT`` generates the embedded synthetic two-phase composite
 scan, runs the ePDF chain on every probe position and writes the PDF cube,
 the N map and a summary figure to ``OUT``.
+
+``pyxem-epdf process SCAN --config config.toml --out DIR [--dry-run]`` runs
+the configured chain on a scan file (see :mod:`pyxem_epdf.batch`) and writes
+the results, provenance and an HTML report.
 """
 
 import argparse
@@ -90,8 +94,22 @@ def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, s
     fig_path = out / "summary.png"
     _summary_figure(synth, pdf, n_map, phi.axes_manager.signal_axes[0].axis, fig_path, p)
     n_patterns = int(np.prod(nav_shape))
+    files = {"pdf_cube": str(pdf_path), "N_map": str(n_path), "figure": str(fig_path)}
+    if len(nav_shape) == 2 and n_patterns >= 9:
+        # the batch route on the same scan: decomposition, unmixing and the HTML report
+        from . import batch
+
+        cfg = batch.load_config({
+            "chain": {"composition": data.average_composition(synth), "s_range": list(p["s_range"]),
+                      "weights": "variance", "fix_c": True, "s_max": p["s_max"], "b": p["b"],
+                      "s_min": p["s_min"], "r_max": 10.0, "r_step": 0.02},
+            "integration": {"npt": 64, "s_max": p["s_max"] + 0.04},
+            "mapping": {"r_range": [1.0, 8.0], "n_components": 2},
+        })
+        report = batch.process(synth.signal, cfg, out / "report", show_progressbar=show_progressbar)
+        files["report"] = report["files"]["report"]
     summary = {
-        "files": {"pdf_cube": str(pdf_path), "N_map": str(n_path), "figure": str(fig_path)},
+        "files": files,
         "nav_shape": list(nav_shape),
         "patterns": n_patterns,
         "seconds": round(elapsed, 3),
@@ -154,10 +172,23 @@ def main(argv=None):
     demo.add_argument("--eager", action="store_true", help="run eagerly instead of lazily")
     demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
     demo.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    proc = sub.add_parser("process", help="run the configured chain on a scan file")
+    proc.add_argument("scan", help="scan file (.hspy, .zspy, .mib, … as hs.load reads)")
+    proc.add_argument("--config", required=True, help="TOML configuration")
+    proc.add_argument("--out", required=True, help="output folder")
+    proc.add_argument("--dry-run", action="store_true",
+                      help="validate the configuration against the data and print the plan")
+    proc.add_argument("--navigation-shape", type=int, nargs=2, metavar=("X", "Y"),
+                      help="scan shape for files without it (e.g. .mib)")
+    proc.add_argument("--no-progress", action="store_true", help="hide progress bars")
     args = parser.parse_args(argv)
     # pyxem 0.21 triggers a HyperSpy deprecation notice about its own internals
     # on import; it is not actionable for a user of this command.
     warnings.filterwarnings("ignore", message=".*has moved to `hyperspy.misc.dask_utils`")
+    # rosettasciio's .zspy writer uses a zarr store that zarr 2.18 announces as deprecated
+    warnings.filterwarnings("ignore", message="The NestedDirectoryStore is deprecated")
+    if args.command == "process":
+        return _process(args)
     if args.command == "demo":
         if min(args.nav) < 1:
             parser.error("--nav ROWS COLS must be positive integers")
@@ -173,6 +204,38 @@ def main(argv=None):
         sys.stdout.write(
             f"{summary['patterns']} patterns processed in {summary['seconds']} s\n"
         )
+    return 0
+
+
+def _process(args):
+    import hyperspy.api as hs
+
+    from . import batch
+
+    try:
+        cfg = batch.load_config(args.config)
+    except (batch.ConfigError, OSError) as err:
+        sys.stderr.write(f"pyxem-epdf: configuration error: {err}\n")
+        return 2
+    kwargs = {"lazy": True}
+    if args.navigation_shape:
+        kwargs["navigation_shape"] = tuple(args.navigation_shape)
+    dp = hs.load(args.scan, **kwargs)
+    try:
+        steps = batch.plan(dp, cfg)
+    except batch.ConfigError as err:
+        sys.stderr.write(f"pyxem-epdf: configuration error: {err}\n")
+        return 2
+    if args.dry_run:
+        sys.stdout.write("dry run: nothing computed; the plan is\n")
+        for i, step in enumerate(steps, 1):
+            sys.stdout.write(f"  {i}. {step}\n")
+        return 0
+    summary = batch.process(dp, cfg, args.out, source=args.scan,
+                            show_progressbar=not args.no_progress)
+    for name, path in summary["files"].items():
+        sys.stdout.write(f"wrote {name}: {path}\n")
+    sys.stdout.write(f"{summary['frames']} patterns processed in {summary['seconds']} s\n")
     return 0
 
 

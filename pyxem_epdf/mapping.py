@@ -183,11 +183,11 @@ class Decomposition:
     def _result(self, loadings, x_crop, nav_shape, method, pure=None):
         x_full, _ = _nav_unfolded(self.source)
         # components on the full r range: least squares given the loadings,
-        # or the mean of the pure pixels where closure found them
+        # or the (outlier-robust) mean of the pure pixels where closure found them
         comps, *_ = np.linalg.lstsq(loadings.T, x_full, rcond=None)
         if pure is not None:
             for k in np.flatnonzero(pure.any(axis=0)):
-                comps[k] = x_full[pure[:, k]].mean(axis=0)
+                comps[k] = _unmixing.robust_mean(x_full[pure[:, k]])
         comps_crop, *_ = np.linalg.lstsq(loadings.T, x_crop, rcond=None)
         resid = np.sqrt(np.mean((x_crop - loadings.T @ comps_crop) ** 2, axis=1))
         return Unmixing(

@@ -163,8 +163,40 @@ def project_to_simplex(y):
     return np.maximum(y - theta[:, None], 0.0)
 
 
+def robust_mean(rows, cut=3.0):
+    """Mean of the rows that lie within ``cut`` × the median distance of the median row.
+
+    Parameters
+    ----------
+    rows : array_like
+        Shape (n, m).
+    cut : float
+        Outlier cut in units of the median distance (> 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (m,).
+
+    Examples
+    --------
+    >>> rows = np.vstack([np.ones((9, 3)), [[100.0, 100.0, 100.0]]])
+    >>> robust_mean(rows + np.arange(10)[:, None] * 1e-3).round(3).tolist()
+    [1.004, 1.004, 1.004]
+    """
+    rows = np.asarray(rows, dtype=float)
+    med = np.median(rows, axis=0)
+    d = np.sqrt(np.einsum("ij,ij->i", rows - med, rows - med))
+    keep = d <= cut * np.median(d)
+    if keep.sum() < max(1, len(rows) // 2):
+        keep = d <= np.median(d)
+    return rows[keep].mean(axis=0)
+
+
 def _initial_endmembers(x, k):
-    """k mutually distant pixels (successive farthest-point search)."""
+    """k mutually distant pixels (successive farthest-point search), each
+    replaced by the mean of its nearest 2 % of pixels so that a single outlier
+    cannot become a vertex."""
     centred = x - x.mean(axis=0)
     chosen = [int(np.argmax(np.einsum("ij,ij->i", centred, centred)))]
     for _ in range(1, k):
@@ -174,7 +206,12 @@ def _initial_endmembers(x, k):
             q, _ = np.linalg.qr(basis[1:].T)
             diff = diff - (diff @ q) @ q.T
         chosen.append(int(np.argmax(np.einsum("ij,ij->i", diff, diff))))
-    return x[chosen].copy()
+    m = max(3, int(0.02 * len(x)))
+    out = np.empty((k, x.shape[1]))
+    for i, c in enumerate(chosen):
+        d = np.einsum("ij,ij->i", x - x[c], x - x[c])
+        out[i] = x[np.argsort(d, kind="stable")[:m]].mean(axis=0)
+    return out
 
 
 def _simplex_ls(x, e, f, n_steps):
@@ -198,11 +235,12 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
     With noisy data the least-squares simplex is pushed outwards (noise
     carries pixels beyond the pure-phase vertices and the fit encloses them),
     which exaggerates the endmembers. Where a phase has at least
-    ``min_pure`` pixels with fraction ≥ ``pure_threshold`` × its largest
-    fraction, its endmember is
-    therefore replaced by the mean of those pixels (the region-averaged
-    route of the paper, found automatically; nearly pure mixtures among them
-    bias it slightly inwards), the fractions are refitted
+    ``min_pure`` pixels with fraction ≥ ``pure_threshold`` × the 99th
+    percentile of its fractions, its endmember is
+    therefore replaced by the :func:`robust_mean` of those pixels (the
+    region-averaged route of the paper, found automatically; outlier pixels —
+    e.g. a failed N fit — are left out; nearly pure mixtures among them bias
+    it slightly inwards), the fractions are refitted
     and reselected until the selection is stable (the selection bias of a
     single pass towards noise-extreme pixels vanishes); ``pure`` records the
     pixels used.
@@ -277,15 +315,16 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
         for _ in range(50):
             # relative to the largest fraction, so that a vertex pushed far
             # outwards (no fraction reaches the threshold) still gets a start
-            candidate = f >= float(pure_threshold) * f.max(axis=0)
+            # (the 99th percentile rather than the maximum: one noisy pixel must not set it)
+            candidate = f >= float(pure_threshold) * np.percentile(f, 99, axis=0)
             use = candidate.sum(axis=0) >= int(min_pure)
             new = np.zeros_like(pure)
             new[:, use] = candidate[:, use]
             if not use.any() or np.array_equal(new, pure):
                 break
             pure = new
-            counts = np.maximum(pure.sum(axis=0), 1)
-            e = np.where(use[:, None], (pure.T.astype(float) @ x) / counts[:, None], e)
+            for k_ in np.flatnonzero(use):
+                e[k_] = robust_mean(x[pure[:, k_]])
             f = _simplex_ls(x, e, f, 20 * inner_steps)
     residual = np.sqrt(np.mean((x - f @ e) ** 2, axis=1))
     return ClosureUnmixing(f, e, residual, n_iter, converged, pure)
