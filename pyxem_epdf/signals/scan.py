@@ -244,7 +244,7 @@ def descan(dp, *, threshold=20.0, **kwargs):
         Per-pattern and plane-fitted shifts (pyxem's convention, pixels);
         pass ``plane`` to :func:`azimuthal_profile` as ``beam_shift``.
     residual : BaseSignal
-        |measured − plane| per probe position in pixels (the map to inspect
+        Distance between measured and plane-fitted centre per probe position in pixels (the map to inspect
         for diffraction-contrast outliers).
 
     Examples
