@@ -28,6 +28,7 @@ _LAZY = {
     "dose_map": "pyxem_epdf.signals",
     "data": "pyxem_epdf.data",
     "mapping": "pyxem_epdf.mapping",
+    "tune": "pyxem_epdf.tuning",
     "plot_pdfs": "pyxem_epdf.mapping",
     "interface_width": "pyxem_epdf.mapping",
 }
