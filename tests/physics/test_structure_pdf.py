@@ -125,3 +125,19 @@ def test_signals_and_processing_like_data():
     raw_on_grid = np.interp(processed.axes_manager.signal_axes[0].axis, r, total.data)
     win = (processed.axes_manager.signal_axes[0].axis > 1.0)
     assert np.corrcoef(processed.data[win], raw_on_grid[win])[0, 1] > 0.7
+
+
+def test_pair_contributions_assign_the_zif4_peaks():
+    from pyxem_epdf.physics.structure_pdf import pair_contributions
+
+    structure = loadStructure(str(STRUCTURES / "ZIF4_15glass01.cif"))
+    m = model_pdf(structure, kind="electron", r_max=7.0, dr=0.005, sigma=0.05)
+    table = pair_contributions(m, [1.36, 2.0, 5.9])
+    for row in table:
+        assert sum(row.values()) == pytest.approx(1.0)
+    first = table[0]
+    assert first.get(("C", "N"), first.get(("N", "C"), 0)) + first.get(("C", "C"), 0) > 0.8
+    zn_n = next(k for k in table[1] if set(k) == {"Zn", "N"})
+    assert list(table[1])[0] == zn_n and table[1][zn_n] > 0.5
+    with pytest.raises(ValueError, match="outside the model's r range"):
+        pair_contributions(m, [50.0])
