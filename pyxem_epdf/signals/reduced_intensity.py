@@ -52,6 +52,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         table: str = "lobato",
         fix_c: bool = False,
         weights=None,
+        min_window_counts: float = 100.0,
         inplace: bool = False,
         lazy_output: bool | None = None,
         show_progressbar: bool | None = None,
@@ -86,8 +87,15 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             ``metadata.Signal.Noise_properties.variance``. ``"poisson"``:
             two closed-form passes, the second weighted by the Poisson variance
             of the first-pass model (mean counts per pixel; uses
-            ``metadata.ePDF.pixels_per_bin`` when present). An array or signal
-            of non-negative weights broadcastable to the data.
+            ``metadata.ePDF.pixels_per_bin`` or the valid-pixel counts of
+            :func:`~pyxem_epdf.signals.azimuthal_profile` when present). An
+            array or signal of non-negative weights broadcastable to the data.
+        min_window_counts : float
+            With profiles from :func:`~pyxem_epdf.signals.azimuthal_profile`
+            (valid-pixel counts known) the counts in ``s_range`` of every
+            pattern are stored as ``metadata.ePDF.fit.window_counts``; for an
+            eager signal a warning names the patterns with fewer than this
+            (N is then known to worse than 1/√counts, Poisson).
         inplace : bool
             Overwrite this signal and return ``None``.
         lazy_output : bool, optional
@@ -136,12 +144,28 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         result = fit.fit_scattering_background(data, s, f2, s_range, weights=w, fix_c=fix_c)
         if isinstance(weights, str) and weights == "poisson":
             npix = self.metadata.get_item("ePDF.pixels_per_bin", None)
+            if npix is None:  # from our own integration
+                npix = self.metadata.get_item("ePDF.integration.n_valid", None)
             model = _base_model(result, f2)
             w = fit.poisson_weights(model, None if npix is None else np.asarray(npix))
             result = fit.fit_scattering_background(
                 data, s, f2, s_range, weights=w, fix_c=fix_c
             )
         phi = fit.reduced_intensity(data, s, result.N, result.C, f2, fsq)
+        window_counts = _window_counts(self, data, s, s_range)
+        if window_counts is not None and not _base.is_dask(window_counts):
+            low = int(np.count_nonzero(window_counts < min_window_counts))
+            if low:
+                import warnings
+
+                warnings.warn(
+                    f"{low} of {np.size(window_counts)} patterns have fewer than "
+                    f"{min_window_counts:g} counts in s_range {tuple(s_range)}: N is then known "
+                    f"to worse than 1/√{min_window_counts:g} = {100 / np.sqrt(min_window_counts):.0f} % "
+                    "(Poisson). Sum regions or bin the scan (see metadata.ePDF.fit.window_counts).",
+                    UserWarning,
+                    stacklevel=2,
+                )
         if not _base.is_dask(result.valid) and not np.all(result.valid):
             bad = int(np.size(result.valid) - np.count_nonzero(result.valid))
             import warnings
@@ -167,6 +191,12 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
                 if not lazy and _base.is_dask(value):
                     value = value.compute()
                 out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, key))
+            if window_counts is not None:
+                counts = window_counts
+                if not lazy and _base.is_dask(counts):
+                    counts = counts.compute()
+                out.metadata.set_item("ePDF.fit.window_counts",
+                                      _base.nav_signal(out, counts, "counts in the fit window"))
             out.metadata.set_item("ePDF.fit.s_range", list(map(float, s_range)))
             out.metadata.set_item("ePDF.fit.fix_c", bool(fix_c))
             out.metadata.set_item("ePDF.fit.weights", _weights_name(weights))
@@ -738,6 +768,20 @@ def _contract(masks, data, divisor):
     if divisor is not None:
         out = out / np.asarray(divisor, dtype=float)[:, None]
     return out
+
+
+def _window_counts(signal, data, s, s_range):
+    """Counts per pattern in the fit window (needs valid-pixel counts per bin), or None."""
+    n_valid = signal.metadata.get_item("ePDF.integration.n_valid", None)
+    if n_valid is None:
+        return None
+    from ..physics._common import window_slice
+
+    win = window_slice(s, *s_range)
+    n_valid = np.asarray(n_valid, dtype=float)
+    if n_valid.size != s.size:
+        return None
+    return (data[..., win] * n_valid[win]).sum(axis=-1)
 
 
 def _base_model(result, f2):

@@ -112,3 +112,28 @@ def test_calibration():
     # and the uncalibrated scan is refused by the integration with a clear error
     with pytest.raises(ValueError, match="not calibrated in s"):
         epdf.azimuthal_profile(dp, npt=10)
+
+
+def test_window_counts_map_and_low_dose_warning():
+    low = data.two_phase_composite(nav_shape=(3, 3), dose=2.0, seed=12)  # 30–60 counts in the window
+    ri = epdf.azimuthal_profile(low.signal, npt=60, s_max=2.4)
+    with pytest.warns(UserWarning, match="fewer than 100 counts in s_range"):
+        phi = ri.fit_scattering(data.average_composition(low), (1.6, 2.35))
+    counts = phi.metadata.ePDF.fit.window_counts.data
+    # hand check: counts in the window = Σ over window pixels of the raw frames
+    kx = low.signal.axes_manager.signal_axes[0].axis
+    y, x = np.meshgrid(kx, kx, indexing="ij")
+    edges = ri.metadata.ePDF.integration.edges
+    s = ri.axes_manager.signal_axes[0].axis
+    win = (s >= 1.6) & (s <= 2.35)
+    lo, hi = edges[int(np.flatnonzero(win)[0])], edges[int(np.flatnonzero(win)[-1]) + 1]
+    ring = (np.hypot(x, y) >= lo) & (np.hypot(x, y) < hi)
+    direct = (np.asarray(low.signal.data) * ring).sum(axis=(-2, -1))
+    np.testing.assert_allclose(counts, direct, rtol=0.05, atol=2)
+    high = data.two_phase_composite(nav_shape=(2, 2), dose=100.0, seed=12)
+    ri_high = epdf.azimuthal_profile(high.signal, npt=60, s_max=2.4)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ri_high.fit_scattering(data.average_composition(high), (1.6, 2.35))
