@@ -6,6 +6,8 @@
   fractions, thickness, the truth G(r) and φ(s) of each phase
   (:data:`ZIF_LIKE`, :data:`GLASS_LIKE`), the scattering scale N and noiseless
   profiles. Eager or lazy (dask), bit-identical either way.
+* :func:`synthetic_eds` — an exspy EDS spectrum image (and HAADF) of the same
+  composite on a coarser, drifted grid, for EDS correlation.
 * :func:`example_profile` / :func:`example_pdf` — a measured I(s) of an 18 nm
   amorphous SiO2 film and its processed G(r).
 
@@ -17,6 +19,7 @@ Examples
 (4, 4, 32, 32)
 """
 
+from ._eds import EDS_LINES, SyntheticEDS, synthetic_eds
 from ._measured import (
     SIO2_CHAIN,
     SIO2_PEAKS,
@@ -63,6 +66,8 @@ __all__ = [
     "SIO2_PEAKS",
     "SIO2_S_SCALE",
     "SyntheticComposite",
+    "SyntheticEDS",
+    "EDS_LINES",
     "ZIF_LIKE",
     "ZIF_LIKE_COMPOSITION",
     "ZIF_LIKE_PEAKS",
@@ -72,5 +77,6 @@ __all__ = [
     "mean_free_path",
     "phase_fractions",
     "thickness_map",
+    "synthetic_eds",
     "two_phase_composite",
 ]

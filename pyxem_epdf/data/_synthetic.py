@@ -687,6 +687,17 @@ def phase_fractions(params: CompositeParameters) -> np.ndarray:
     ((20, 20, 2), True)
     """
     x, y, width, height = _grid(params)
+    return fractions_at(params, x, y, width, height).reshape(params.nav_shape + (2,))
+
+
+def fractions_at(params, x, y, width, height):
+    """Phase fractions (A, B) at arbitrary positions x, y (nm) of a scan of extents W, H.
+
+    The continuous field behind :func:`phase_fractions` (which samples it on
+    the scan grid); other instruments' grids (EDS) sample the same field.
+    Returns ``x.shape + (2,)``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     sigma = params.interface_width / (2 * _Z90)
     angle = np.deg2rad(15.0)
     d = (x - 0.4 * width) * np.cos(angle) + (y - 0.5 * height) * np.sin(angle)
@@ -695,8 +706,7 @@ def phase_fractions(params: CompositeParameters) -> np.ndarray:
     rho = np.hypot(x - 0.72 * width, y - 0.45 * height)
     inclusion = ndtr((radius - rho) / sigma)
     frac_b = (1.0 - in_a) * (1.0 - inclusion)
-    out = np.stack([1.0 - frac_b, frac_b], axis=-1)
-    return out.reshape(params.nav_shape + (2,))
+    return np.stack([1.0 - frac_b, frac_b], axis=-1)
 
 
 def thickness_map(params: CompositeParameters) -> np.ndarray:
@@ -713,10 +723,19 @@ def thickness_map(params: CompositeParameters) -> np.ndarray:
     (20.0, 60.0)
     """
     x, y, width, height = _grid(params)
-    u = 0.5 * (x / (width or 1.0) + y / (height or 1.0))
+    return thickness_at(params, x, y, width, height).reshape(params.nav_shape)
+
+
+def thickness_at(params, x, y, width, height):
+    """Thickness (nm) at arbitrary positions x, y (nm) of a scan of extents W, H.
+
+    The continuous wedge behind :func:`thickness_map`, held at its end values
+    outside the scan.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    u = np.clip(0.5 * (x / (width or 1.0) + y / (height or 1.0)), 0.0, 1.0)
     a, b = params.thickness_range
-    t = a + (b - a) * 0.5 * (1 - np.cos(np.pi * u))
-    return t.reshape(params.nav_shape)
+    return a + (b - a) * 0.5 * (1 - np.cos(np.pi * u))
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,350 @@
+"""Image registration and map correlation on calibrated grids (pure numpy).
+
+Two images of the same area recorded on different scan grids — an EDS map and
+the ePDF scan, or two repeat scans — are related by their calibrations (origin
+and step in nm, both known) and an unknown drift (a translation). These
+functions resample an image from one grid to another, find the drift by
+normalised cross-correlation (scikit-image's masked phase correlation for the
+integer part, its upsampled cross-correlation on the overlap for the sub-pixel
+part) and correlate sets of maps pixel by pixel (Pearson and Spearman r,
+scipy.stats).
+
+Conventions: images are indexed ``[row, column] = [y, x]``; grids are given as
+``origin = (x0, y0)`` and ``step = (dx, dy)`` in nm; a drift ``(x, y)`` in nm
+means the moving image's true positions are its nominal ones plus the drift.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy import ndimage, stats
+
+__all__ = [
+    "Registration",
+    "resample_image",
+    "register_translation",
+    "register_grids",
+    "correlation_table",
+]
+
+
+def _pair(name, value):
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"'{name}' must be two numbers (x, y); got {value!r}.") from None
+    if not (np.isfinite(a) and np.isfinite(b)):
+        raise ValueError(f"'{name}' must be finite; got {value!r}.")
+    return np.array([a, b])
+
+
+def resample_image(image, src_origin, src_step, dst_origin, dst_step, dst_shape, *,
+                   shift=(0.0, 0.0), order=1):
+    """Resample an image from one calibrated grid onto another.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D image ``[y, x]`` on the source grid; NaN marks missing pixels.
+    src_origin, src_step : tuple of float
+        Source grid: position (x, y) of pixel [0, 0] and pixel step (x, y),
+        in nm.
+    dst_origin, dst_step : tuple of float
+        Destination grid, same units.
+    dst_shape : tuple of int
+        Destination shape (rows, columns).
+    shift : tuple of float
+        Drift (x, y) in nm added to the source positions (the source pixel
+        [i, j] lies at ``src_origin + (j, i)·src_step + shift``).
+    order : int
+        Spline order of :func:`scipy.ndimage.map_coordinates` (0 or 1 keep
+        counts positive).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float image of ``dst_shape``; NaN where the destination pixel lies
+        outside the source field of view. When the source is finer than the
+        destination it is first smoothed by a Gaussian of σ = 0.4 × (step
+        ratio) source pixels, so the result is an area average, not a sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.registration import resample_image
+    >>> img = np.arange(12.0).reshape(3, 4)              # x = 0, 2, 4, 6 nm
+    >>> out = resample_image(img, (0, 0), (2, 2), (0, 0), (1, 1), (1, 7))
+    >>> out[0, :3]                                       # linear between pixels
+    array([0. , 0.5, 1. ])
+    """
+    img = np.asarray(image, dtype=float)
+    if img.ndim != 2:
+        raise ValueError(f"'image' must be 2-D; got shape {img.shape}.")
+    src_origin, src_step = _pair("src_origin", src_origin), _pair("src_step", src_step)
+    dst_origin, dst_step = _pair("dst_origin", dst_origin), _pair("dst_step", dst_step)
+    shift = _pair("shift", shift)
+    if np.any(src_step <= 0) or np.any(dst_step <= 0):
+        raise ValueError("'src_step' and 'dst_step' must be > 0 (nm).")
+    rows, cols = (int(n) for n in dst_shape)
+    valid = np.isfinite(img)
+    filled = np.where(valid, img, np.nanmean(img) if valid.any() else 0.0)
+    ratio = dst_step / src_step
+    if np.any(ratio > 1):
+        sigma = tuple(0.4 * r if r > 1 else 0.0 for r in ratio[::-1])
+        filled = ndimage.gaussian_filter(filled, sigma, mode="nearest")
+    xs = (dst_origin[0] + np.arange(cols) * dst_step[0] - src_origin[0] - shift[0]) / src_step[0]
+    ys = (dst_origin[1] + np.arange(rows) * dst_step[1] - src_origin[1] - shift[1]) / src_step[1]
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    out = ndimage.map_coordinates(filled, [yy, xx], order=order, mode="nearest")
+    # outside the source field of view (half a pixel beyond the outer centres)
+    # or next to a missing source pixel → NaN
+    ny, nx = img.shape
+    inside = (xx >= -0.5) & (xx <= nx - 0.5) & (yy >= -0.5) & (yy <= ny - 0.5)
+    if not valid.all():
+        near = ndimage.map_coordinates((~valid).astype(float), [yy, xx], order=1,
+                                       mode="nearest")
+        inside &= near < 0.5
+    out[~inside] = np.nan
+    return out
+
+
+def _standardise(image):
+    img = np.asarray(image, dtype=float)
+    mask = np.isfinite(img)
+    if mask.sum() < 4:
+        raise ValueError("An image to register has fewer than 4 finite pixels.")
+    vals = img[mask]
+    out = np.zeros_like(img)
+    sd = vals.std()
+    out[mask] = (vals - vals.mean()) / (sd if sd > 0 else 1.0)
+    return out, mask
+
+
+def register_translation(reference, moving, *, upsample=20, min_overlap=0.3):
+    """Translation (in pixels) that maps ``moving`` onto ``reference``.
+
+    Both images share a pixel size; they may differ in shape and contain NaN
+    (outside a field of view). The integer shift maximises the masked
+    normalised cross-correlation over all shifts with at least
+    ``min_overlap`` of the smaller image overlapping
+    (:func:`skimage.registration.phase_cross_correlation` with masks); the
+    sub-pixel part comes from the upsampled cross-correlation of the two
+    overlapping crops under a Hann window.
+
+    Parameters
+    ----------
+    reference, moving : array_like
+        2-D images ``[y, x]``.
+    upsample : int
+        Sub-pixel precision 1/``upsample`` pixel (≥ 1).
+    min_overlap : float
+        Smallest overlapping fraction of the smaller image's area (0 < … ≤ 1).
+
+    Returns
+    -------
+    shift : numpy.ndarray
+        (row, column) shift: ``reference[k, l] ≈ moving[k − shift[0], l − shift[1]]``.
+    ncc : float
+        Normalised cross-correlation of the overlapping pixels at that shift
+        (−1 … 1).
+    overlap : float
+        Overlapping fraction of the smaller image's valid pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.registration import register_translation
+    >>> yy, xx = np.mgrid[:40, :40]
+    >>> img = np.exp(-((xx - 22.0) ** 2 + (yy - 17.0) ** 2) / 30) + 0.01 * xx
+    >>> moved = np.roll(img, (-3, 5), axis=(0, 1))
+    >>> shift, ncc, _ = register_translation(img, moved)
+    >>> shift.round(2).tolist()
+    [3.0, -5.0]
+    """
+    from skimage.registration import phase_cross_correlation
+
+    if int(upsample) < 1:
+        raise ValueError(f"'upsample' must be an integer >= 1; got {upsample!r}.")
+    if not 0 < float(min_overlap) <= 1:
+        raise ValueError(f"'min_overlap' must lie in (0, 1]; got {min_overlap!r}.")
+    ref, mref = _standardise(reference)
+    mov, mmov = _standardise(moving)
+    # common canvas: the masked cross-correlation needs equal shapes
+    shape = tuple(max(a, b) for a, b in zip(ref.shape, mov.shape, strict=True))
+    canvas = []
+    for img, m in ((ref, mref), (mov, mmov)):
+        c, cm = np.zeros(shape), np.zeros(shape, bool)
+        c[: img.shape[0], : img.shape[1]] = img
+        cm[: img.shape[0], : img.shape[1]] = m
+        canvas.append((c, cm))
+    (c_ref, m_ref), (c_mov, m_mov) = canvas
+    smaller = min(mref.sum(), mmov.sum())
+    coarse = phase_cross_correlation(c_ref, c_mov, reference_mask=m_ref, moving_mask=m_mov,
+                                     overlap_ratio=float(min_overlap))
+    coarse = np.asarray(coarse[0] if isinstance(coarse, tuple) else coarse, dtype=float)
+    n = np.rint(coarse).astype(int)
+    # overlap of reference [k] with moving [k − n]
+    k0 = np.maximum(0, n)
+    k1 = np.minimum(ref.shape, np.array(mov.shape) + n)
+    if np.any(k1 - k0 < 2):
+        raise ValueError("The images do not overlap at the best shift.")
+    r_crop = ref[k0[0]:k1[0], k0[1]:k1[1]]
+    mr = mref[k0[0]:k1[0], k0[1]:k1[1]]
+    m_crop = mov[k0[0] - n[0]:k1[0] - n[0], k0[1] - n[1]:k1[1] - n[1]]
+    mm = mmov[k0[0] - n[0]:k1[0] - n[0], k0[1] - n[1]:k1[1] - n[1]]
+    both = mr & mm
+    overlap = float(both.sum() / max(smaller, 1))
+    if overlap < float(min_overlap):
+        raise ValueError(
+            f"The images overlap by {overlap:.0%} of the smaller field of view at the best "
+            f"shift; 'min_overlap' is {float(min_overlap):.0%}."
+        )
+    a = np.where(both, r_crop, 0.0)
+    b = np.where(both, m_crop, 0.0)
+    ncc = float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
+    if min(a.shape) >= 4 and int(upsample) > 1:
+        window = np.outer(np.hanning(a.shape[0] + 2)[1:-1], np.hanning(a.shape[1] + 2)[1:-1])
+        fine = phase_cross_correlation(a * window, b * window, upsample_factor=int(upsample),
+                                       normalization=None)
+        fine = np.asarray(fine[0], dtype=float)
+        if np.all(np.abs(fine) <= 1.0):  # a sub-pixel correction, not a new peak
+            return n + fine, ncc, overlap
+    return n.astype(float), ncc, overlap
+
+
+class Registration(NamedTuple):
+    """Drift between two calibrated grids found by :func:`register_grids`.
+
+    Attributes
+    ----------
+    shift : numpy.ndarray
+        Drift (x, y) in nm to add to the moving grid's nominal positions.
+    scale : numpy.ndarray
+        Moving step / reference step (x, y), from the calibrations.
+    ncc : float
+        Normalised cross-correlation at the drift.
+    overlap : float
+        Overlapping fraction of the smaller field of view.
+    """
+
+    shift: np.ndarray
+    scale: np.ndarray
+    ncc: float
+    overlap: float
+
+
+def register_grids(reference, ref_origin, ref_step, moving, mov_origin, mov_step, *,
+                   upsample=20, min_overlap=0.3):
+    """Drift of an image on one calibrated grid relative to an image on another.
+
+    The moving image is resampled to the reference pixel size over its own
+    field of view, then registered with :func:`register_translation`.
+
+    Parameters
+    ----------
+    reference : array_like
+        2-D image on the reference grid (e.g. the ePDF scan's vADF).
+    ref_origin, ref_step : tuple of float
+        Reference grid origin (x, y) and step (x, y) in nm.
+    moving : array_like
+        2-D image on the moving grid (e.g. the HAADF recorded with EDS).
+    mov_origin, mov_step : tuple of float
+        Moving grid origin and step in nm (nominal, from its calibration).
+    upsample, min_overlap
+        As in :func:`register_translation`.
+
+    Returns
+    -------
+    Registration
+
+    Raises
+    ------
+    ValueError
+        When the nominal fields of view do not overlap, or no shift gives
+        ``min_overlap``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.registration import register_grids, resample_image
+    >>> yy, xx = np.mgrid[:48, :48] * 1.0                       # 1 nm steps
+    >>> ref = np.exp(-((xx - 25) ** 2 + (yy - 20) ** 2) / 40) + np.exp(-((xx - 10) ** 2) / 20)
+    >>> mov = resample_image(ref, (0, 0), (1, 1), (0, 0), (2, 2), (24, 24), shift=(-1.5, 2.0))
+    >>> reg = register_grids(ref, (0, 0), (1, 1), mov, (0, 0), (2, 2))
+    >>> bool(np.abs(reg.shift - (1.5, -2.0)).max() < 0.5), reg.scale.tolist()
+    (True, [2.0, 2.0])
+    """
+    ref = np.asarray(reference, dtype=float)
+    mov = np.asarray(moving, dtype=float)
+    ref_origin, ref_step = _pair("ref_origin", ref_origin), _pair("ref_step", ref_step)
+    mov_origin, mov_step = _pair("mov_origin", mov_origin), _pair("mov_step", mov_step)
+    ref_extent = ref_origin + (np.array(ref.shape[::-1]) - 1) * ref_step
+    mov_extent = mov_origin + (np.array(mov.shape[::-1]) - 1) * mov_step
+    lo = np.maximum(ref_origin - ref_step / 2, mov_origin - mov_step / 2)
+    hi = np.minimum(ref_extent + ref_step / 2, mov_extent + mov_step / 2)
+    if np.any(hi <= lo):
+        raise ValueError(
+            "The fields of view do not overlap: reference x ∈ "
+            f"[{ref_origin[0]:g}, {ref_extent[0]:g}] nm, y ∈ [{ref_origin[1]:g}, "
+            f"{ref_extent[1]:g}] nm; moving x ∈ [{mov_origin[0]:g}, {mov_extent[0]:g}] nm, "
+            f"y ∈ [{mov_origin[1]:g}, {mov_extent[1]:g}] nm. Check the navigation axes' "
+            "offsets, scales and units."
+        )
+    shape = tuple(int(np.floor((mov_extent[i] - mov_origin[i]) / ref_step[i])) + 1
+                  for i in (1, 0))
+    mov_fine = resample_image(mov, mov_origin, mov_step, mov_origin, ref_step, shape)
+    pix, ncc, overlap = register_translation(ref, mov_fine, upsample=upsample,
+                                             min_overlap=min_overlap)
+    # reference[k] ≈ mov_fine[k − pix]: mov_fine[i] lies at mov_origin + i·step + drift
+    shift = pix[::-1] * ref_step - (mov_origin - ref_origin)
+    return Registration(shift, mov_step / ref_step, ncc, overlap)
+
+
+def correlation_table(first, second):
+    """Pearson and Spearman r of every map in ``first`` with every map in ``second``.
+
+    Parameters
+    ----------
+    first, second : array_like
+        Stacks of maps ``(n_a, …)`` and ``(n_b, …)`` with equal map shapes.
+        Pixels that are NaN in any map are left out of every pair.
+
+    Returns
+    -------
+    pearson, spearman : numpy.ndarray
+        Shape (n_a, n_b).
+    n_pixels : int
+        Pixels used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.registration import correlation_table
+    >>> x = np.linspace(0, 1, 50)
+    >>> p, s, n = correlation_table([x, -x], [x ** 3])
+    >>> p.round(3).ravel().tolist(), s.ravel().tolist(), n
+    ([0.915, -0.915], [1.0, -1.0], 50)
+    """
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(second, dtype=float)
+    if a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"Map shapes differ: {a.shape[1:]} vs {b.shape[1:]}.")
+    a = a.reshape(a.shape[0], -1)
+    b = b.reshape(b.shape[0], -1)
+    keep = np.isfinite(a).all(0) & np.isfinite(b).all(0)
+    n = int(keep.sum())
+    if n < 3:
+        raise ValueError(f"Only {n} pixels are finite in every map; need at least 3.")
+    a, b = a[:, keep], b[:, keep]
+
+    def pearson(x, y):
+        x = x - x.mean(1, keepdims=True)
+        y = y - y.mean(1, keepdims=True)
+        norm = np.sqrt((x * x).sum(1))[:, None] * np.sqrt((y * y).sum(1))[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (x @ y.T) / norm
+
+    rank = lambda m: np.apply_along_axis(stats.rankdata, 1, m)  # noqa: E731
+    return pearson(a, b), pearson(rank(a), rank(b)), n
