@@ -44,6 +44,9 @@ class SyntheticEDS:
         (origin and step), energy axis in keV.
     haadf : hyperspy.signals.Signal2D
         Simultaneous HAADF image on the same grid and calibration.
+    scan_haadf : hyperspy.signals.Signal2D
+        The HAADF image recorded with the 4D-STEM scan (scan grid and
+        calibration, independent noise): the shared image for registration.
     drift : numpy.ndarray
         True (x, y) positions minus nominal ones, in nm.
     line_counts : dict
@@ -52,6 +55,7 @@ class SyntheticEDS:
 
     spectrum: object = field(repr=False)
     haadf: object = field(repr=False)
+    scan_haadf: object = field(repr=False)
     drift: np.ndarray
     line_counts: dict = field(repr=False)
 
@@ -173,9 +177,15 @@ def synthetic_eds(synth: SyntheticComposite, *, step=None, shape=None, origin=(0
             for e, x in zip(p.elements, p.atomic_fractions, strict=True))
         for p in synth.phases
     ])
-    haadf = column @ z_eff
     rng = np.random.default_rng(seed)
-    haadf = haadf * (1 + 0.01 * rng.standard_normal(haadf.shape))
+
+    def haadf_at(x, y):
+        col = fractions_at(params, x, y, width, height) * rho
+        img = (col * thickness_at(params, x, y, width, height)[..., None]) @ z_eff
+        return img * (1 + 0.01 * rng.standard_normal(img.shape))
+
+    haadf = haadf_at(xt, yt)
+    scan_haadf = haadf_at(x0, y0).reshape(params.nav_shape)
 
     def render(block_maps, block_brems, block_seed):
         expected = block_maps @ shapes + block_brems[..., None] * kramers
@@ -189,7 +199,7 @@ def synthetic_eds(synth: SyntheticComposite, *, step=None, shape=None, origin=(0
         seeds = np.random.SeedSequence(seed).generate_state(mdata.numblocks[0] * mdata.numblocks[1])
         seed_arr = da.from_array(seeds.reshape(mdata.numblocks[:2]), chunks=1)
         data = da.map_blocks(
-            lambda m, b, s: render(m, b, int(s.ravel()[0])), mdata, bdata[..., None],
+            lambda m, b, s: render(m, b[..., 0], int(s.ravel()[0])), mdata, bdata[..., None],
             seed_arr[..., None], chunks=mdata.chunks[:2] + ((energy.size,),), dtype=np.int32,
         )
         spec = LazyEDSTEMSpectrum(data)
@@ -206,4 +216,9 @@ def synthetic_eds(synth: SyntheticComposite, *, step=None, shape=None, origin=(0
     for ax, name, off in zip(image.axes_manager.signal_axes, ("x", "y"), origin, strict=True):
         ax.name, ax.units, ax.scale, ax.offset = name, "nm", step, float(off)
     image.metadata.General.title = "HAADF (recorded with the EDS map)"
-    return SyntheticEDS(spec, image, drift, line_counts)
+    scan_image = hs.signals.Signal2D(scan_haadf)
+    for src, dst in zip(synth.signal.axes_manager.navigation_axes,
+                        scan_image.axes_manager.signal_axes, strict=True):
+        dst.name, dst.units, dst.scale, dst.offset = src.name, src.units, src.scale, src.offset
+    scan_image.metadata.General.title = "HAADF (recorded with the 4D-STEM scan)"
+    return SyntheticEDS(spec, image, scan_image, drift, line_counts)
