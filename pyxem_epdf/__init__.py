@@ -29,6 +29,8 @@ _LAZY = {
     "data": "pyxem_epdf.data",
     "mapping": "pyxem_epdf.mapping",
     "eds": "pyxem_epdf.eds",
+    "repeat": "pyxem_epdf.repeat",
+    "compare_scans": "pyxem_epdf.repeat",
     "xray": "pyxem_epdf.xray",
     "structure": "pyxem_epdf.structure",
     "tune": "pyxem_epdf.tuning",

@@ -846,7 +846,8 @@ class _BlockRenderer:
         self.dtype = params.dtype
 
     def __dask_tokenize__(self):
-        return ("pyxem_epdf-two-phase-composite", self.params.as_dict())
+        return ("pyxem_epdf-two-phase-composite", self.params.as_dict(),
+                repr(self.model.phases))
 
     def render(self, nav_slices):
         """Patterns of the probe positions ``nav_slices`` (one slice per nav axis)."""
@@ -1059,6 +1060,7 @@ def two_phase_composite(
     chunks: str | int | tuple[int, ...] | None = "auto",
     seed: int = 0,
     descan: tuple[float, float] = (0.0, 0.0),
+    phases: tuple | None = None,
 ) -> SyntheticComposite:
     """Synthetic low-dose 4D-STEM scan of a two-phase amorphous composite.
 
@@ -1105,6 +1107,11 @@ def two_phase_composite(
         Total pattern-centre drift (x, y) in detector pixels across the scan,
         a linear plane (:attr:`CompositeParameters.beam_shifts` is the truth
         per probe position); (0, 0) keeps every pattern centred.
+    phases
+        The two phases (A, B) as :class:`Phase` objects; default
+        (:data:`ZIF_LIKE`, :data:`GLASS_LIKE`). Altered peaks simulate, e.g.,
+        beam damage in a repeat scan:
+        ``dataclasses.replace(ZIF_LIKE, peaks=...)``.
 
     Returns
     -------
@@ -1142,7 +1149,11 @@ def two_phase_composite(
         descan=descan,
     )
     nav_chunks = _resolve_chunks(chunks, params)
-    bare = (ZIF_LIKE, GLASS_LIKE)
+    if phases is None:
+        phases = (ZIF_LIKE, GLASS_LIKE)
+    if len(phases) != 2 or not all(isinstance(p, Phase) for p in phases):
+        raise ValueError(f"'phases' must be two Phase objects (A, B); got {phases!r}.")
+    bare = tuple(_bare(p) for p in phases)
     model = _detector_model(
         bare, params.detector_shape, params.s_scale, params.beam_energy
     )
@@ -1163,7 +1174,7 @@ def two_phase_composite(
             chunks=nav_chunks + tuple((n,) for n in params.detector_shape),
             dtype=params.dtype,
             meta=np.empty((0,) * ndim, dtype=params.dtype),
-            name="two-phase-composite-" + tokenize(params.as_dict()),
+            name="two-phase-composite-" + tokenize(params.as_dict(), repr(bare)),
         )
     else:
         data = np.empty(params.nav_shape + params.detector_shape, dtype=params.dtype)
@@ -1174,7 +1185,7 @@ def two_phase_composite(
         Phase(p.name, p.composition, p.peaks, p.density, params) for p in bare
     )
     elements, element_fractions = _element_fractions(bare, fractions, thickness)
-    signal = _make_signal(data, params, lazy, elements)
+    signal = _make_signal(data, params, lazy, elements, bare)
     return SyntheticComposite(
         signal=signal,
         fractions=_readonly(fractions),
@@ -1199,7 +1210,7 @@ def _block_slices(nav_chunks):
         )
 
 
-def _make_signal(data, params, lazy, elements):
+def _make_signal(data, params, lazy, elements, phases):
     import warnings
 
     with warnings.catch_warnings():
@@ -1220,8 +1231,8 @@ def _make_signal(data, params, lazy, elements):
     md.General.title = "Synthetic two-phase composite"
     md.General.notes = (
         "Synthetic 4D-STEM scan (pyxem_epdf.data.two_phase_composite): phase A "
-        f"ZIF-like {ZIF_LIKE_COMPOSITION} and phase B glass-like "
-        f"{GLASS_LIKE_COMPOSITION}; Gaussian-peak truth G(r); dose "
+        f"{phases[0].name} {phases[0].composition} and phase B {phases[1].name} "
+        f"{phases[1].composition}; Gaussian-peak truth G(r); dose "
         f"{params.dose:g} e-/A^2, probe {params.probe_diameter:g} nm, thickness "
         f"{params.thickness_range[0]:g}-{params.thickness_range[1]:g} nm, seed "
         f"{params.seed}, {'Poisson counts' if params.noise else 'expected counts'}."
@@ -1230,7 +1241,7 @@ def _make_signal(data, params, lazy, elements):
     md.set_item("Sample.description", "two-phase amorphous composite (synthetic)")
     md.set_item("Sample.elements", list(elements))
     md.set_item(
-        "Sample.phases", {"A": ZIF_LIKE_COMPOSITION, "B": GLASS_LIKE_COMPOSITION}
+        "Sample.phases", {"A": phases[0].composition, "B": phases[1].composition}
     )
     md.set_item("Acquisition_instrument.TEM.beam_energy", params.beam_energy)
     md.set_item("Acquisition_instrument.TEM.convergence_angle", CONVERGENCE_SEMIANGLE)

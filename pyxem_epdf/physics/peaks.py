@@ -93,6 +93,64 @@ def find_peaks(g, r, *, r_range=None, n_peaks=5, min_height=0.0):
     return pos, height
 
 
+def track_peaks(g, r, positions, *, window=0.15):
+    """Positions of the local maxima of G(r) nearest given reference positions.
+
+    For every reference position p the local maximum of G in
+    [p − window, p + window] nearest to p is refined by the parabola through
+    it and its neighbours. Used to follow the same peaks through bootstrap resamples or
+    a second scan, where ranking "the n highest peaks" could swap them.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        G(r), any leading shape, r last.
+    r : array_like
+        Uniform r grid in Å.
+    positions : array_like
+        Reference positions in Å, 1-D (one set for every spectrum).
+    window : float
+        Half-width of the search window in Å (> 0).
+
+    Returns
+    -------
+    positions, heights : numpy.ndarray
+        Shape ``navigation + (len(positions),)``; NaN where the window holds
+        no local maximum.
+
+    Examples
+    --------
+    >>> r = np.arange(0, 5, 0.01)
+    >>> g = np.stack([np.exp(-0.5 * ((r - c) / 0.1) ** 2) for c in (2.00, 2.04)])
+    >>> pos, _ = track_peaks(g, r, [2.0])
+    >>> pos.round(3).ravel().tolist()
+    [2.0, 2.04]
+    """
+    r = as_axis(r, "r")
+    if not window > 0:
+        raise ValueError(f"'window' must be > 0 Å; got {window!r}.")
+    g = np.asarray(g, dtype=float)
+    ref = np.atleast_1d(np.asarray(positions, dtype=float))
+    step = r[1] - r[0]
+    out_pos, out_h = [], []
+    for p in ref:  # a handful of peaks; every spectrum at once
+        lo = max(int(np.ceil((p - window - r[0]) / step)), 1)
+        hi = min(int(np.floor((p + window - r[0]) / step)) + 1, r.size - 1)
+        if hi - lo < 3:
+            raise ValueError(f"Reference position {p:g} Å with window {window:g} Å lies "
+                             f"outside the r grid [{r[0]:g}, {r[-1]:g}] Å.")
+        centre = g[..., lo:hi]
+        is_max = (centre > g[..., lo - 1:hi - 1]) & (centre >= g[..., lo + 1:hi + 1])
+        score = np.where(is_max, -np.abs(r[lo:hi] - p), -np.inf)
+        i = np.argmax(score, axis=-1)
+        found = np.isfinite(np.take_along_axis(score, i[..., None], -1)[..., 0])
+        idx = (i + lo)[..., None]
+        delta, height = _parabolic(g, idx)
+        out_pos.append(np.where(found, r[idx[..., 0]] + delta[..., 0] * step, np.nan))
+        out_h.append(np.where(found, height[..., 0], np.nan))
+    return np.stack(out_pos, axis=-1), np.stack(out_h, axis=-1)
+
+
 def first_peak(g, r, *, r_range=(1.0, 3.0), min_fraction=0.2):
     """Position and height of the first peak of G(r) in ``r_range``.
 

@@ -150,7 +150,20 @@ def highpass(image, sigma):
     return out
 
 
-def register_translation(reference, moving, *, upsample=20, min_overlap=0.3, highpass_sigma=3.0):
+def _bandpass(image, highpass_sigma, lowpass_sigma):
+    out = highpass(image, highpass_sigma)
+    if lowpass_sigma and lowpass_sigma > 0:
+        valid = np.isfinite(out)
+        weight = ndimage.gaussian_filter(valid.astype(float), lowpass_sigma, mode="constant")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = ndimage.gaussian_filter(np.where(valid, out, 0.0), lowpass_sigma,
+                                          mode="constant") / weight
+        out[~valid] = np.nan
+    return out
+
+
+def register_translation(reference, moving, *, upsample=20, min_overlap=0.3, highpass_sigma=3.0,
+                         lowpass_sigma=1.0):
     """Translation (in pixels) that maps ``moving`` onto ``reference``.
 
     Both images share a pixel size; they may differ in shape and contain NaN
@@ -172,6 +185,9 @@ def register_translation(reference, moving, *, upsample=20, min_overlap=0.3, hig
     highpass_sigma : float
         Both images are first high-pass filtered (:func:`highpass`, σ in
         pixels; 0 turns it off).
+    lowpass_sigma : float
+        ... and smoothed by a NaN-aware Gaussian of this σ (pixels; 0 turns it
+        off), which suppresses the pixel noise of low-dose images.
 
     Returns
     -------
@@ -200,8 +216,8 @@ def register_translation(reference, moving, *, upsample=20, min_overlap=0.3, hig
         raise ValueError(f"'upsample' must be an integer >= 1; got {upsample!r}.")
     if not 0 < float(min_overlap) <= 1:
         raise ValueError(f"'min_overlap' must lie in (0, 1]; got {min_overlap!r}.")
-    ref, mref = _standardise(highpass(reference, highpass_sigma))
-    mov, mmov = _standardise(highpass(moving, highpass_sigma))
+    ref, mref = _standardise(_bandpass(reference, highpass_sigma, lowpass_sigma))
+    mov, mmov = _standardise(_bandpass(moving, highpass_sigma, lowpass_sigma))
     # common canvas: the masked cross-correlation needs equal shapes
     shape = tuple(max(a, b) for a, b in zip(ref.shape, mov.shape, strict=True))
     canvas = []
@@ -267,7 +283,7 @@ class Registration(NamedTuple):
 
 
 def register_grids(reference, ref_origin, ref_step, moving, mov_origin, mov_step, *,
-                   upsample=20, min_overlap=0.3, highpass_sigma=3.0):
+                   upsample=20, min_overlap=0.3, highpass_sigma=3.0, lowpass_sigma=1.0):
     """Drift of an image on one calibrated grid relative to an image on another.
 
     The moving image is resampled to the reference pixel size over its own
@@ -283,7 +299,7 @@ def register_grids(reference, ref_origin, ref_step, moving, mov_origin, mov_step
         2-D image on the moving grid (e.g. the HAADF recorded with EDS).
     mov_origin, mov_step : tuple of float
         Moving grid origin and step in nm (nominal, from its calibration).
-    upsample, min_overlap, highpass_sigma
+    upsample, min_overlap, highpass_sigma, lowpass_sigma
         As in :func:`register_translation` (σ in reference pixels).
 
     Returns
@@ -328,7 +344,8 @@ def register_grids(reference, ref_origin, ref_step, moving, mov_origin, mov_step
     mov_fine = resample_image(mov, mov_origin, mov_step, mov_origin, ref_step, shape)
     pix, ncc, overlap = register_translation(ref, mov_fine, upsample=upsample,
                                              min_overlap=min_overlap,
-                                             highpass_sigma=highpass_sigma)
+                                             highpass_sigma=highpass_sigma,
+                                             lowpass_sigma=lowpass_sigma)
     # reference[k] ≈ mov_fine[k − pix]: mov_fine[i] lies at mov_origin + i·step + drift
     shift = pix[::-1] * ref_step - (mov_origin - ref_origin)
     return Registration(shift, mov_step / ref_step, ncc, overlap)
