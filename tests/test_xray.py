@@ -1,6 +1,5 @@
 """X-ray PDF files: ZIF-4 D(r) and F(Q) read, .gr round trip, comparison with a ZIF-like ePDF."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from pyxem_epdf import data, xray
 from pyxem_epdf.physics import corrections, transform
 
-XRAY = Path(__file__).resolve().parent / "data" / "zif4_xray"
+XRAY = data.zif4_files()["xray_dofr"].parent
 
 
 def test_read_zif4_dofr_peaks():

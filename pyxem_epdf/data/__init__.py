@@ -10,6 +10,8 @@
   composite on a coarser, drifted grid, for EDS correlation.
 * :func:`example_profile` / :func:`example_pdf` — a measured I(s) of an 18 nm
   amorphous SiO2 film and its processed G(r).
+* :func:`zif4_files` — X-ray PDF/F(Q) of amorphous ZIF-4 and crystal/glass CIF
+  models (CC BY 4.0).
 
 Examples
 --------
@@ -26,6 +28,7 @@ from ._measured import (
     SIO2_S_SCALE,
     example_pdf,
     example_profile,
+    zif4_files,
 )
 from ._synthetic import (
     BACKGROUND_COUNTS,
@@ -79,4 +82,5 @@ __all__ = [
     "thickness_map",
     "synthetic_eds",
     "two_phase_composite",
+    "zif4_files",
 ]

@@ -70,3 +70,33 @@ def example_pdf():
         .extrapolate_low_s(s_min=p["s_min"])
         .to_pdf(r_max=10.0, r_step=0.01)
     )
+
+
+def zif4_files():
+    """Paths of the shipped ZIF-4 reference files (X-ray PDF and F(Q), CIF models).
+
+    See ``pyxem_epdf/data/zif4/README.md`` for sources (Gaillac et al. 2017,
+    Lewis et al. 2009, Gaillac et al. 2020; CC BY 4.0).
+
+    Returns
+    -------
+    dict of pathlib.Path
+        ``"xray_dofr"`` (D(r), r in Å), ``"xray_fq"`` (F(Q), Q = 2πs in Å⁻¹),
+        ``"crystal_cif"`` and ``"glass_cif"`` (P1 models).
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> files = epdf.data.zif4_files()
+    >>> sorted(files), files["glass_cif"].exists()
+    (['crystal_cif', 'glass_cif', 'xray_dofr', 'xray_fq'], True)
+    """
+    from pathlib import Path
+
+    root = Path(str(resources.files("pyxem_epdf.data").joinpath("zif4")))
+    return {
+        "xray_dofr": root / "ZIF4glassa_403.dofr",
+        "xray_fq": root / "ZIF4glassa_403.int01",
+        "crystal_cif": root / "ZIF-4_Lewis2009_P1.cif",
+        "glass_cif": root / "ZIF4_15glass01.cif",
+    }

@@ -1,12 +1,12 @@
 """Structure-model PDFs: fcc Ni, Debye sum of a cluster, ZIF-4 partials, weights."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from diffpy.structure import loadStructure
 from scipy.spatial.distance import pdist
 
+from pyxem_epdf import data
 from pyxem_epdf.physics import peaks
 from pyxem_epdf.physics.scattering import scattering_factors
 from pyxem_epdf.physics.structure_pdf import (
@@ -16,7 +16,7 @@ from pyxem_epdf.physics.structure_pdf import (
     pair_weights,
 )
 
-STRUCTURES = Path(__file__).resolve().parents[1] / "data" / "structures"
+STRUCTURES = data.zif4_files()["glass_cif"].parent
 
 
 def test_fcc_nickel_first_peak():
