@@ -15,6 +15,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.intersphinx",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
 numpydoc_show_class_members = False
@@ -30,3 +31,18 @@ _intersphinx = {
 intersphinx_mapping = _intersphinx if os.environ.get("EPDF_DOCS_ONLINE") else {}
 html_theme = "pydata_sphinx_theme"
 exclude_patterns = ["_build"]
+
+# Gallery: the examples in ../examples/gallery run during the build when
+# EPDF_GALLERY=1 (about a minute on 2 cores); otherwise their pages are built
+# from the code without running it (the quick narrative build).
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples/gallery",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "plot_gallery": "True" if os.environ.get("EPDF_GALLERY") else "False",
+    "download_all_examples": False,
+    "reset_modules": ("matplotlib",),
+    "image_scrapers": ("matplotlib",),
+    "matplotlib_animations": False,
+    "min_reported_time": 1,
+}

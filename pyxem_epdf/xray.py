@@ -10,13 +10,23 @@ differently (e.g. Gudrun's D(r) carries ⟨b⟩² where ours divides by ⟨f⟩�
 :func:`compare` scales one onto the other before computing Rw.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .physics import peaks
 
-__all__ = ["compare", "load_xray_fq", "load_xray_pdf", "pdf_from_arrays", "write_gr"]
+__all__ = [
+    "PairWeightTable",
+    "compare",
+    "load_xray_fq",
+    "load_xray_pdf",
+    "pdf_from_arrays",
+    "plot_comparison",
+    "weight_table",
+    "write_gr",
+]
 
 
 def _columns(path, min_columns=2):
@@ -173,3 +183,123 @@ def compare(epdf, xpdf, *, r_range=(1.0, 8.0), scale="least_squares", n_peaks=4)
     px, _ = peaks.find_peaks(g_x, r, n_peaks=n_peaks)
     return {"scale": k, "rw": rw, "peaks_e": pe, "peaks_x": px, "differences": pe - px,
             "r": r, "g_e": g_e, "g_x_scaled": k * g_x}
+
+
+def plot_comparison(result, *, ax=None, labels=("ePDF", "X-ray PDF (scaled)")):
+    """Overlay of an ePDF and a scaled X-ray PDF from :func:`compare`, with the difference.
+
+    Parameters
+    ----------
+    result : dict
+        The return value of :func:`compare`.
+    ax : matplotlib.axes.Axes, optional
+    labels : tuple of str
+        Legend labels of the two curves.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> x = epdf.xray.load_xray_pdf(epdf.data.zif4_files()["xray_dofr"])
+    >>> ax = epdf.xray.plot_comparison(epdf.xray.compare(x, x, r_range=(1.0, 6.0)))
+    >>> ax.get_title()
+    'Rw = 0.000, scale 1'
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    r, g_e, g_x = result["r"], result["g_e"], result["g_x_scaled"]
+    ax.plot(r, g_e, label=labels[0], lw=1.3)
+    ax.plot(r, g_x, label=labels[1], lw=1.1)
+    offset = 1.2 * min(np.min(g_e), np.min(g_x)) - 0.2 * np.ptp(g_e)
+    ax.plot(r, g_e - g_x + offset, color="0.4", lw=0.8, label="difference (offset)")
+    for pe, px in zip(result["peaks_e"], result["peaks_x"], strict=True):
+        ax.axvline(pe, color="C0", ls=":", lw=0.6)
+        ax.axvline(px, color="C1", ls=":", lw=0.6)
+    ax.set_xlabel("r (Å)")
+    ax.set_ylabel("G(r)")
+    ax.set_title(f"Rw = {result['rw']:.3f}, scale {result['scale']:.3g}")
+    ax.legend(fontsize=8)
+    return ax
+
+
+@dataclass
+class PairWeightTable:
+    """Electron and X-ray weights of the atom pairs of one composition.
+
+    Attributes
+    ----------
+    pairs : list of str
+        Unordered pairs ``"Zn-N"`` (a-b and b-a combined).
+    electron, xray : numpy.ndarray
+        Weights w = (2 −δ_ab) c_a c_b f_a f_b / ⟨f⟩² at s = 0, each summing to
+        1: electron f from the Lobato–Van Dyck (or International Tables)
+        parameterisation, X-ray f₀ = Z (xraydb).
+    """
+
+    pairs: list
+    electron: np.ndarray
+    xray: np.ndarray
+
+    @property
+    def ratio(self):
+        """electron / X-ray weight of every pair (> 1: the pair counts more in the ePDF)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.electron / self.xray
+
+    def __str__(self):
+        rows = [f"{'pair':<8}{'electron':>10}{'X-ray':>10}{'e/X':>8}"]
+        for p, e, x, q in zip(self.pairs, self.electron, self.xray, self.ratio, strict=True):
+            rows.append(f"{p:<8}{e:10.3f}{x:10.3f}{q:8.2f}")
+        return "\n".join(rows)
+
+
+def weight_table(composition, *, table="lobato"):
+    """Which atom pairs dominate an electron and an X-ray PDF of one composition.
+
+    X-ray f₀ grows with Z (f₀(0) = Z), electron f much more slowly (about
+    Z^⅓ at s = 0), so heavy–heavy pairs dominate X-ray PDFs and light-atom
+    pairs count relatively more in ePDFs. xraydb is used for f₀ because it is
+    maintained, tabulates Waasmaier–Kirfel f₀(q) for every element and ion,
+    and is pure Python.
+
+    Parameters
+    ----------
+    composition : dict or str
+        Atomic fractions or a formula (see
+        :func:`~pyxem_epdf.physics.scattering.parse_composition`).
+    table : str
+        Electron scattering-factor table (``"lobato"`` or ``"itc"``-style names
+        accepted by :func:`~pyxem_epdf.physics.scattering.scattering_factors`).
+
+    Returns
+    -------
+    PairWeightTable
+        Sorted by electron weight, largest first.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> w = epdf.xray.weight_table("Zn(C3H3N2)2")
+    >>> i = w.pairs.index("Zn-N")
+    >>> round(float(w.electron[i]), 3), round(float(w.xray[i]), 3)
+    (0.098, 0.168)
+    """
+    from .physics.scattering import parse_composition
+    from .physics.structure_pdf import pair_weights
+
+    fractions = parse_composition(composition)
+    we = pair_weights(fractions, "electron", table)
+    wx = pair_weights(fractions, "xray")
+    combined = {}
+    for (a, b), w in we.items():
+        key = "-".join(sorted((a, b), key=lambda el: list(fractions).index(el)))
+        e, x = combined.get(key, (0.0, 0.0))
+        combined[key] = (e + w, x + wx[(a, b)])
+    pairs = sorted(combined, key=lambda k: -combined[k][0])
+    return PairWeightTable(pairs, np.array([combined[p][0] for p in pairs]),
+                           np.array([combined[p][1] for p in pairs]))
