@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import re
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
@@ -43,11 +44,18 @@ def scan(tmp_path_factory):
     return path, config
 
 
-def test_process_end_to_end(scan, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def processed(scan, tmp_path_factory):
     path, config = scan
-    out = tmp_path / "out"
+    out = tmp_path_factory.mktemp("processed") / "out"
     assert main(["process", str(path), "--config", str(config), "--out", str(out),
                  "--no-progress"]) == 0
+    return out
+
+
+def test_process_end_to_end(scan, processed):
+    path, _ = scan
+    out = processed
     for name in ("pdf_cube.zspy", "loadings.zspy", "components.zspy", "loadings.csv",
                  "components.csv", "scree.png", "loading_maps.png", "component_pdfs.png",
                  "N_map.png", "provenance.json", "report.html"):
@@ -67,6 +75,58 @@ def test_process_end_to_end(scan, tmp_path, capsys):
     assert "parameters.chain.b" in report
     lines = (out / "components.csv").read_text().splitlines()
     assert lines[0] == "r_A,component_0,component_1" and len(lines) == 502
+
+
+def _chromium():
+    """Path of a Chromium binary, or None (PYXEM_EPDF_CHROMIUM overrides the search)."""
+    import os
+    import shutil
+
+    return os.environ.get("PYXEM_EPDF_CHROMIUM") or next(
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p),
+        None)
+
+
+def test_report_renders_in_headless_chromium(processed, tmp_path):
+    """The report opens in headless Chromium with no console errors and shows its figures.
+
+    Needs Chromium and the ``playwright`` package (both installed by ``.ci/run``;
+    there ``EPDF_REQUIRE_BROWSER=1`` turns a missing browser into a failure).
+    """
+    import os
+
+    browser_path = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if browser_path is None or sync_playwright is None:
+        if os.environ.get("EPDF_REQUIRE_BROWSER") == "1":
+            pytest.fail("EPDF_REQUIRE_BROWSER=1 but Chromium or playwright is missing")
+        pytest.skip("needs Chromium and playwright (see .ci/run)")
+    problems = []
+    shot = Path(os.environ.get("EPDF_REPORT_SCREENSHOT", tmp_path / "report.png"))
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=browser_path, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto((processed / "report.html").as_uri())
+        page.wait_for_load_state("load")
+        sizes = page.eval_on_selector_all(
+            "img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+        title = page.title()
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert problems == []
+    assert len(sizes) == 4
+    assert all(done and w > 100 and h > 100 for done, w, h in sizes), sizes
+    assert title == "pyxem-epdf report"
+    img = mpimg.imread(shot)
+    assert img.shape[0] > 900 and img.std() > 0.05  # a full page with figures, not blank
 
 
 def test_dry_run_computes_nothing(scan, tmp_path, capsys):
