@@ -99,7 +99,21 @@ DEFAULTS = {
 
 
 class ConfigError(ValueError):
-    """A configuration key is missing, unknown or out of range."""
+    """A configuration key is missing, unknown or out of range.
+
+    Raised by :func:`load_config` (keys and values) and :func:`plan` (values
+    that do not fit the data); the message names the key and its valid range.
+
+    Examples
+    --------
+    >>> try:
+    ...     load_config({"chain": {"composition": "SiO2", "b": -1.0}})
+    ... except ConfigError as err:
+    ...     print(err)
+    'chain.b' must be >= 0; got -1.0.
+    >>> issubclass(ConfigError, ValueError)
+    True
+    """
 
 
 def load_config(path_or_dict):
@@ -206,6 +220,28 @@ def plan(dp, cfg):
     -------
     list of str
         One line per step.
+
+    Raises
+    ------
+    ConfigError
+        If a value does not fit the data (s beyond the detector, binning that
+        does not divide the scan …).
+
+    Examples
+    --------
+    >>> from pyxem_epdf import data
+    >>> synth = data.two_phase_composite(nav_shape=(4, 4), detector_shape=(64, 64),
+    ...                                  s_scale=0.08)
+    >>> cfg = load_config({"chain": {"composition": "SiO2"}, "navigation": {"rebin": 2}})
+    >>> steps = plan(synth.signal, cfg)
+    >>> print(steps[1]); print(steps[4])
+    calibration: 0.08 Å⁻¹/pixel, full rings to 2.52 Å⁻¹
+    navigation binning 2 × 2 → (2, 2)
+    >>> plan(synth.signal, load_config({"chain": {"composition": "SiO2"},
+    ...                                 "navigation": {"rebin": 3}}))
+    Traceback (most recent call last):
+    ...
+    pyxem_epdf.batch.ConfigError: 'navigation.rebin' = 3 must divide the 2-D scan shape (4, 4).
     """
     from .physics.units import s_unit_factor
 
@@ -258,7 +294,31 @@ def plan(dp, cfg):
 
 
 def sha256(path):
-    """SHA-256 of a file, or of every file under a directory (e.g. a .zspy), in name order."""
+    """SHA-256 of a file, or of every file under a directory (e.g. a .zspy), in name order.
+
+    For a directory, each file's path relative to it is hashed before its
+    content, so renaming a file changes the digest.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A file or a directory.
+
+    Returns
+    -------
+    str
+        Hexadecimal digest.
+
+    Examples
+    --------
+    >>> import hashlib, pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.txt").write_bytes(b"abc")
+    >>> sha256(folder / "a.txt")
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    >>> sha256(folder) == hashlib.sha256(b"a.txtabc").hexdigest()
+    True
+    """
     digest = hashlib.sha256()
     path = Path(path)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -272,7 +332,23 @@ def sha256(path):
 
 
 def versions():
-    """Versions of the packages the result depends on."""
+    """Versions of the packages the result depends on.
+
+    Returns
+    -------
+    dict
+        Distribution name → version string (``"not installed"`` if missing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v = versions()
+    >>> list(v)
+    ['pyxem-epdf', 'hyperspy', 'pyxem', 'rosettasciio', 'numpy', 'scipy', 'dask',
+     'scikit-learn', 'diffsims']
+    >>> v["numpy"] == np.__version__
+    True
+    """
     import importlib.metadata as md
 
     out = {}
@@ -302,6 +378,29 @@ def process(dp, cfg, out_dir, *, source=None, show_progressbar=True):
     -------
     dict
         Written files and summary numbers.
+
+    Examples
+    --------
+    A tiny synthetic scan (8 × 8 probe positions, s to 2.52 Å⁻¹):
+
+    >>> import json, pathlib, tempfile
+    >>> from pyxem_epdf import data
+    >>> synth = data.two_phase_composite(nav_shape=(8, 8), detector_shape=(64, 64),
+    ...                                  s_scale=0.08)
+    >>> cfg = load_config({
+    ...     "chain": {"composition": data.average_composition(synth), "fix_c": True,
+    ...               "r_max": 10.0, "r_step": 0.05},
+    ...     "integration": {"npt": 32, "s_max": 2.5},
+    ...     "mapping": {"n_components": 2}})
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> result = process(synth.signal, cfg, out, show_progressbar=False)
+    >>> result["frames"], sorted(pathlib.Path(f).name for f in result["files"].values())
+    (64, ['N_map.png', 'component_pdfs.png', 'components.csv', 'components.zspy',
+          'loading_maps.png', 'loadings.csv', 'loadings.zspy', 'pdf_cube.zspy',
+          'provenance.json', 'report.html', 'scree.png'])
+    >>> prov = json.loads((out / "provenance.json").read_text())
+    >>> prov["n_components"], prov["parameters"]["chain"]["r_step"]
+    (2, 0.05)
     """
     from . import compute_all
     from .mapping import peak_table, plot_pdfs

@@ -52,6 +52,21 @@ def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, s
     -------
     dict
         Paths of the written files and summary numbers.
+
+    Examples
+    --------
+    A 2 × 2 scan (too small for the decomposition and the HTML report, which
+    need at least 9 probe positions):
+
+    >>> import tempfile
+    >>> import hyperspy.api as hs
+    >>> summary = run_demo(tempfile.mkdtemp(), nav_shape=(2, 2), lazy=False,
+    ...                    show_progressbar=False)
+    >>> sorted(summary["files"]), summary["patterns"]
+    (['N_map', 'figure', 'pdf_cube'], 4)
+    >>> pdf = hs.load(summary["files"]["pdf_cube"])
+    >>> type(pdf).__name__, pdf.data.shape
+    ('PDF1DPlus', (2, 2, 2001))
     """
     import numpy as np
 
@@ -158,7 +173,44 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
 
 
 def main(argv=None):
-    """Entry point of the ``pyxem-epdf`` console script."""
+    """Entry point of the ``pyxem-epdf`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments without the program name (default
+        ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for a configuration error.
+
+    Examples
+    --------
+    A dry run validates a configuration against a saved scan and prints the
+    plan without computing anything:
+
+    >>> import pathlib, tempfile
+    >>> from pyxem_epdf import data
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> synth = data.two_phase_composite(nav_shape=(4, 4), detector_shape=(64, 64),
+    ...                                  s_scale=0.08)
+    >>> synth.signal.save(folder / "scan.zspy")
+    >>> config = folder / "config.toml"
+    >>> _ = config.write_text('[chain]\\ncomposition = "SiO2"\\n[navigation]\\nrebin = 2\\n')
+    >>> main(["process", str(folder / "scan.zspy"), "--config", str(config),
+    ...       "--out", str(folder / "out"), "--dry-run"])
+    dry run: nothing computed; the plan is
+      1. scan (4, 4) × detector (64, 64), 0.00 GB, lazy=True
+      2. calibration: 0.08 Å⁻¹/pixel, full rings to 2.52 Å⁻¹
+    ...
+      5. navigation binning 2 × 2 → (2, 2)
+    ...
+    0
+    >>> (folder / "out").exists()
+    False
+    """
     parser = argparse.ArgumentParser(
         prog="pyxem-epdf", description="STEM electron PDF analysis (pyxem-epdf)."
     )

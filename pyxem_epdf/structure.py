@@ -99,6 +99,28 @@ def process_like_data(model, s, *, b, s_min, r_max=None, r_step=None):
     Returns
     -------
     PDF1DPlus
+        ``metadata.ePDF.model_processing`` records the s range, b and s_min.
+
+    Examples
+    --------
+    A Ni model seen through data that end at s = 2.5 Å⁻¹: the nearest-neighbour
+    peak stays at 2.49 Å but is lower and broader.
+
+    >>> import numpy as np
+    >>> from diffpy.structure import Atom, Lattice, Structure
+    >>> a = 3.524
+    >>> ni = Structure([Atom("Ni", xyz) for xyz in
+    ...                 ([0, 0, 0], [.5, .5, 0], [.5, 0, .5], [0, .5, .5])],
+    ...                lattice=Lattice(a, a, a, 90, 90, 90))
+    >>> total, _ = model_pdfs(ni, r_max=5.0, dr=0.005)
+    >>> s = np.arange(0.05, 2.5, 0.01)
+    >>> like_data = process_like_data(total, s, b=0.2, s_min=0.2)
+    >>> pos, height = like_data.find_peaks(1, r_range=(2.0, 3.0))
+    >>> _, model_height = total.find_peaks(1, r_range=(2.0, 3.0))
+    >>> round(float(pos.data[0]), 2), bool(height.data[0] < 0.5 * model_height.data[0])
+    (2.49, True)
+    >>> round(like_data.metadata.ePDF.model_processing.s_max, 2)
+    2.49
     """
     r = np.asarray(model.axes_manager.signal_axes[0].axis)
     s = np.asarray(s, dtype=float)

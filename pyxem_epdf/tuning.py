@@ -29,6 +29,22 @@ class Tuner:
         ``"s_lo"``, ``"s_hi"``, ``"b"``, ``"s_min"``.
     message : str
         Empty, or why the last setting could not be used.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import pyxem_epdf as epdf
+    >>> ri = epdf.data.example_profile()
+    >>> tuner = Tuner(ri, "SiO2", s_range=(2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0)
+    >>> sorted(tuner.sliders), tuner.message
+    (['b', 's_hi', 's_lo', 's_min'], '')
+    >>> tuner.params
+    {'s_range': [2.8, 4.0], 'b': 0.2, 's_min': 0.2, 's_max': 4.0}
+    >>> tuner.sliders["s_lo"].set_val(4.1)  # above s_hi: reported, view kept
+    >>> tuner.message
+    "'s_range' must satisfy lo < hi; got (4.1, 4.0)."
+    >>> plt.close(tuner.figure)
     """
 
     def __init__(self, ri, composition, *, s_range=(1.6, 2.5), b=0.8, s_min=0.18,
@@ -81,15 +97,40 @@ class Tuner:
                 "s_min": round(v["s_min"], 4), "s_max": self._s_max}
 
     def update(self):
-        """Recompute the fit, φ(s) and G(r) for the slider values and redraw."""
+        """Recompute the fit, φ(s) and G(r) for the slider values and redraw.
+
+        Called on every slider move; call it yourself after changing a
+        slider with its events switched off.
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> import pyxem_epdf as epdf
+        >>> ri = epdf.data.example_profile()
+        >>> tuner = Tuner(ri, "SiO2", s_range=(2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0)
+        >>> tuner.figure.axes[0].get_title()
+        'fit: N = 8912, C = 1.62'
+        >>> slider = tuner.sliders["s_hi"]
+        >>> slider.eventson = False
+        >>> slider.set_val(3.5)
+        >>> tuner.figure.axes[0].get_title()  # not yet recomputed
+        'fit: N = 8912, C = 1.62'
+        >>> tuner.update()
+        >>> tuner.figure.axes[0].get_title()
+        'fit: N = 9744, C = -5.81'
+        >>> plt.close(tuner.figure)
+        """
         p = self.params
         try:
             res = fit.fit_scattering_background(self._intensity, self._s, self._f2,
                                                 tuple(p["s_range"]))
             phi = fit.reduced_intensity(self._intensity, self._s, res.N, res.C,
                                         self._f2, self._fsq)
+            # the window polynomial_correct uses by default before extrapolate_low_s,
+            # so that apply() and the batch config reproduce this view exactly
             coefs = corrections.fit_polynomial_correction(
-                phi, self._s, s_max=self._s_max, s_range=(p["s_min"], self._s_max))
+                phi, self._s, s_max=self._s_max, s_range=(0.1 * self._s_max, self._s_max))
             keep = self._s <= self._s_max * (1 + 1e-12)
             s = self._s[keep]
             phi = phi[keep] - corrections.polynomial_baseline(coefs, s, self._s_max)
@@ -137,6 +178,24 @@ class Tuner:
         Returns
         -------
         PDF1DPlus
+
+        Examples
+        --------
+        The tuned values of :data:`pyxem_epdf.data.SIO2_CHAIN` give the
+        packaged example PDF:
+
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> import pyxem_epdf as epdf
+        >>> ri = epdf.data.example_profile()
+        >>> tuner = Tuner(ri, "SiO2", s_range=(2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0)
+        >>> import numpy as np
+        >>> pdf = tuner.apply(ri, r_max=10.0, r_step=0.01)
+        >>> type(pdf).__name__, pdf.data.shape
+        ('PDF1DPlus', (1001,))
+        >>> bool(np.allclose(pdf.data, epdf.data.example_pdf().data))
+        True
+        >>> plt.close(tuner.figure)
         """
         p = self.params
         r_max = kwargs.pop("r_max", float(self._r[-1]))
@@ -150,7 +209,35 @@ class Tuner:
         )
 
     def config_toml(self):
-        """The tuned values as a ``[chain]`` block for ``pyxem-epdf process``."""
+        """The tuned values as a ``[chain]`` block for ``pyxem-epdf process``.
+
+        Returns
+        -------
+        str
+            TOML text; add ``composition`` before using it as a configuration.
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> import pyxem_epdf as epdf
+        >>> ri = epdf.data.example_profile()
+        >>> tuner = Tuner(ri, "SiO2", s_range=(2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0)
+        >>> print(tuner.config_toml())
+        [chain]
+        s_range = [2.8, 4.0]
+        b = 0.2
+        s_min = 0.2
+        s_max = 4.0
+        <BLANKLINE>
+        >>> import tomllib
+        >>> from pyxem_epdf.batch import load_config
+        >>> cfg = tomllib.loads(tuner.config_toml())
+        >>> cfg["chain"]["composition"] = "SiO2"
+        >>> load_config(cfg)["chain"]["s_range"]
+        [2.8, 4.0]
+        >>> plt.close(tuner.figure)
+        """
         p = self.params
         return (f"[chain]\ns_range = [{p['s_range'][0]}, {p['s_range'][1]}]\n"
                 f"b = {p['b']}\ns_min = {p['s_min']}\ns_max = {p['s_max']}\n")

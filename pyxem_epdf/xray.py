@@ -104,10 +104,27 @@ def pdf_from_arrays(r, g, title=""):
 def load_xray_fq(path, *, title=None):
     """Read a Q-space file (F(Q), Q = 2πs in Å⁻¹; e.g. Gudrun .int01) onto an s axis.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Columns Q (Å⁻¹), F(Q) [, …].
+    title : str, optional
+        Default the file name without its suffix.
+
     Returns
     -------
     hyperspy.signals.Signal1D
         F on s = Q/2π (Å⁻¹); the axis is non-uniform if Q was.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pyxem_epdf as epdf
+    >>> fq = load_xray_fq(epdf.data.zif4_files()["xray_fq"])
+    >>> fq.metadata.General.title, fq.data.shape, fq.axes_manager.signal_axes[0].units
+    ('ZIF4glassa_403', (936,), 'Å^-1')
+    >>> round(float(2 * np.pi * fq.axes_manager.signal_axes[0].axis[0]), 4)  # first Q
+    0.6125
     """
     from hyperspy.signals import Signal1D
 
@@ -129,6 +146,25 @@ def write_gr(pdf, path, *, comment=""):
     path : str or pathlib.Path
     comment : str
         Added to the header.
+
+    Examples
+    --------
+    >>> import numpy as np, pathlib, tempfile
+    >>> pdf = pdf_from_arrays(np.arange(0, 5, 0.5), np.arange(10.0), "ramp")
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "ramp.gr"
+    >>> write_gr(pdf, path, comment="test")
+    >>> for line in path.read_text(encoding="utf-8").splitlines()[:8]:
+    ...     print(line)
+    [PDF]
+    # written by pyxem-epdf; test
+    title = ramp
+    #### start data
+    #S 1
+    #L r(Å)  G(Å^-2)
+    0.000000 0.00000000e+00
+    0.500000 1.00000000e+00
+    >>> bool(np.allclose(load_xray_pdf(path).data, pdf.data))
+    True
     """
     if pdf.axes_manager.navigation_dimension:
         raise ValueError("write_gr writes one PDF; select it first (e.g. pdf.inav[i]).")
@@ -239,6 +275,22 @@ class PairWeightTable:
         Weights w = (2 −δ_ab) c_a c_b f_a f_b / ⟨f⟩² at s = 0, each summing to
         1: electron f from the Lobato–Van Dyck (or International Tables)
         parameterisation, X-ray f₀ = Z (xraydb).
+
+    Examples
+    --------
+    Usually made by :func:`weight_table`:
+
+    >>> import numpy as np
+    >>> w = weight_table("SiO2")
+    >>> print(w)
+    pair      electron     X-ray     e/X
+    Si-O         0.484     0.498    0.97
+    Si-Si        0.348     0.218    1.60
+    O-O          0.168     0.284    0.59
+    >>> bool(np.isclose(w.electron.sum(), 1.0) and np.isclose(w.xray.sum(), 1.0))
+    True
+    >>> PairWeightTable(["A-A", "A-B"], np.array([0.25, 0.75]), np.array([0.5, 0.5])).ratio
+    array([0.5, 1.5])
     """
 
     pairs: list

@@ -32,6 +32,11 @@ def test_sliders_update_view_and_params(region):
         # what the view shows is what the chain gives with those values
         pdf = tuner.apply(summed, r_max=10, r_step=0.02)
         np.testing.assert_allclose(tuner._lines["G"].get_ydata(), pdf.data, rtol=1e-9, atol=1e-9)
+        # also when s_min is far from 0.1 s_max (the polynomial window stays the chain's)
+        tuner.sliders["s_min"].set_val(0.4)
+        pdf = tuner.apply(summed, r_max=10, r_step=0.02)
+        np.testing.assert_allclose(tuner._lines["G"].get_ydata(), pdf.data, rtol=1e-9, atol=1e-9)
+        tuner.sliders["s_min"].set_val(0.22)
         # and it runs on the whole cube
         cube = tuner.apply(ri, r_max=10, r_step=0.02)
         assert cube.data.shape[:2] == (8, 8)

@@ -51,6 +51,21 @@ class SyntheticEDS:
         True (x, y) positions minus nominal ones, in nm.
     line_counts : dict
         Expected counts (no noise) of each element, maps on the EDS grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(12, 12), detector_shape=(32, 32))
+    >>> eds = epdf.data.synthetic_eds(synth, n_channels=1024, drift=(3.7, -2.6))
+    >>> isinstance(eds, epdf.data.SyntheticEDS), eds.drift.tolist()
+    (True, [3.7, -2.6])
+    >>> eds.haadf.data.shape, eds.scan_haadf.data.shape  # EDS grid, 4D-STEM scan grid
+    ((8, 8), (12, 12))
+    >>> sorted(eds.line_counts)
+    ['Al', 'C', 'F', 'N', 'Na', 'O', 'P', 'Zn']
+    >>> round(float(np.mean(sum(eds.line_counts.values()))), 6)  # the ``counts`` argument
+    400.0
     """
 
     spectrum: object = field(repr=False)

@@ -79,6 +79,15 @@ class Peak(NamedTuple):
         G(r) is ``coordination / center`` (Å⁻¹).
     sigma : float
         Gaussian standard deviation in Å.
+
+    Examples
+    --------
+    >>> from pyxem_epdf.data import ZIF_LIKE_PEAKS, Peak
+    >>> peak = Peak("Zn-N", center=1.98, coordination=0.9, sigma=0.08)
+    >>> round(peak.amplitude, 4)
+    0.4545
+    >>> peak == ZIF_LIKE_PEAKS[1]
+    True
     """
 
     label: str
@@ -244,6 +253,21 @@ class CompositeParameters:
         Poisson counts (``True``) or expected counts (``False``).
     seed : int
         Root seed of :class:`numpy.random.SeedSequence`.
+    descan : tuple of float
+        Pattern-centre drift (x, y) in detector pixels across the scan.
+
+    Examples
+    --------
+    >>> from pyxem_epdf.data import CompositeParameters
+    >>> params = CompositeParameters(nav_shape=(4, 6), s_scale=0.05)
+    >>> params.detector_shape, params.center, params.dtype
+    ((128, 128), (63.5, 63.5), dtype('uint16'))
+    >>> round(params.electrons_per_pattern)
+    19635
+    >>> CompositeParameters(dose=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: 'dose' must be a finite number > 0 (e⁻/Å²); got -1.
     """
 
     nav_shape: tuple = (20, 20)
@@ -380,7 +404,18 @@ class CompositeParameters:
         return np.dtype(np.uint16 if bound < np.iinfo(np.uint16).max else np.uint32)
 
     def as_dict(self) -> dict:
-        """All parameters as a plain dict (tuples kept)."""
+        """All parameters as a plain dict (tuples kept).
+
+        Examples
+        --------
+        >>> from pyxem_epdf.data import CompositeParameters
+        >>> params = CompositeParameters(nav_shape=(4, 6))
+        >>> d = params.as_dict()
+        >>> d["nav_shape"], d["s_scale"], len(d)
+        ((4, 6), 0.04, 12)
+        >>> CompositeParameters(**d) == params
+        True
+        """
         return {
             "nav_shape": self.nav_shape,
             "detector_shape": self.detector_shape,
@@ -419,6 +454,17 @@ class Phase:
     parameters : CompositeParameters or None
         Acquisition that :meth:`intensity_profile` is scaled to; ``None``
         means the defaults of :func:`two_phase_composite`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.data import Peak, Phase
+    >>> zno = Phase("ZnO-like", "ZnO", (Peak("Zn-O", 1.98, 4.0, 0.08),), density=5.6)
+    >>> zno.elements, round(float(zno.number_density), 4)
+    (('Zn', 'O'), 0.0829)
+    >>> r = np.arange(0.0, 6.0, 0.001)
+    >>> round(float(np.trapezoid(zno.pdf(r), r)), 4)  # peak area = CN / r
+    2.0202
     """
 
     name: str
@@ -942,6 +988,22 @@ class SyntheticComposite:
         Elements of both phases.
     element_fractions : numpy.ndarray
         Local atomic fractions of :attr:`elements`, ``nav_shape + (n_el,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.data import SyntheticComposite, two_phase_composite
+    >>> synth = two_phase_composite(nav_shape=(4, 4), detector_shape=(32, 32))
+    >>> isinstance(synth, SyntheticComposite), synth.N_true.shape, synth.C_true
+    (True, (4, 4), 0.001)
+    >>> synth.elements
+    ('Al', 'C', 'F', 'H', 'N', 'Na', 'O', 'P', 'Zn')
+    >>> float(synth.thickness.min()), float(synth.thickness.max())
+    (20.0, 60.0)
+    >>> bool(np.allclose(synth.element_fractions.sum(-1), 1.0))
+    True
+    >>> synth.phases[0].parameters is synth.parameters
+    True
     """
 
     signal: object = field(repr=False)

@@ -209,6 +209,21 @@ def compute_all(*signals, show_progressbar=None):
     Returns
     -------
     None
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(4, 4), detector_shape=(64, 64),
+    ...                                       s_scale=0.08, lazy=True)
+    >>> ri = epdf.azimuthal_profile(synth.signal, npt=32, s_max=2.5)
+    >>> pdf = ri.fit_scattering(synth.phases[0].composition, (1.6, 2.5)).to_pdf(r_max=10.0)
+    >>> type(pdf).__name__, type(pdf.metadata.ePDF.fit.N).__name__
+    ('LazyPDF1DPlus', 'LazySignal2D')
+    >>> compute_all(pdf, show_progressbar=False)  # one dask pass for both
+    >>> type(pdf).__name__, type(pdf.metadata.ePDF.fit.N).__name__
+    ('PDF1DPlus', 'Signal2D')
+    >>> pdf.data.shape, pdf.metadata.ePDF.fit.N.data.shape
+    ((4, 4, 1001), (4, 4))
     """
     targets = []
     for sig in signals:

@@ -15,6 +15,19 @@ class PDF1DPlus(PairDistributionFunction1D):
     normalisation (the paper's thickness-robust comparison) and sub-grid
     peak positions to pyxem's :class:`~pyxem.signals.PairDistributionFunction1D`
     (whose ``normalise_signal`` is inherited with pyxem semantics).
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> pdf = epdf.data.example_pdf()
+    >>> type(pdf).__name__, pdf.axes_manager.signal_axes[0].units, pdf.metadata.ePDF.stage
+    ('PDF1DPlus', 'Å', 'pdf')
+    >>> isinstance(pdf, epdf.signals.PDF1DPlus)
+    True
+    >>> norm = pdf.normalize_first_peak(r_range=(1.2, 2.0))
+    >>> _, height = norm.find_peaks(1, r_range=(1.2, 2.0))
+    >>> round(float(height.data[0]), 3)
+    1.0
     """
 
     _signal_type = "epdf_pdf"

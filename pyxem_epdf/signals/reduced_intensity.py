@@ -39,6 +39,26 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
     ``damp_extrapolate_to_zero`` and ``fit_thermal_multiple_scattering_correction``
     are inherited with pyxem semantics (in place by default, per-pixel loops,
     eager); prefer the methods of this class.
+
+    Examples
+    --------
+    The chain on a measured a-SiO2 profile; every step returns a new signal:
+
+    >>> import pyxem_epdf as epdf
+    >>> ri = epdf.data.example_profile()
+    >>> type(ri).__name__, ri.metadata.ePDF.stage
+    ('ReducedIntensity1DPlus', 'intensity')
+    >>> phi = (ri.fit_scattering("SiO2", (2.8, 4.0)).polynomial_correct(s_max=4.0)
+    ...        .damp_exponential(0.2).extrapolate_low_s(0.2))
+    >>> phi.metadata.ePDF.stage, ri.metadata.ePDF.stage
+    ('reduced_intensity', 'intensity')
+    >>> [step["method"] for step in phi.metadata.ePDF.history.as_dictionary().values()]
+    ['from_profile', 'fit_scattering', 'polynomial_correct', 'damp_exponential',
+     'extrapolate_low_s']
+    >>> pdf = phi.to_pdf(r_max=10.0, r_step=0.01)
+    >>> pos, _ = pdf.find_peaks(1, r_range=(1.2, 2.0))  # Si-O, 1.61 Å
+    >>> round(float(pos.data[0]), 2)
+    1.62
     """
 
     _signal_type = "epdf_reduced_intensity"
