@@ -10,6 +10,7 @@ Usage::
 
     python benchmarks/bench_out_of_core.py make /tmp/scan.zspy --gb 16
     python benchmarks/bench_out_of_core.py run /tmp/scan.zspy /tmp/pdf.zspy
+    python benchmarks/bench_out_of_core.py run /tmp/scan.zspy /tmp/pdf.zspy --cluster
 """
 
 import argparse
@@ -49,11 +50,21 @@ def make(path, gb, det=256):
     print(f"wrote {n}×{n}×{det}×{det} uint16 ({data.nbytes / 1e9:.1f} GB) in {time.perf_counter() - t0:.0f} s")
 
 
-def run(path, out):
+def _worker_peak_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def run(path, out, cluster=False):
     import hyperspy.api as hs
 
     import pyxem_epdf as epdf
 
+    client = None
+    if cluster:
+        from dask.distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None))
     t0 = time.perf_counter()
     dp = hs.load(path, lazy=True)
     ri = epdf.azimuthal_profile(dp, npt=120, s_max=1.2)
@@ -64,15 +75,24 @@ def run(path, out):
         .extrapolate_low_s(0.1)
         .to_pdf(r_max=10, r_step=0.02)
     )
-    with dask.config.set(scheduler="threads", num_workers=2):
-        # one pass for the cube and its lazy metadata maps (N, C, coefficients …)
+    if client is None:
+        with dask.config.set(scheduler="threads", num_workers=2):
+            # one pass for the cube and its lazy metadata maps (N, C, coefficients …)
+            epdf.compute_all(pdf, show_progressbar=False)
+    else:  # the active distributed client is dask's default scheduler
         epdf.compute_all(pdf, show_progressbar=False)
     pdf.save(out, overwrite=True)
     dt = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     frames = int(np.prod(dp.data.shape[:-2]))
-    print(f"{frames} frames ({dp.data.nbytes / 1e9:.1f} GB) → PDF cube in {dt:.0f} s "
-          f"({frames / dt:.0f} frames/s); peak resident memory {peak:.2f} GB")
+    mode = "threads (2)"
+    if client is not None:
+        workers = client.run(_worker_peak_gb)
+        mode = ("LocalCluster (2 worker processes), worker peaks "
+                + ", ".join(f"{v:.2f}" for v in workers.values()) + " GB")
+        client.close()
+    print(f"{mode}: {frames} frames ({dp.data.nbytes / 1e9:.1f} GB) → PDF cube in {dt:.0f} s "
+          f"({frames / dt:.0f} frames/s); peak resident memory of this process {peak:.2f} GB")
 
 
 def main():
@@ -85,11 +105,13 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("path")
     r.add_argument("out")
+    r.add_argument("--cluster", action="store_true",
+                   help="run on a dask.distributed LocalCluster with 2 worker processes")
     args = parser.parse_args()
     if args.cmd == "make":
         make(args.path, args.gb)
     else:
-        run(args.path, args.out)
+        run(args.path, args.out, cluster=args.cluster)
 
 
 if __name__ == "__main__":

@@ -191,6 +191,21 @@ class MapCorrelation:
         Pixels finite in every map (the registered EDS field of view).
     registration : EDSRegistration or None
         Set by :func:`correlate_eds`.
+
+    Examples
+    --------
+    >>> import numpy as np, hyperspy.api as hs
+    >>> import pyxem_epdf as epdf
+    >>> x = np.arange(16.0).reshape(4, 4)
+    >>> maps = [hs.signals.Signal2D(x), hs.signals.Signal2D(-x)]
+    >>> c = epdf.eds.correlate(maps, [hs.signals.Signal2D(x ** 2)], names=["Zn_Ka", "Al_Ka"])
+    >>> c.names, c.labels, c.n_pixels, c.pearson.shape
+    (['Zn_Ka', 'Al_Ka'], ['loading 0'], 16, (2, 1))
+    >>> print(c)
+    Pearson / Spearman r       loading 0
+    Zn_Ka                    +0.96/+1.00
+    Al_Ka                    -0.96/-1.00
+    (16 pixels)
     """
 
     names: list
@@ -229,6 +244,16 @@ class MapCorrelation:
         Returns
         -------
         float
+
+        Examples
+        --------
+        >>> import numpy as np, hyperspy.api as hs
+        >>> import pyxem_epdf as epdf
+        >>> x = np.arange(16.0).reshape(4, 4)
+        >>> c = epdf.eds.correlate([hs.signals.Signal2D(x)], [hs.signals.Signal2D(np.exp(-x))],
+        ...                        names=["Zn_Ka"], labels=["glass"])
+        >>> round(c.r("Zn_Ka", "glass"), 3), c.r("Zn_Ka", "glass", kind="spearman")
+        (-0.593, -1.0)
         """
         if kind not in ("pearson", "spearman"):
             raise ValueError(f"'kind' must be 'pearson' or 'spearman'; got {kind!r}.")
@@ -251,6 +276,18 @@ class MapCorrelation:
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import matplotlib.pyplot as plt, numpy as np, hyperspy.api as hs
+        >>> import pyxem_epdf as epdf
+        >>> x = np.arange(16.0).reshape(4, 4)
+        >>> c = epdf.eds.correlate([hs.signals.Signal2D(x)], [hs.signals.Signal2D(x ** 2)],
+        ...                        names=["Zn_Ka"], labels=["ZIF"])
+        >>> ax = c.plot_pair("Zn_Ka", "ZIF", bins=4).axes[0]
+        >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_title()
+        ('ZIF', 'Zn_Ka', 'r = +0.96, ρ = +1.00')
+        >>> plt.close("all")
         """
         import matplotlib.pyplot as plt
 
@@ -376,6 +413,17 @@ class EDSRegistration:
         Overlapping fraction of the smaller field of view.
     reference : hyperspy.signals.Signal2D
         The EDS-side shared image on the scan grid.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(24, 24), detector_shape=(32, 32))
+    >>> eds = epdf.data.synthetic_eds(synth, drift=(4.0, -3.0), n_channels=1024)
+    >>> reg = epdf.eds.register_eds(eds.spectrum, eds.scan_haadf, eds.haadf)
+    >>> reg.names, reg.scale.tolist(), reg.overlap, reg.ncc > 0.9
+    (['Al_Ka', 'Na_Ka', 'P_Ka', 'Zn_Ka'], [1.5, 1.5], 1.0, True)
+    >>> reg.maps[0].data.shape, reg.reference.data.shape   # on the 24 x 24 scan grid
+    ((24, 24), (24, 24))
     """
 
     maps: list = field(repr=False)
@@ -398,6 +446,20 @@ class EDSRegistration:
         Returns
         -------
         MapCorrelation
+
+        Examples
+        --------
+        >>> import hyperspy.api as hs
+        >>> import pyxem_epdf as epdf
+        >>> synth = epdf.data.two_phase_composite(nav_shape=(24, 24), detector_shape=(32, 32))
+        >>> eds = epdf.data.synthetic_eds(synth, n_channels=1024)
+        >>> reg = epdf.eds.register_eds(eds.spectrum, eds.scan_haadf, eds.haadf)
+        >>> truth = hs.signals.Signal2D(synth.fractions.transpose(2, 0, 1))  # stand-in loadings
+        >>> corr = reg.correlate(truth, labels=["ZIF", "glass"])
+        >>> corr.registration is reg, corr.labels
+        (True, ['ZIF', 'glass'])
+        >>> corr.r("Zn_Ka", "ZIF") > 0.8, corr.r("Al_Ka", "glass") > 0.8
+        (True, True)
         """
         out = correlate(self.maps, loadings, names=self.names, labels=labels)
         out.registration = self

@@ -53,6 +53,25 @@ class RegionPDF:
         ``"bootstrap"``).
     n_pixels : int
         Probe positions in the region.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(8, 8), detector_shape=(64, 64),
+    ...                                       s_scale=0.08)
+    >>> ri = epdf.azimuthal_profile(synth.signal, npt=40)
+    >>> comp = epdf.data.average_composition(synth)
+    >>> chain = lambda x: (x.fit_scattering(comp, (1.6, 2.4)).polynomial_correct()
+    ...                    .damp_exponential(0.8).extrapolate_low_s(0.2).to_pdf(8, 0.02))
+    >>> glass = synth.fractions[..., 1] > 0.9
+    >>> reg = epdf.repeat.region_pdf(ri, glass, chain, n_bootstrap=20)
+    >>> reg.n_pixels == int(glass.sum()), reg.n_pixels
+    (True, 9)
+    >>> reg.pdf.data.shape, reg.samples.data.shape   # r = 0–8 Å in 0.02 Å steps
+    ((401,), (20, 401))
+    >>> bool(np.all(reg.std >= 0)), reg.std.shape == reg.r.shape
+    (True, True)
     """
 
     pdf: object = field(repr=False)
@@ -80,6 +99,25 @@ class RegionPDF:
         Returns
         -------
         lower, upper : numpy.ndarray
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pyxem_epdf as epdf
+        >>> synth = epdf.data.two_phase_composite(nav_shape=(8, 8), detector_shape=(64, 64),
+        ...                                       s_scale=0.08)
+        >>> ri = epdf.azimuthal_profile(synth.signal, npt=40)
+        >>> comp = epdf.data.average_composition(synth)
+        >>> chain = lambda x: (x.fit_scattering(comp, (1.6, 2.4)).polynomial_correct()
+        ...                    .damp_exponential(0.8).extrapolate_low_s(0.2).to_pdf(8, 0.02))
+        >>> glass = synth.fractions[..., 1] > 0.9
+        >>> reg = epdf.repeat.region_pdf(ri, glass, chain, n_bootstrap=20)
+        >>> lo, hi = reg.band(0.68)
+        >>> lo.shape == reg.r.shape, bool(np.all(lo <= hi))
+        (True, True)
+        >>> lo95, hi95 = reg.band(0.95)    # a wider probability, a wider band
+        >>> bool(np.all(hi95 - lo95 >= hi - lo))
+        True
         """
         if not 0 < level < 1:
             raise ValueError(f"'level' must lie in (0, 1); got {level!r}.")
@@ -101,6 +139,24 @@ class RegionPDF:
         dict
             ``position``, ``position_std``, ``height``, ``height_std`` (arrays,
             one entry per reference position; Å and Å⁻²).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pyxem_epdf as epdf
+        >>> synth = epdf.data.two_phase_composite(nav_shape=(8, 8), detector_shape=(64, 64),
+        ...                                       s_scale=0.08)
+        >>> ri = epdf.azimuthal_profile(synth.signal, npt=40)
+        >>> comp = epdf.data.average_composition(synth)
+        >>> chain = lambda x: (x.fit_scattering(comp, (1.6, 2.4)).polynomial_correct()
+        ...                    .damp_exponential(0.8).extrapolate_low_s(0.2).to_pdf(8, 0.02))
+        >>> glass = synth.fractions[..., 1] > 0.9
+        >>> reg = epdf.repeat.region_pdf(ri, glass, chain, n_bootstrap=20)
+        >>> pk = reg.peaks([1.55, 2.6])   # the glass's P–O and O–O peaks
+        >>> sorted(pk), pk["position"].round(2).tolist()
+        (['height', 'height_std', 'position', 'position_std'], [1.61, 2.57])
+        >>> bool(np.all(pk["position_std"] < 0.05)), bool(np.all(pk["height"] > 0))
+        (True, True)
         """
         g = _dense(self.pdf.data)
         pos, h = _peaks.track_peaks(g, self.r, positions, window=window)
@@ -237,6 +293,36 @@ class RepeatScanCheck:
         ``"changed"``, ``"unchanged"`` or ``"inconclusive"``.
     tolerance, height_tolerance, z : float
         The criteria used.
+
+    Examples
+    --------
+    Two scans of the same area with independent noise, the second drifted by
+    (2, 1) probe positions:
+
+    >>> import numpy as np
+    >>> import pyxem_epdf as epdf
+    >>> kw = dict(nav_shape=(18, 18), detector_shape=(64, 64), s_scale=0.08)
+    >>> first = epdf.data.two_phase_composite(seed=1, **kw)
+    >>> second = epdf.data.two_phase_composite(seed=2, **kw)
+    >>> def crop(synth, rows, cols):
+    ...     sig = synth.signal.inav[cols:cols + 16, rows:rows + 16]
+    ...     for ax in sig.axes_manager.navigation_axes:
+    ...         ax.offset = 0.0
+    ...     return epdf.azimuthal_profile(sig, npt=40)
+    >>> comp = epdf.data.average_composition(first)
+    >>> chain = lambda x: (x.fit_scattering(comp, (1.6, 2.4), weights="poisson", fix_c=True)
+    ...                    .polynomial_correct().damp_exponential(0.8)
+    ...                    .extrapolate_low_s(0.2).to_pdf(8, 0.02))
+    >>> glass = first.fractions[:16, :16, 1] > 0.9
+    >>> check = epdf.compare_scans(crop(first, 0, 0), crop(second, 2, 1), glass, chain,
+    ...                            labels=["glass"], n_peaks=1, r_range=(1.0, 1.7),
+    ...                            tolerance=0.05, height_tolerance=0.2, n_bootstrap=20)
+    >>> np.rint(check.shift_pixels).tolist(), check.changed.tolist(), check.verdict
+    ([2.0, 1.0], [[False]], 'unchanged')
+    >>> check.reference.round(2).tolist()   # the P–O peak of the glass, Å
+    [[1.6]]
+    >>> check.a[0].n_pixels, check.b[0].n_pixels   # the drift moves some out of scan b
+    (88, 77)
     """
 
     shift_pixels: np.ndarray

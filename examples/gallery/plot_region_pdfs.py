@@ -35,7 +35,7 @@ regions = {name: epdf.repeat.region_pdf(ri, mask, chain, n_bootstrap=100)
            for name, mask in (("ZIF-like", zif), ("glass-like", glass))}
 
 fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
-for (name, reg), color in zip(regions.items(), ("C0", "C3")):
+for (name, reg), color in zip(regions.items(), ("C0", "C3"), strict=True):
     reg.plot(ax, label=f"{name} ({reg.n_pixels} probe positions)", color=color, level=0.95)
 ax.set_xlim(0, 8)
 ax.legend()

@@ -40,6 +40,6 @@ ax.legend(fontsize=8)
 # %%
 # Which pairs make the first peaks of the glass model.
 model = model_pdf(loadStructure(str(files["glass_cif"])), r_max=8.0, dr=0.01)
-for position, shares in zip((1.35, 2.0, 3.0), pair_contributions(model, [1.35, 2.0, 3.0])):
+for position, shares in zip((1.35, 2.0, 3.0), pair_contributions(model, [1.35, 2.0, 3.0]), strict=True):
     top = ", ".join(f"{'-'.join(p)} {f:.0%}" for p, f in list(shares.items())[:3])
     print(f"{position:4.2f} Å: {top}")

@@ -25,7 +25,7 @@ print(f"dose: {dose.data.mean():.1f} ± {dose.data.std():.1f} e⁻/Å²")
 # %%
 # The vADF follows the thickness wedge; the dose is flat at 10 e⁻/Å².
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), layout="constrained")
-for ax, sig, label in zip(axes, (vadf, dose), ("vADF 1.5–2.5 Å⁻¹ (counts)", "dose (e⁻/Å²)")):
+for ax, sig, label in zip(axes, (vadf, dose), ("vADF 1.5–2.5 Å⁻¹ (counts)", "dose (e⁻/Å²)"), strict=True):
     extent = [0, 24 * 5, 24 * 5, 0]
     im = ax.imshow(sig.data, extent=extent, cmap="inferno")
     ax.set_xlabel("x (nm)")

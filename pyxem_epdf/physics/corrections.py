@@ -240,7 +240,35 @@ def extrapolate_low_s(phi, s, s_min, *, axis=-1):
 
 
 def apply_envelope(phi, envelope, *, axis=-1):
-    """Multiply φ by a 1-D envelope along ``axis`` (NumPy or dask)."""
+    """Multiply φ by a 1-D envelope along ``axis`` (NumPy or dask).
+
+    Parameters
+    ----------
+    phi : numpy.ndarray or dask.array.Array
+        φ(s) in Å⁻¹, s along ``axis``.
+    envelope : array_like
+        Dimensionless envelope, shape ``(n_s,)`` (e.g. from
+        :func:`exponential_damping` or :func:`lorch_damping`).
+    axis : int
+        The s axis of ``phi``.
+
+    Returns
+    -------
+    array
+        φ × envelope, same shape and type (a dask input stays lazy).
+
+    Examples
+    --------
+    >>> env = exponential_damping([0.0, 1.0, 2.0], 0.5)
+    >>> apply_envelope(np.ones((2, 3)), env).round(3).tolist()
+    [[1.0, 0.607, 0.135], [1.0, 0.607, 0.135]]
+    >>> apply_envelope(np.ones((3, 2)), [1.0, 0.5, 0.0], axis=0).tolist()
+    [[1.0, 1.0], [0.5, 0.5], [0.0, 0.0]]
+    >>> import dask.array as da
+    >>> lazy = apply_envelope(da.ones((2, 3), chunks=1), [1.0, 0.5, 0.0])
+    >>> type(lazy).__name__, lazy.compute().tolist()
+    ('Array', [[1.0, 0.5, 0.0], [1.0, 0.5, 0.0]])
+    """
     return np.moveaxis(last_axis(phi, axis) * np.asarray(envelope), -1, axis)
 
 

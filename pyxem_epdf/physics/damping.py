@@ -44,6 +44,19 @@ class DampingMetrics:
         rms values in Å⁻², shape ``(n_b,) + leading``.
     first_peak_height, first_peak_width : numpy.ndarray
         Height (Å⁻²) and FWHM (Å) of the first peak, same shape.
+
+    Examples
+    --------
+    >>> from pyxem_epdf.physics.models import gaussian_peaks_reduced_intensity
+    >>> s = np.arange(0.01, 2.5, 0.01)
+    >>> phi = gaussian_peaks_reduced_intensity(s, [1.6, 2.6], [1.0, 1.5], [0.08, 0.1])
+    >>> m = damping_metrics(np.stack([phi, 2 * phi]), s, [0.0, 0.5, 1.0], s_min=0.2)
+    >>> m.b_values.tolist(), m.high_r_noise.shape   # (n_b, n_spectra)
+    ([0.0, 0.5, 1.0], (3, 2))
+    >>> m.first_peak_height[:, 0].round(3).tolist()   # damping lowers the first peak ...
+    [3.199, 1.46, 0.903]
+    >>> m.first_peak_width[:, 0].round(3).tolist()    # ... and broadens it
+    [0.238, 0.323, 0.386]
     """
 
     b_values: np.ndarray
@@ -65,6 +78,19 @@ class DampingSuggestion:
     tolerance : float
     criterion : str
         What was required and what it cost (first-peak broadening).
+
+    Examples
+    --------
+    >>> from pyxem_epdf.physics.models import gaussian_peaks_reduced_intensity
+    >>> s = np.arange(0.01, 2.5, 0.01)
+    >>> phi = gaussian_peaks_reduced_intensity(s, [1.6, 2.6], [1.0, 1.5], [0.08, 0.1])
+    >>> noisy = phi + 0.05 * s * np.random.default_rng(0).normal(size=(50, s.size))
+    >>> choice = suggest_damping(noisy, s, s_min=0.2)
+    >>> choice.b, choice.tolerance, choice.metrics.high_r_noise.shape   # 31 candidates
+    (0.1, 0.05, (31, 50))
+    >>> print(choice.criterion)
+    smallest b with high-r noise 0.043 <= 0.05 × undamped first-peak height; low-r ripple
+    0.049; first-peak FWHM 0.253 Å (+7 % vs b = 0)
     """
 
     b: float

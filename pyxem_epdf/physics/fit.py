@@ -44,6 +44,17 @@ class ScatteringFit:
         Weighted residual sum of squares / (n − n_parameters).
     valid : array of bool
         ``True`` where N is finite and > 0, i.e. where φ(s) is defined.
+
+    Examples
+    --------
+    >>> s = np.linspace(0.0, 3.0, 301)
+    >>> a = 1.0 / (1.0 + s**2)
+    >>> patterns = np.stack([5.0 * a + 0.2, 0.0 * a])   # a specimen and a vacuum pattern
+    >>> fit = fit_scattering_background(patterns, s, a, (1.5, 2.5))
+    >>> fit.N.round(6).tolist(), fit.C.round(6).tolist(), fit.valid.tolist()
+    ([5.0, 0.0], [0.2, 0.0], [True, False])
+    >>> bool(np.all(fit.N_std < 1e-9))   # noiseless: no scatter about the model
+    True
     """
 
     N: object

@@ -41,6 +41,15 @@ class RadialOperator:
     edges : numpy.ndarray
         Bin edges in s (Å⁻¹), shape (n_bins + 1,).
     detector_shape : tuple of int
+
+    Examples
+    --------
+    >>> k = np.arange(-8, 8) + 0.5   # pixel centres of a 16 × 16 detector
+    >>> op = radial_operator(k, k, edges=np.arange(0, 9, 1.0))
+    >>> op.matrix.shape, op.detector_shape, op.centres[:3].tolist()
+    ((256, 8), (16, 16), [0.5, 1.5, 2.5])
+    >>> round(float(op.n_valid.sum()), 2), round(np.pi * 8**2, 2)   # area of the disc
+    (201.75, 201.06)
     """
 
     matrix: object

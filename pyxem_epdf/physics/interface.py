@@ -21,7 +21,31 @@ Z90 = 1.2815515655446004
 
 
 class InterfaceFit(NamedTuple):
-    """Result of :func:`fit_interface` (x units)."""
+    """Result of :func:`fit_interface` (x units).
+
+    Attributes
+    ----------
+    center, center_err : float
+        Position of the edge and its standard error.
+    width_10_90, width_10_90_err : float
+        10–90 % width (2 × 1.2816 σ) and its standard error.
+    sigma : float
+        σ of the error function.
+    amplitude, offset : float
+        Step height (negative for a falling edge) and level far on the left.
+    residual_rms : float
+        rms residual of the fit.
+
+    Examples
+    --------
+    >>> x = np.linspace(-20, 20, 41)
+    >>> y = erf_step(x, 3.0, 2.0, -1.0, 1.0) + 0.01 * np.random.default_rng(0).normal(size=41)
+    >>> fit = fit_interface(x, y)
+    >>> round(fit.center, 2), round(fit.sigma, 2), round(fit.amplitude, 2), round(fit.offset, 2)
+    (3.03, 1.97, -1.0, 1.0)
+    >>> bool(np.isclose(fit.width_10_90, 2 * Z90 * fit.sigma)), fit.residual_rms < 0.01
+    (True, True)
+    """
 
     center: float
     center_err: float

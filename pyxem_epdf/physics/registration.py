@@ -274,6 +274,17 @@ class Registration(NamedTuple):
         Normalised cross-correlation at the drift.
     overlap : float
         Overlapping fraction of the smaller field of view.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.registration import register_grids, resample_image
+    >>> yy, xx = np.mgrid[:48, :48] * 1.0                       # 1 nm steps
+    >>> ref = np.exp(-((xx - 25) ** 2 + (yy - 20) ** 2) / 40) + np.exp(-((xx - 10) ** 2) / 20)
+    >>> mov = resample_image(ref, (0, 0), (1, 1), (0, 0), (2, 2), (24, 24), shift=(-1.5, 2.0))
+    >>> reg = register_grids(ref, (0, 0), (1, 1), mov, (0, 0), (2, 2))
+    >>> reg.shift.round(1).tolist(), reg.scale.tolist(), round(reg.ncc, 2), reg.overlap
+    ([1.4, -2.0], [2.0, 2.0], 0.98, 1.0)
     """
 
     shift: np.ndarray

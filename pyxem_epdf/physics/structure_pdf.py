@@ -165,6 +165,16 @@ class ModelPDF:
         ``{(a, b): w}`` for the same pairs (both orders combined).
     density : float
         ρ₀ in atoms/Å³ (periodic models).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = model_pdf((np.array([[0, 0, 0], [1.5, 0, 0], [0, 2.6, 0]]), ["Si", "O", "O"]),
+    ...               r_max=4.0, dr=0.01)
+    >>> list(m.partials), m.r.shape, m.density   # a cluster: no density term
+    ([('Si', 'Si'), ('Si', 'O'), ('O', 'O')], (400,), 0.0)
+    >>> bool(np.allclose(sum(m.partials.values()), m.total)), round(sum(m.weights.values()), 6)
+    (True, 1.0)
     """
 
     r: np.ndarray

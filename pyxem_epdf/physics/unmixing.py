@@ -19,7 +19,28 @@ import numpy as np
 
 
 class ParallelAnalysis(NamedTuple):
-    """Result of :func:`parallel_analysis`."""
+    """Result of :func:`parallel_analysis`.
+
+    Attributes
+    ----------
+    n_components : int
+        Components whose singular value exceeds the null quantile.
+    singular_values : numpy.ndarray
+        Singular values of the column-centred data.
+    null_singular_values : numpy.ndarray
+        Their ``quantile`` over the shuffled (null) data sets.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> w = np.sort(rng.uniform(size=(200, 1)), axis=0)   # one smooth component + noise
+    >>> x = w * np.sin(np.linspace(0, 6, 50)) + 0.05 * rng.normal(size=(200, 50))
+    >>> pa = parallel_analysis(x)
+    >>> pa.n_components, pa.singular_values.shape, pa.null_singular_values.shape
+    (1, (50,), (50,))
+    >>> bool(pa.singular_values[0] > pa.null_singular_values[0] > pa.singular_values[1])
+    True
+    """
 
     n_components: int
     singular_values: np.ndarray
@@ -27,7 +48,33 @@ class ParallelAnalysis(NamedTuple):
 
 
 class ClosureUnmixing(NamedTuple):
-    """Result of :func:`closure_unmix`."""
+    """Result of :func:`closure_unmix`.
+
+    Attributes
+    ----------
+    fractions : numpy.ndarray
+        (n_pixels, k) phase fractions, ≥ 0 and summing to 1 per pixel.
+    endmembers : numpy.ndarray
+        (k, n_r) pure-phase profiles.
+    residual : numpy.ndarray
+        (n_pixels,) rms residual per pixel.
+    n_iter : int
+        Alternations run.
+    converged : bool
+    pure : numpy.ndarray of bool
+        (n_pixels, k): the pixels averaged into each endmember.
+
+    Examples
+    --------
+    >>> r = np.linspace(1, 8, 100)
+    >>> e = np.stack([np.sin(2 * r), np.cos(3 * r)])
+    >>> w = np.linspace(0, 1, 50)[:, None]   # a linear mixing series
+    >>> res = closure_unmix(np.hstack([w, 1 - w]) @ e, 2)
+    >>> res.fractions.shape, res.endmembers.shape, bool(res.converged)
+    ((50, 2), (2, 100), True)
+    >>> bool(np.allclose(res.fractions.sum(axis=1), 1.0)), res.pure.sum(axis=0).tolist()
+    (True, [8, 8])
+    """
 
     fractions: np.ndarray
     endmembers: np.ndarray
