@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .physics import registration as _reg
+from .signals._base import as_numpy as _dense
+from .signals._base import copy_axes
 
 __all__ = [
     "EDSRegistration",
@@ -72,10 +74,6 @@ def _image_grid(image, what):
     if np.any(step <= 0):
         raise ValueError(f"'{what}' has a non-positive axis scale {step.tolist()} nm.")
     return image.data, origin, step
-
-
-def _dense(data):
-    return np.asarray(data.compute() if hasattr(data, "compute") else data, dtype=float)
 
 
 def element_maps(eds, xray_lines=None, *, background_windows=True, line_width=(2.0, 2.0),
@@ -503,9 +501,7 @@ def _on_scan_grid(data, eds_origin, eds_step, scan_sig, scan_origin, scan_step, 
     sig = hs.signals.Signal2D(out)
     src = (scan_sig.axes_manager.signal_axes if scan_sig.axes_manager.signal_dimension == 2
            else scan_sig.axes_manager.navigation_axes)
-    for s_ax, d_ax in zip(src, sig.axes_manager.signal_axes, strict=True):
-        d_ax.name, d_ax.units, d_ax.scale, d_ax.offset = s_ax.name, s_ax.units, s_ax.scale, \
-            s_ax.offset
+    copy_axes(src, sig.axes_manager.signal_axes)
     sig.metadata.General.title = title
     return sig
 

@@ -27,6 +27,7 @@ from .physics import interface as _interface
 from .physics import peaks as _peaks
 from .physics import unmixing as _unmixing
 from .physics.scattering import composition_arrays
+from .signals import _base
 
 __all__ = [
     "Decomposition",
@@ -45,10 +46,7 @@ OWN_METHODS = ("closure", "ica", "nmf")
 
 def _dense(signal):
     """NumPy copy of a signal's data (computes a lazy signal)."""
-    data = signal.data
-    if hasattr(data, "compute"):
-        data = data.compute()
-    return np.array(data, dtype=float)
+    return np.array(_base.as_numpy(signal.data))
 
 
 def _nav_unfolded(signal):
@@ -59,7 +57,7 @@ def _nav_unfolded(signal):
 
 
 def _copy_axis(src, dst):
-    dst.name, dst.units, dst.scale, dst.offset = src.name, src.units, src.scale, src.offset
+    _base.copy_axes([src], [dst])
 
 
 @dataclass

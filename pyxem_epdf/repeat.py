@@ -32,12 +32,9 @@ from scipy import ndimage
 from .physics import peaks as _peaks
 from .physics import registration as _reg
 from .signals import _regions
+from .signals._base import as_numpy as _dense
 
 __all__ = ["RegionPDF", "RepeatScanCheck", "compare_scans", "region_pdf"]
-
-
-def _dense(data):
-    return np.asarray(data.compute() if hasattr(data, "compute") else data, dtype=float)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..signals._base import copy_axes
 from ._synthetic import SyntheticComposite, _grid, fractions_at, thickness_at
 
 #: Elements whose lines are modelled (the composite's heavier elements and O, F, C, N).
@@ -86,6 +87,12 @@ def _line_table(elements, beam_energy):
             if energy < beam_energy:
                 table.append((el, energy, float(lines[name].weight)))
     return table
+
+
+def _calibrate(axes, origin, step):
+    """x, y axes in nm starting at ``origin`` with ``step``."""
+    for ax, name, off in zip(axes, ("x", "y"), origin, strict=True):
+        ax.name, ax.units, ax.scale, ax.offset = name, "nm", float(step), float(off)
 
 
 def _fwhm(energy, resolution_mnka=130.0):
@@ -220,20 +227,16 @@ def synthetic_eds(synth: SyntheticComposite, *, step=None, shape=None, origin=(0
         spec = LazyEDSTEMSpectrum(data)
     else:
         spec = EDSTEMSpectrum(render(maps, brems, seed))
-    for ax, name, off in zip(spec.axes_manager.navigation_axes, ("x", "y"), origin, strict=True):
-        ax.name, ax.units, ax.scale, ax.offset = name, "nm", step, float(off)
+    _calibrate(spec.axes_manager.navigation_axes, origin, step)
     eax = spec.axes_manager.signal_axes[0]
     eax.name, eax.units, eax.scale, eax.offset = "Energy", "keV", float(energy_scale), 0.0
     spec.metadata.General.title = "Synthetic EDS of the two-phase composite"
     spec.set_microscope_parameters(beam_energy=float(beam_energy), energy_resolution_MnKa=130.0)
     spec.add_lines(list(EDS_LINES))
     image = hs.signals.Signal2D(haadf)
-    for ax, name, off in zip(image.axes_manager.signal_axes, ("x", "y"), origin, strict=True):
-        ax.name, ax.units, ax.scale, ax.offset = name, "nm", step, float(off)
+    _calibrate(image.axes_manager.signal_axes, origin, step)
     image.metadata.General.title = "HAADF (recorded with the EDS map)"
     scan_image = hs.signals.Signal2D(scan_haadf)
-    for src, dst in zip(synth.signal.axes_manager.navigation_axes,
-                        scan_image.axes_manager.signal_axes, strict=True):
-        dst.name, dst.units, dst.scale, dst.offset = src.name, src.units, src.scale, src.offset
+    copy_axes(synth.signal.axes_manager.navigation_axes, scan_image.axes_manager.signal_axes)
     scan_image.metadata.General.title = "HAADF (recorded with the 4D-STEM scan)"
     return SyntheticEDS(spec, image, scan_image, drift, line_counts)

@@ -79,15 +79,21 @@ def nav_signal(template, array, title):
     return out
 
 
-def copy_nav_axes(template, target):
-    """Give ``target`` the navigation-axis calibration of ``template``."""
-    for src, dst in zip(
-        template.axes_manager.navigation_axes,
-        target.axes_manager.navigation_axes,
-        strict=True,
-    ):
+def copy_axes(sources, targets):
+    """Copy name, units, scale and offset axis by axis (e.g. navigation → signal axes)."""
+    for src, dst in zip(sources, targets, strict=True):
         dst.name, dst.units = src.name, src.units
         dst.scale, dst.offset = src.scale, src.offset
+
+
+def copy_nav_axes(template, target):
+    """Give ``target`` the navigation-axis calibration of ``template``."""
+    copy_axes(template.axes_manager.navigation_axes, target.axes_manager.navigation_axes)
+
+
+def as_numpy(data):
+    """Float NumPy array of (possibly dask) data; computes dask arrays."""
+    return np.asarray(data.compute() if hasattr(data, "compute") else data, dtype=float)
 
 
 def finish(signal, data, *, inplace, lazy, title, method, parameters, update=None,
