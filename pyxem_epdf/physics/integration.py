@@ -137,15 +137,66 @@ def radial_operator(kx, ky, edges, *, mask=None, subpixel=4, center=(0.0, 0.0)):
 BLOCK_FRAMES = 128
 
 
-def _block(frames, op):
-    """(mean, variance) for a NumPy block (..., ny, nx), in sub-blocks of frames."""
+def _gather(flat, indptr, indices, weights, weights_sq, out):  # pragma: no cover - compiled
+    """out[f, b] += M[p, b] X[f, p]; out[f, n + b] += M²[p, b] X[f, p], zero pixels skipped."""
+    n_bins = out.shape[1] // 2
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        for p in range(row.shape[0]):
+            value = row[p]
+            if value == 0:  # low-dose frames are mostly zeros
+                continue
+            for k in range(indptr[p], indptr[p + 1]):
+                b = indices[k]
+                out[f, b] += weights[k] * value
+                out[f, n_bins + b] += weights_sq[k] * value
+
+
+try:  # numba comes with pyxem; without it the scipy product below is used
+    import numba
+
+    _KERNEL = numba.njit(nogil=True, cache=True)(_gather)
+except ImportError:  # pragma: no cover
+    _KERNEL = None
+
+
+def _sums(flat, op):
+    """Σ_p M[p, b] X[f, p] and Σ_p M²[p, b] X[f, p] for a (frames, pixels) array."""
+    n_bins = op.n_valid.size
+    kernel = _KERNEL
+    if kernel is not None and flat.dtype.kind in "uif" and flat.dtype.itemsize <= 8:
+        if not flat.dtype.isnative:  # e.g. big-endian '>u2' frames of .mib files
+            flat = flat.astype(flat.dtype.newbyteorder("="))
+        out = np.zeros((flat.shape[0], 2 * n_bins))
+        m = op.matrix
+        kernel(np.ascontiguousarray(flat), m.indptr, m.indices, m.data, m.data**2, out)
+        return out
+    out = np.empty((flat.shape[0], 2 * n_bins))
+    for start in range(0, flat.shape[0], BLOCK_FRAMES):
+        part = np.ascontiguousarray(flat[start:start + BLOCK_FRAMES].T, dtype=np.float64)
+        out[start:start + BLOCK_FRAMES] = (op.stacked_t @ part).T
+    return out
+
+
+def _block(frames, op, *, threads=1):
+    """(mean, variance) for a NumPy block (..., ny, nx).
+
+    Sums with a compiled kernel that reads the frames in their own dtype and
+    skips zero pixels (scipy's CSR product on float64 copies without numba);
+    ``threads`` > 1 splits the frames over threads (the kernel releases the GIL).
+    """
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, frames.shape[-2] * frames.shape[-1])
     n_bins = op.n_valid.size
-    both = np.empty((flat.shape[0], 2 * n_bins))
-    for start in range(0, flat.shape[0], BLOCK_FRAMES):
-        part = np.ascontiguousarray(flat[start:start + BLOCK_FRAMES].T, dtype=np.float64)
-        both[start:start + BLOCK_FRAMES] = (op.stacked_t @ part).T
+    if threads > 1 and flat.shape[0] >= 2 * threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        parts = np.array_split(np.arange(flat.shape[0]), threads)
+        with ThreadPoolExecutor(threads) as pool:
+            both = np.concatenate(list(pool.map(lambda idx: _sums(flat[idx[0]:idx[-1] + 1], op),
+                                                parts)))
+    else:
+        both = _sums(flat, op)
     n = op.n_valid
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(n > 0, both[:, :n_bins] / n, 0.0)
@@ -195,7 +246,9 @@ def integrate(frames, op):
             both_block, chunks=frames.chunks[:-2] + ((2,), (n_bins,)), dtype=float
         )
         return both[..., 0, :], both[..., 1, :], op.n_valid
-    mean, var = _block(np.asarray(frames), op)
+    import os
+
+    mean, var = _block(np.asarray(frames), op, threads=min(os.cpu_count() or 1, 8))
     return mean, var, op.n_valid
 
 
