@@ -12,8 +12,11 @@ zeros. For frames X (n_frames × n_pixels) one sparse product gives
 * its Poisson variance, ``(X M∘M) / n²`` (Var of a count = its mean,
   estimated by the count itself), for weighted fits.
 
-Frames are processed in blocks (NumPy) or chunk by chunk (dask), so a scan
-never needs to fit in memory.
+The product is computed by a small numba kernel that reads the frames in
+their own dtype and skips zero pixels (low-dose frames are mostly zeros),
+both sums in one pass; without numba, SciPy's CSR product on float64 copies.
+Frames are processed in blocks (NumPy, split over threads) or chunk by chunk
+(dask), so a scan never needs to fit in memory.
 """
 
 from __future__ import annotations
