@@ -96,6 +96,44 @@ def as_numpy(data):
     return np.asarray(data.compute() if hasattr(data, "compute") else data, dtype=float)
 
 
+def _share_tree(tree):
+    """Copy of a metadata tree whose signal leaves are shared, other leaves deep-copied."""
+    import copy
+
+    from hyperspy.misc.utils import DictionaryTreeBrowser
+    from hyperspy.signal import BaseSignal
+
+    out = DictionaryTreeBrowser()
+    for key, value in tree:
+        if isinstance(value, DictionaryTreeBrowser):
+            value = _share_tree(value)
+        elif not isinstance(value, BaseSignal):
+            value = copy.deepcopy(value)
+        setattr(out, key, value)
+    return out
+
+
+def new_signal(signal, data):
+    """``signal._deepcopy_with_new_data(data)`` sharing the maps in ``metadata.ePDF``.
+
+    The result maps a chain step stores (N, C, polynomial coefficients …) are
+    never changed in place by later steps, so every step's output refers to
+    the same map signals instead of re-creating them (which cost ~35 ms per
+    step and map set); everything else is deep-copied as before.
+    """
+    md = signal.metadata
+    if not md.has_item("ePDF"):
+        return signal._deepcopy_with_new_data(data)
+    tree = md.ePDF
+    del md.ePDF
+    try:
+        out = signal._deepcopy_with_new_data(data)
+    finally:
+        md.ePDF = tree
+    out.metadata.ePDF = _share_tree(tree)
+    return out
+
+
 def finish(signal, data, *, inplace, lazy, title, method, parameters, update=None,
            show_progressbar=None):
     """Return a new signal (or update ``signal`` in place) holding ``data``.
@@ -127,7 +165,7 @@ def finish(signal, data, *, inplace, lazy, title, method, parameters, update=Non
         out = signal
         out.data = data
     else:
-        out = signal._deepcopy_with_new_data(data)
+        out = new_signal(signal, data)
     out._lazy = is_dask(data)
     out.get_dimensions_from_data()
     out._assign_subclass()

@@ -252,3 +252,17 @@ def test_truth_pdf_matches_transform_of_truth(ri_signal):
     truth = gaussian_peaks_pdf(r, **PEAKS)
     win = (r > 1.2) & (r < 5)
     assert np.corrcoef(pdf.data[win], truth[win])[0, 1] > 0.95
+
+
+def test_steps_share_result_maps_but_not_the_rest_of_the_metadata(ri_signal):
+    ri = ri_signal()
+    phi = ri.fit_scattering(COMPOSITION, (1.6, 2.5))
+    poly = phi.polynomial_correct()
+    # the fitted maps are the same objects (not re-created at every step) …
+    assert poly.metadata.ePDF.fit.N is phi.metadata.ePDF.fit.N
+    # … while the input keeps its own metadata: nothing of the new step leaks back
+    assert not phi.metadata.has_item("ePDF.polynomial")
+    assert poly.metadata.has_item("ePDF.polynomial")
+    assert len(phi.metadata.ePDF.history) == len(poly.metadata.ePDF.history) - 1
+    poly.metadata.ePDF.fit.s_range[0] = 0.0  # plain values are copies
+    assert phi.metadata.ePDF.fit.s_range[0] == 1.6
