@@ -140,12 +140,15 @@ def highpass(image, sigma):
     img = np.asarray(image, dtype=float)
     if not sigma or sigma <= 0:
         return img.copy()
-    valid = np.isfinite(img)
-    filled = np.where(valid, img, 0.0)
+    return img - _nan_blur(img, sigma)
+
+
+def _nan_blur(image, sigma):
+    """Gaussian blur (σ in pixels) that ignores NaN pixels and keeps them NaN."""
+    valid = np.isfinite(image)
     weight = ndimage.gaussian_filter(valid.astype(float), sigma, mode="constant")
     with np.errstate(invalid="ignore", divide="ignore"):
-        blur = ndimage.gaussian_filter(filled, sigma, mode="constant") / weight
-    out = img - blur
+        out = ndimage.gaussian_filter(np.where(valid, image, 0.0), sigma, mode="constant") / weight
     out[~valid] = np.nan
     return out
 
@@ -153,12 +156,7 @@ def highpass(image, sigma):
 def _bandpass(image, highpass_sigma, lowpass_sigma):
     out = highpass(image, highpass_sigma)
     if lowpass_sigma and lowpass_sigma > 0:
-        valid = np.isfinite(out)
-        weight = ndimage.gaussian_filter(valid.astype(float), lowpass_sigma, mode="constant")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = ndimage.gaussian_filter(np.where(valid, out, 0.0), lowpass_sigma,
-                                          mode="constant") / weight
-        out[~valid] = np.nan
+        out = _nan_blur(out, lowpass_sigma)
     return out
 
 
