@@ -127,6 +127,26 @@ def sine_transform(phi, s, r, *, axis=-1):
     >>> round(float(sine_transform(phi, s, [2.0])[0]), 4)  # 1/(0.1 sqrt(2π))
     3.9894
     """
-    m = sine_transform_matrix(s, r)
-    out = last_axis(phi, axis) @ m
+    m = _cached_matrix(np.asarray(s, dtype=float), np.asarray(r, dtype=float))
+    x = last_axis(phi, axis)
+    if isinstance(x, np.ndarray) and x.ndim > 2:  # one 2-D BLAS product, not a stack of them
+        out = (x.reshape(-1, x.shape[-1]) @ m).reshape(x.shape[:-1] + (m.shape[1],))
+    else:
+        out = x @ m
     return np.moveaxis(out, -1, axis) if np.ndim(out) > 1 else out
+
+
+_MATRICES: dict = {}
+
+
+def _cached_matrix(s, r):
+    """:func:`sine_transform_matrix` for (s, r), kept for the last few grids (read-only)."""
+    key = (s.tobytes(), r.tobytes())
+    m = _MATRICES.get(key)
+    if m is None:
+        m = sine_transform_matrix(s, r)
+        m.flags.writeable = False
+        if len(_MATRICES) >= 8:
+            _MATRICES.pop(next(iter(_MATRICES)))
+        _MATRICES[key] = m
+    return m
