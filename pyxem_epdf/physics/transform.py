@@ -140,13 +140,15 @@ _MATRICES: dict = {}
 
 
 def _cached_matrix(s, r):
-    """:func:`sine_transform_matrix` for (s, r), kept for the last few grids (read-only)."""
+    """:func:`sine_transform_matrix` for (s, r), kept (read-only) for the last four grids
+    whose matrix is under 32 MB, so repeated transforms on one grid build it once."""
     key = (s.tobytes(), r.tobytes())
     m = _MATRICES.get(key)
     if m is None:
         m = sine_transform_matrix(s, r)
         m.flags.writeable = False
-        if len(_MATRICES) >= 8:
-            _MATRICES.pop(next(iter(_MATRICES)))
-        _MATRICES[key] = m
+        if m.nbytes < 32e6:
+            if len(_MATRICES) >= 4:
+                _MATRICES.pop(next(iter(_MATRICES)))
+            _MATRICES[key] = m
     return m
