@@ -71,3 +71,21 @@ def test_empty_r_grid(args, match):
 def test_negative_s_rejected():
     with pytest.raises(ValueError, match="'s' must be >= 0"):
         sine_transform(np.ones(3), [-0.1, 0.0, 0.1], [1.0])
+
+
+def test_stacks_and_repeated_grids_give_the_single_spectrum_result():
+    from pyxem_epdf.physics import transform as tr
+
+    s = 0.01 * np.arange(1, 200)
+    r = tr.r_grid(8.0, 0.02)
+    rng = np.random.default_rng(0)
+    phi = rng.normal(size=(3, 4, s.size))
+    stack = tr.sine_transform(phi, s, r)  # one 2-D product, cached matrix
+    again = tr.sine_transform(phi, s, r)  # cache hit
+    single = np.array([[tr.sine_transform(p, s, r) for p in row] for row in phi])
+    np.testing.assert_allclose(stack, single, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(stack, again)
+    # the public matrix is a fresh, writable array equal to the cached one
+    m = tr.sine_transform_matrix(s, r)
+    assert m.flags.writeable
+    np.testing.assert_array_equal(phi[0, 0] @ m, single[0, 0])
