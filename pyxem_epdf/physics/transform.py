@@ -98,7 +98,7 @@ def sine_transform_matrix(s, r):
     return 8 * np.pi * trapezoid_weights(s)[:, None] * np.sin(2 * np.pi * np.outer(s, r))
 
 
-def sine_transform(phi, s, r, *, axis=-1):
+def sine_transform(phi, s, r, *, axis=-1, dtype=None):
     """G(r) = 8π ∫ φ(s) sin(2π s r) ds for every spectrum, as one product.
 
     Parameters
@@ -111,6 +111,11 @@ def sine_transform(phi, s, r, *, axis=-1):
         r grid in Å (e.g. from :func:`r_grid`).
     axis : int
         The s axis of ``phi``; r takes its place in the output.
+    dtype : {None, "float64", "float32"}
+        Precision of the product and of G(r); ``None`` follows ``phi``
+        (float64 for float64 data). float32 halves the memory of a G(r) cube
+        and the time of the product; its relative rounding (~1e-6 of the
+        largest |G|) is far below counting noise.
 
     Returns
     -------
@@ -129,6 +134,15 @@ def sine_transform(phi, s, r, *, axis=-1):
     """
     m = _cached_matrix(np.asarray(s, dtype=float), np.asarray(r, dtype=float))
     x = last_axis(phi, axis)
+    if dtype is not None:
+        try:
+            name = str(np.dtype(dtype))
+        except TypeError:
+            name = None
+        if name not in ("float32", "float64"):
+            raise ValueError(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}.")
+        m = m.astype(dtype, copy=False)
+        x = x.astype(dtype, copy=False)
     if isinstance(x, np.ndarray) and x.ndim > 2:  # one 2-D BLAS product, not a stack of them
         out = (x.reshape(-1, x.shape[-1]) @ m).reshape(x.shape[:-1] + (m.shape[1],))
     else:

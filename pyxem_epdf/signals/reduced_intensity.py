@@ -717,6 +717,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         r_step: float = 0.01,
         r_min: float = 0.0,
         *,
+        dtype: str = "float64",
         lazy_output: bool | None = None,
         show_progressbar: bool | None = None,
     ):
@@ -733,6 +734,10 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             r spacing in Å (> 0).
         r_min : float
             Smallest r in Å (≥ 0).
+        dtype : {"float64", "float32"}
+            Precision of G(r). float32 halves the memory of the PDF cube (a
+            512 × 512 scan with 2001 r values: 2.1 instead of 4.2 GB) and the
+            time of the product; rounding ~1e-6 of max |G|.
         lazy_output, show_progressbar
             See :meth:`fit_scattering`.
 
@@ -753,7 +758,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         r = transform.r_grid(r_max, r_step, r_min)
         s = _base.s_axis_values(self)
         data, lazy = _base.working_data(self, lazy_output)
-        g = transform.sine_transform(data, s, r)
+        g = transform.sine_transform(data, s, r, dtype=dtype)
 
         def update(out):
             _base.set_signal_axis(out, "r", "Å", float(r[0]), float(r_step), r.size)
@@ -769,7 +774,8 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             lazy=lazy,
             title=f"G(r) of {self.metadata.General.title}",
             method="to_pdf",
-            parameters={"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step)},
+            parameters={"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step),
+                        "dtype": str(np.dtype(dtype))},
             update=update,
             show_progressbar=show_progressbar,
         )

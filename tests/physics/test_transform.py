@@ -89,3 +89,18 @@ def test_stacks_and_repeated_grids_give_the_single_spectrum_result():
     m = tr.sine_transform_matrix(s, r)
     assert m.flags.writeable
     np.testing.assert_array_equal(phi[0, 0] @ m, single[0, 0])
+
+
+def test_float32_transform():
+    s = 0.01 * np.arange(1, 250)
+    r = r_grid(10.0, 0.01)
+    phi = np.random.default_rng(1).normal(size=(5, s.size))
+    g64 = sine_transform(phi, s, r)
+    g32 = sine_transform(phi, s, r, dtype="float32")
+    assert g32.dtype == np.float32
+    assert np.abs(g32 - g64).max() < 1e-5 * np.abs(g64).max()
+    lazy = sine_transform(da.from_array(phi, chunks=(2, -1)), s, r, dtype="float32")
+    assert lazy.dtype == np.float32
+    np.testing.assert_allclose(lazy.compute(), g32, rtol=1e-6, atol=1e-6 * np.abs(g64).max())
+    with pytest.raises(ValueError, match="'dtype' must be 'float32' or 'float64'"):
+        sine_transform(phi, s, r, dtype="int16")

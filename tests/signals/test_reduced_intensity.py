@@ -266,3 +266,18 @@ def test_steps_share_result_maps_but_not_the_rest_of_the_metadata(ri_signal):
     assert len(phi.metadata.ePDF.history) == len(poly.metadata.ePDF.history) - 1
     poly.metadata.ePDF.fit.s_range[0] = 0.0  # plain values are copies
     assert phi.metadata.ePDF.fit.s_range[0] == 1.6
+
+
+def test_to_pdf_in_float32_lazy_and_eager(ri_signal):
+    phi = ri_signal(nav_shape=(3, 4)).fit_scattering(COMPOSITION, (1.6, 2.5))
+    g64 = phi.to_pdf(10, 0.02)
+    g32 = phi.to_pdf(10, 0.02, dtype="float32")
+    lazy32 = phi.as_lazy().to_pdf(10, 0.02, dtype="float32")
+    assert g32.data.dtype == np.float32 and lazy32.data.dtype == np.float32
+    assert np.abs(g32.data - g64.data).max() < 1e-5 * np.abs(g64.data).max()
+    np.testing.assert_allclose(lazy32.data.compute(), g32.data, rtol=0,
+                               atol=1e-6 * np.abs(g64.data).max())
+    history = g32.metadata.ePDF.history.as_dictionary()
+    assert history[sorted(history)[-1]]["parameters"]["dtype"] == "float32"
+    with pytest.raises(ValueError, match="'dtype'"):
+        phi.to_pdf(10, 0.02, dtype="complex")
