@@ -240,14 +240,10 @@ def region_pdf(ri, region, chain, *, n_bootstrap=200, seed=0):
 
 def _annulus_image(ri, s_range):
     """Counts with s in ``s_range`` per probe position, from I(s) profiles."""
+    from .signals.reduced_intensity import _window_counts
+
     s = np.asarray(ri.axes_manager.signal_axes[0].axis)
-    win = (s >= s_range[0]) & (s <= s_range[1])
-    if not win.any():
-        raise ValueError(f"'s_range' {tuple(s_range)} Å⁻¹ holds no bin of the profiles "
-                         f"({s[0]:g}–{s[-1]:g} Å⁻¹).")
-    n_valid = ri.metadata.get_item("ePDF.integration.n_valid", None)
-    w = np.asarray(n_valid, dtype=float)[win] if n_valid is not None else 1.0
-    return _dense((ri.data[..., win] * w).sum(axis=-1))
+    return _dense(_window_counts(ri, ri.data, s, s_range, unweighted=True))
 
 
 def _image(img, ri, s_range, name):

@@ -885,18 +885,25 @@ def _contract(masks, data, divisor):
     return out
 
 
-def _window_counts(signal, data, s, s_range):
-    """Counts per pattern in the fit window (needs valid-pixel counts per bin), or None."""
-    n_valid = signal.metadata.get_item("ePDF.integration.n_valid", None)
-    if n_valid is None:
-        return None
+def _window_counts(signal, data, s, s_range, *, unweighted=False):
+    """Counts per pattern in an s window: mean counts × valid pixels per bin, summed.
+
+    Needs the valid-pixel counts of our integration; without them returns
+    None, or with ``unweighted=True`` the plain sum of the profile over the
+    window (a vADF-like image up to a factor per bin).
+    """
     from ..physics._common import window_slice
 
-    win = window_slice(s, *s_range)
-    n_valid = np.asarray(n_valid, dtype=float)
-    if n_valid.size != s.size:
+    n_valid = signal.metadata.get_item("ePDF.integration.n_valid", None)
+    if n_valid is not None:
+        n_valid = np.asarray(n_valid, dtype=float)
+        if n_valid.size != s.size:
+            n_valid = None
+    if n_valid is None and not unweighted:
         return None
-    return (data[..., win] * n_valid[win]).sum(axis=-1)
+    win = window_slice(s, *s_range)
+    weights = 1.0 if n_valid is None else n_valid[win]
+    return (data[..., win] * weights).sum(axis=-1)
 
 
 def _base_model(result, f2):
