@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import as_axis, expand_nav, last_axis, safe_divide, window_slice
+from ._common import as_array, as_axis, expand_nav, last_axis, safe_divide, window_slice
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,24 @@ def reduced_intensity(intensity, s, N, C, f2_mean, f_mean_sq, *, axis=-1):
     """
     s = np.asarray(s, dtype=float)
     y = last_axis(intensity, axis)
-    N, C = expand_nav(N), expand_nav(C)
+    N, C = as_array(N), as_array(C)
     f2, fsq = last_axis(f2_mean, axis), last_axis(f_mean_sq, axis)
     ok = np.isfinite(N) & (N > 0)
-    phi = s * safe_divide(y - N * f2 - C, np.where(ok, N, 0) * fsq)
+    inv_n = safe_divide(1.0, np.where(ok, N, 0))
+    c_n = np.where(ok, C, 0) * inv_n
+    u = s * safe_divide(1.0, fsq)
+    # φ = u (I/N − ⟨f²⟩ − C/N): per-pattern scalars first, so the full-size
+    # array is traversed a few times in place instead of building temporaries.
+    if isinstance(y, np.ndarray) and not any(hasattr(a, "dask") for a in (N, C, f2, fsq)):
+        with np.errstate(invalid="ignore"):  # inf·0 in invalid rows, zeroed below
+            phi = y * expand_nav(inv_n)
+        phi -= f2
+        phi -= expand_nav(c_n)
+        phi *= u
+        if not np.all(ok):
+            phi[np.broadcast_to(~ok, phi.shape[:-1])] = 0.0
+    else:
+        keep = expand_nav(ok)
+        phi = (np.where(keep, y, 0.0) * expand_nav(inv_n) - f2 - expand_nav(c_n)) * u
+        phi = np.where(keep, phi, 0.0)
     return np.moveaxis(phi, -1, axis)
