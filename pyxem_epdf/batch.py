@@ -422,13 +422,11 @@ def process(dp, cfg, out_dir, *, source=None, show_progressbar=True):
     ri = azimuthal_profile(work, npt=integ["npt"] or None, s_max=integ.get("s_max"),
                            mask=mask, subpixel=integ["subpixel"], beam_shift=shift)
     weights = None if chain["weights"] == "none" else chain["weights"]
-    pdf = (
-        ri.fit_scattering(chain["composition"], tuple(chain["s_range"]), weights=weights,
-                          fix_c=chain["fix_c"])
-        .polynomial_correct(s_max=chain.get("s_max"))
-        .damp_exponential(chain["b"])
-        .extrapolate_low_s(chain["s_min"])
-        .to_pdf(r_max=chain["r_max"], r_step=chain["r_step"])
+    # the whole chain in one pass (same result and history as the five steps)
+    pdf = ri.get_pdf(
+        chain["composition"], tuple(chain["s_range"]), b=chain["b"], s_min=chain["s_min"],
+        s_max=chain.get("s_max"), r_max=chain["r_max"], r_step=chain["r_step"],
+        weights=weights, fix_c=chain["fix_c"],
     )
     compute_all(pdf, show_progressbar=show_progressbar)
     dec = pdf.decompose(tuple(mapping["r_range"]), n_components=mapping["n_components"] or None)

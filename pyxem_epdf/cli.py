@@ -91,13 +91,8 @@ def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, s
     composition = {
         el: synth.element_fractions[..., i] for i, el in enumerate(synth.elements)
     }
-    phi = (
-        ri.fit_scattering(composition, s_range=p["s_range"], weights=p["weights"])
-        .polynomial_correct(s_max=p["s_max"])
-        .damp_exponential(b=p["b"])
-        .extrapolate_low_s(s_min=p["s_min"])
-    )
-    pdf = phi.to_pdf(r_max=p["r_max"], r_step=p["r_step"])
+    pdf = ri.get_pdf(composition, p["s_range"], b=p["b"], s_min=p["s_min"], s_max=p["s_max"],
+                     r_max=p["r_max"], r_step=p["r_step"], weights=p["weights"])
     n_map = pdf.metadata.ePDF.fit.N
     elapsed = time.perf_counter() - t0
 
@@ -107,7 +102,8 @@ def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, s
     n_map.save(n_path, overwrite=True)
 
     fig_path = out / "summary.png"
-    _summary_figure(synth, pdf, n_map, phi.axes_manager.signal_axes[0].axis, fig_path, p)
+    s = ri.axes_manager.signal_axes[0].axis
+    _summary_figure(synth, pdf, n_map, s[s <= pdf.metadata.ePDF.s_max], fig_path, p)
     n_patterns = int(np.prod(nav_shape))
     files = {"pdf_cube": str(pdf_path), "N_map": str(n_path), "figure": str(fig_path)}
     if len(nav_shape) == 2 and n_patterns >= 9:

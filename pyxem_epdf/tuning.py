@@ -169,11 +169,15 @@ class Tuner:
     def apply(self, ri, **kwargs):
         """Run the chain with the tuned values on any I(s) signal (e.g. the full cube).
 
+        One pass through :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.get_pdf`
+        (same result and history as the five step-by-step methods).
+
         Parameters
         ----------
         ri : ReducedIntensity1DPlus
         **kwargs
-            ``r_max``, ``r_step`` for :meth:`to_pdf` and ``fit_scattering`` options.
+            ``r_max``, ``r_step`` (default: the tuner's r grid), ``dtype``,
+            ``lazy_output`` and the ``fit_scattering`` options of ``get_pdf``.
 
         Returns
         -------
@@ -200,13 +204,8 @@ class Tuner:
         p = self.params
         r_max = kwargs.pop("r_max", float(self._r[-1]))
         r_step = kwargs.pop("r_step", float(self._r[1] - self._r[0]))
-        return (
-            ri.fit_scattering(self._composition, tuple(p["s_range"]), **kwargs)
-            .polynomial_correct(s_max=p["s_max"])
-            .damp_exponential(p["b"])
-            .extrapolate_low_s(p["s_min"])
-            .to_pdf(r_max=r_max, r_step=r_step)
-        )
+        return ri.get_pdf(self._composition, tuple(p["s_range"]), b=p["b"], s_min=p["s_min"],
+                          s_max=p["s_max"], r_max=r_max, r_step=r_step, **kwargs)
 
     def config_toml(self):
         """The tuned values as a ``[chain]`` block for ``pyxem-epdf process``.

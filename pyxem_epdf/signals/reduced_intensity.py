@@ -5,6 +5,7 @@ turns it into the reduced intensity φ(s); the stage is recorded in
 ``metadata.ePDF.stage`` (``"intensity"`` or ``"reduced_intensity"``).
 """
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -12,7 +13,7 @@ from hyperspy.signal import BaseSignal
 from hyperspy.signals import LazySignal1D
 from pyxem.signals import ReducedIntensity1D
 
-from ..physics import corrections, fit, scattering, transform
+from ..physics import chain, corrections, fit, scattering, transform
 from . import _base, _regions
 
 _STAGE = "ePDF.stage"
@@ -145,6 +146,26 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         'reduced_intensity'
         """
         _base.check_contract(inplace, lazy_output)
+        fitted = self._fit(composition, s_range, table=table, fix_c=fix_c, weights=weights,
+                           min_window_counts=min_window_counts, lazy_output=lazy_output)
+        phi = fit.reduced_intensity(fitted.data, fitted.s, fitted.result.N, fitted.result.C,
+                                    fitted.f2, fitted.fsq)
+        return _base.finish(
+            self,
+            phi,
+            inplace=inplace,
+            lazy=fitted.lazy,
+            title=_title("fit_scattering", self.metadata.General.title),
+            method="fit_scattering",
+            parameters=fitted.parameters,
+            update=lambda out: _fit_metadata(out, fitted),
+            show_progressbar=show_progressbar,
+        )
+
+    def _fit(self, composition, s_range, *, table, fix_c, weights, min_window_counts,
+             lazy_output):
+        """Validation, the closed-form fit and its warnings (shared by
+        :meth:`fit_scattering` and :meth:`get_pdf`)."""
         stage = self.metadata.get_item(_STAGE, "intensity")
         if stage != "intensity":
             raise ValueError(
@@ -171,78 +192,39 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             result = fit.fit_scattering_background(
                 data, s, f2, s_range, weights=w, fix_c=fix_c
             )
-        phi = fit.reduced_intensity(data, s, result.N, result.C, f2, fsq)
         window_counts = _window_counts(self, data, s, s_range)
+        import warnings
+
         if window_counts is not None and not _base.is_dask(window_counts):
             low = int(np.count_nonzero(window_counts < min_window_counts))
             if low:
-                import warnings
-
                 warnings.warn(
                     f"{low} of {np.size(window_counts)} patterns have fewer than "
                     f"{min_window_counts:g} counts in s_range {tuple(s_range)}: N is then known "
                     f"to worse than 1/√{min_window_counts:g} = {100 / np.sqrt(min_window_counts):.0f} % "
                     "(Poisson). Sum regions or bin the scan (see metadata.ePDF.fit.window_counts).",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
         if not _base.is_dask(result.valid) and not np.all(result.valid):
             bad = int(np.size(result.valid) - np.count_nonzero(result.valid))
-            import warnings
-
             warnings.warn(
                 f"{bad} of {np.size(result.valid)} patterns have N <= 0 in s_range "
                 f"{tuple(s_range)} (vacuum or no counts); their φ(s) is set to 0 "
                 "(see metadata.ePDF.fit.valid).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-
-        def update(out):
-            maps = {
-                "N": result.N,
-                "C": result.C,
-                "N_std": result.N_std,
-                "C_std": result.C_std,
-                "reduced_chi2": result.reduced_chi2,
-                "valid": result.valid,
-            }
-            for key, value in maps.items():
-                if not lazy and _base.is_dask(value):
-                    value = value.compute()
-                out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, key))
-            if window_counts is not None:
-                counts = window_counts
-                if not lazy and _base.is_dask(counts):
-                    counts = counts.compute()
-                out.metadata.set_item("ePDF.fit.window_counts",
-                                      _base.nav_signal(out, counts, "counts in the fit window"))
-            out.metadata.set_item("ePDF.fit.s_range", list(map(float, s_range)))
-            out.metadata.set_item("ePDF.fit.fix_c", bool(fix_c))
-            out.metadata.set_item("ePDF.fit.weights", _weights_name(weights))
-            out.metadata.set_item("ePDF.fit.table", table)
-            out.metadata.set_item("ePDF.composition", comp_md)
-            out.metadata.set_item("Sample.elements", sorted(elements))
-            out.metadata.set_item(_STAGE, "reduced_intensity")
-            out.axes_manager.signal_axes[0].units = "Å^-1"
-
-        return _base.finish(
-            self,
-            phi,
-            inplace=inplace,
-            lazy=lazy,
-            title=f"φ(s) of {self.metadata.General.title}".strip(),
-            method="fit_scattering",
-            parameters={
-                "composition": comp_md,
-                "s_range": tuple(map(float, s_range)),
-                "table": table,
-                "fix_c": bool(fix_c),
-                "weights": _weights_name(weights),
-            },
-            update=update,
-            show_progressbar=show_progressbar,
-        )
+        parameters = {
+            "composition": comp_md,
+            "s_range": tuple(map(float, s_range)),
+            "table": table,
+            "fix_c": bool(fix_c),
+            "weights": _weights_name(weights),
+        }
+        return _Fitted(s=s, data=data, lazy=lazy, f2=f2, fsq=fsq, result=result,
+                       window_counts=window_counts, elements=sorted(elements),
+                       parameters=parameters)
 
     # ----------------------------------------------------------- corrections
     def polynomial_correct(
@@ -289,32 +271,23 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         _base.check_contract(inplace, lazy_output)
         self._require_reduced("polynomial_correct")
         s = _base.s_axis_values(self)
-        s_max = float(s[-1]) if s_max is None else float(s_max)
-        if s_range is None:
-            lo = self.metadata.get_item("ePDF.s_min", 0.1 * s_max)
-            s_range = (max(float(lo), float(s[0])), s_max)
+        s_max, s_range = _polynomial_window(s, s_max, s_range, self.metadata)
         data, lazy = _base.working_data(self, lazy_output)
         coefs = corrections.fit_polynomial_correction(
             data, s, s_max=s_max, s_range=s_range
         )
         keep = int(np.searchsorted(s, s_max * (1 + 1e-12), side="right"))
         corrected = data[..., :keep] - corrections.polynomial_baseline(coefs, s[:keep], s_max)
-
-        def update(out):
-            c = coefs.compute() if (_base.is_dask(coefs) and not lazy) else coefs
-            out.metadata.set_item("ePDF.polynomial.coefficients", _coef_signal(out, c))
-            out.metadata.set_item("ePDF.polynomial.s_max", s_max)
-            out.metadata.set_item("ePDF.polynomial.s_range", list(map(float, s_range)))
-
+        params = {"s_max": s_max, "s_range": tuple(map(float, s_range))}
         return _base.finish(
             self,
             corrected,
             inplace=inplace,
             lazy=lazy,
-            title=f"{self.metadata.General.title}, polynomial-corrected",
+            title=_title("polynomial_correct", self.metadata.General.title),
             method="polynomial_correct",
-            parameters={"s_max": s_max, "s_range": tuple(map(float, s_range))},
-            update=update,
+            parameters=params,
+            update=lambda out: _polynomial_metadata(out, coefs, params, lazy),
             show_progressbar=show_progressbar,
         )
 
@@ -354,8 +327,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         """
         envelope = corrections.exponential_damping(_base.s_axis_values(self), b)
         return self._damp(
-            envelope, "exponential", {"b": float(b)}, f"damped exp(-{float(b):g} s²)",
-            inplace, lazy_output, show_progressbar,
+            envelope, "exponential", {"b": float(b)}, inplace, lazy_output, show_progressbar,
         )
 
     def damp_lorch(
@@ -394,27 +366,22 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         s_max = float(s[-1]) if s_max is None else float(s_max)
         envelope = corrections.lorch_damping(s, s_max)
         return self._damp(
-            envelope, "lorch", {"s_max": s_max}, f"Lorch-damped (s_max={s_max:g} Å⁻¹)",
-            inplace, lazy_output, show_progressbar,
+            envelope, "lorch", {"s_max": s_max}, inplace, lazy_output, show_progressbar,
         )
 
-    def _damp(self, envelope, kind, params, label, inplace, lazy_output, show_progressbar):
+    def _damp(self, envelope, kind, params, inplace, lazy_output, show_progressbar):
         _base.check_contract(inplace, lazy_output)
         self._require_reduced(f"damp_{kind}")
         data, lazy = _base.working_data(self, lazy_output)
-
-        def update(out):
-            out.metadata.set_item("ePDF.damping", {"kind": kind, **params})
-
         return _base.finish(
             self,
             corrections.apply_envelope(data, envelope),
             inplace=inplace,
             lazy=lazy,
-            title=f"{self.metadata.General.title}, {label}",
+            title=_title(f"damp_{kind}", self.metadata.General.title, **params),
             method=f"damp_{kind}",
             parameters=params,
-            update=update,
+            update=lambda out: out.metadata.set_item("ePDF.damping", {"kind": kind, **params}),
             show_progressbar=show_progressbar,
         )
 
@@ -451,19 +418,15 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         s = _base.s_axis_values(self)
         data, lazy = _base.working_data(self, lazy_output)
         out = corrections.extrapolate_low_s(data, s, s_min)
-
-        def update(sig):
-            sig.metadata.set_item("ePDF.s_min", float(s_min))
-
         return _base.finish(
             self,
             out,
             inplace=inplace,
             lazy=lazy,
-            title=f"{self.metadata.General.title}, s<{float(s_min):g} extrapolated",
+            title=_title("extrapolate_low_s", self.metadata.General.title, s_min=s_min),
             method="extrapolate_low_s",
             parameters={"s_min": float(s_min)},
-            update=update,
+            update=lambda sig: sig.metadata.set_item("ePDF.s_min", float(s_min)),
             show_progressbar=show_progressbar,
         )
 
@@ -759,23 +722,159 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         s = _base.s_axis_values(self)
         data, lazy = _base.working_data(self, lazy_output)
         g = transform.sine_transform(data, s, r, dtype=dtype)
-
-        def update(out):
-            _base.set_signal_axis(out, "r", "Å", float(r[0]), float(r_step), r.size)
-            out.set_signal_type("epdf_pdf")
-            out.metadata.set_item(_STAGE, "pdf")
-            out.metadata.set_item("ePDF.r_grid", {"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step)})
-            out.metadata.set_item("ePDF.s_max", float(s[-1]))
-
+        params = _pdf_parameters(r_min, r_max, r_step, dtype)
         return _base.finish(
             self,
             g,
             inplace=False,
             lazy=lazy,
-            title=f"G(r) of {self.metadata.General.title}",
+            title=_title("to_pdf", self.metadata.General.title),
             method="to_pdf",
-            parameters={"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step),
-                        "dtype": str(np.dtype(dtype))},
+            parameters=params,
+            update=lambda out: _pdf_metadata(out, r, params, float(s[-1])),
+            show_progressbar=show_progressbar,
+        )
+
+    def get_pdf(
+        self,
+        composition,
+        s_range: tuple[float, float],
+        *,
+        b: float,
+        s_min: float,
+        lorch: bool = False,
+        polynomial: bool = True,
+        s_max: float | None = None,
+        polynomial_range: tuple[float, float] | None = None,
+        r_max: float = 20.0,
+        r_step: float = 0.01,
+        r_min: float = 0.0,
+        dtype: str = "float64",
+        table: str = "lobato",
+        fix_c: bool = False,
+        weights=None,
+        min_window_counts: float = 100.0,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """The whole chain I(s) → G(r) in one pass, without intermediate φ(s) signals.
+
+        Gives the same G(r), maps and history as the step-by-step chain ::
+
+            (self.fit_scattering(composition, s_range, ...)
+                 .polynomial_correct(s_max, polynomial_range)   # if polynomial
+                 .damp_exponential(b)
+                 .damp_lorch()                                  # if lorch
+                 .extrapolate_low_s(s_min)
+                 .to_pdf(r_max, r_step, r_min, dtype=dtype))
+
+        but after the fit every step is linear in φ, so they are folded into
+        one matrix (:func:`pyxem_epdf.physics.chain.chain_operator`) and
+        applied to φ in one product (:func:`pyxem_epdf.physics.chain.intensity_to_pdf`):
+        the chain costs about as much as its sine transform. Use the
+        step-by-step methods to look at φ(s) on the way (e.g. while tuning);
+        use this one to process a whole scan.
+
+        Parameters
+        ----------
+        composition, s_range, table, fix_c, weights, min_window_counts
+            As :meth:`fit_scattering`.
+        b : float
+            Exponential damping exp(−b s²) in Å² (≥ 0; 0: none), as
+            :meth:`damp_exponential`.
+        s_min : float
+            Edge of the direct beam in Å⁻¹, as :meth:`extrapolate_low_s`.
+        lorch : bool
+            Also apply the Lorch window up to the last s (:meth:`damp_lorch`).
+        polynomial : bool
+            Subtract the Mu polynomial (:meth:`polynomial_correct`).
+        s_max, polynomial_range : optional
+            ``s_max`` and ``s_range`` of :meth:`polynomial_correct` (Å⁻¹);
+            only with ``polynomial=True``.
+        r_max, r_step, r_min, dtype
+            As :meth:`to_pdf`.
+        lazy_output : bool, optional
+            Lazy result; default: lazy if this signal is lazy. With a lazy
+            input and ``lazy_output=False``, G(r) and all maps are computed in
+            one dask pass.
+        show_progressbar : bool, optional
+            Progress bar if a lazy computation is run here.
+
+        Returns
+        -------
+        PDF1DPlus
+            G(r) in Å⁻²; ``metadata.ePDF`` holds the fit maps, the polynomial
+            coefficients and every parameter, as after the step-by-step chain.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pyxem_epdf as epdf
+        >>> ri = epdf.data.example_profile()
+        >>> pdf = ri.get_pdf("SiO2", (2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0, r_max=10.0)
+        >>> steps = (ri.fit_scattering("SiO2", (2.8, 4.0)).polynomial_correct(s_max=4.0)
+        ...          .damp_exponential(0.2).extrapolate_low_s(0.2).to_pdf(r_max=10.0))
+        >>> bool(np.allclose(pdf.data, steps.data))
+        True
+        >>> [step["method"] for step in pdf.metadata.ePDF.history.as_dictionary().values()][1:]
+        ['fit_scattering', 'polynomial_correct', 'damp_exponential', 'extrapolate_low_s',
+         'to_pdf']
+        """
+        if not polynomial and (s_max is not None or polynomial_range is not None):
+            raise ValueError(
+                "'s_max' and 'polynomial_range' set the Mu polynomial; they need polynomial=True."
+            )
+        r = transform.r_grid(r_max, r_step, r_min)
+        pdf_params = _pdf_parameters(r_min, r_max, r_step, dtype)
+        fitted = self._fit(composition, s_range, table=table, fix_c=fix_c, weights=weights,
+                           min_window_counts=min_window_counts, lazy_output=lazy_output)
+        s, title = fitted.s, _title("fit_scattering", self.metadata.General.title)
+        steps = []  # (method, parameters) after fit_scattering, as the chain records them
+        poly_params = None
+        if polynomial:
+            p_max, p_range = _polynomial_window(s, s_max, polynomial_range, self.metadata)
+            poly_params = {"s_max": p_max, "s_range": tuple(map(float, p_range))}
+            steps.append(("polynomial_correct", poly_params))
+        else:
+            p_max, p_range = float(s[-1]), None
+        s_last = float(s[int(np.searchsorted(s, p_max * (1 + 1e-12), side="right")) - 1])
+        envelope = corrections.exponential_damping(s, b)
+        steps.append(("damp_exponential", {"b": float(b)}))
+        if lorch:
+            envelope = envelope * corrections.lorch_damping(s, s_last)
+            steps.append(("damp_lorch", {"s_max": s_last}))
+        steps.append(("extrapolate_low_s", {"s_min": float(s_min)}))
+        operator = chain.chain_operator(s, r, s_min=s_min, envelope=envelope, s_max=p_max,
+                                        polynomial=polynomial, s_range=p_range)
+        G, coefs = chain.intensity_to_pdf(fitted.data, s, fitted.result.N, fitted.result.C,
+                                          fitted.f2, fitted.fsq, operator, dtype=dtype)
+        if _base.is_dask(G) and not fitted.lazy:  # everything in one pass
+            fitted, G, coefs = _computed(fitted, G, coefs, show_progressbar)
+        for method, params in steps:
+            title = _title(method, title, **params)
+        title = _title("to_pdf", title)
+
+        def update(out):
+            _fit_metadata(out, fitted)
+            for method, params in steps:
+                _base.record(out, method, params)
+                if method == "polynomial_correct":
+                    _polynomial_metadata(out, coefs, params, fitted.lazy)
+                elif method.startswith("damp_"):
+                    out.metadata.set_item("ePDF.damping", {"kind": method[5:], **params})
+                else:
+                    out.metadata.set_item("ePDF.s_min", float(s_min))
+            _base.record(out, "to_pdf", pdf_params)
+            _pdf_metadata(out, r, pdf_params, s_last)
+
+        return _base.finish(
+            self,
+            G,
+            inplace=False,
+            lazy=fitted.lazy,
+            title=title,
+            method="fit_scattering",
+            parameters=fitted.parameters,
             update=update,
             show_progressbar=show_progressbar,
         )
@@ -924,3 +1023,105 @@ def _coef_signal(template, coefs):
     sig.axes_manager.signal_axes[0].name = "coefficient (c0, c1, c2)"
     sig.metadata.General.title = "Mu polynomial coefficients"
     return sig
+
+
+@dataclasses.dataclass(frozen=True)
+class _Fitted:
+    """What :meth:`ReducedIntensity1DPlus._fit` hands to the chain methods."""
+
+    s: np.ndarray
+    data: object
+    lazy: bool
+    f2: np.ndarray
+    fsq: np.ndarray
+    result: fit.ScatteringFit
+    window_counts: object
+    elements: list
+    parameters: dict
+
+
+def _computed(fitted, G, coefs, show_progressbar):
+    """Compute G, the coefficients and every fit map in one dask pass."""
+    names = [f.name for f in dataclasses.fields(fitted.result)]
+    arrays = [G, coefs, fitted.window_counts] + [getattr(fitted.result, n) for n in names]
+    lazy = [i for i, a in enumerate(arrays) if _base.is_dask(a)]
+    values = _base.compute(*[arrays[i] for i in lazy], show_progressbar=show_progressbar)
+    values = values if len(lazy) > 1 else (values,)
+    for i, v in zip(lazy, values, strict=True):
+        arrays[i] = v
+    result = dataclasses.replace(fitted.result, **dict(zip(names, arrays[3:], strict=True)))
+    return dataclasses.replace(fitted, result=result, window_counts=arrays[2]), arrays[0], arrays[1]
+
+
+def _fit_metadata(out, fitted):
+    """The maps and parameters :meth:`ReducedIntensity1DPlus.fit_scattering` records."""
+    result, lazy = fitted.result, fitted.lazy
+    maps = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    if fitted.window_counts is not None:
+        maps["window_counts"] = fitted.window_counts
+    for key, value in maps.items():
+        if not lazy and _base.is_dask(value):
+            value = value.compute()
+        title = "counts in the fit window" if key == "window_counts" else key
+        out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, title))
+    params = fitted.parameters
+    out.metadata.set_item("ePDF.fit.s_range", list(params["s_range"]))
+    out.metadata.set_item("ePDF.fit.fix_c", params["fix_c"])
+    out.metadata.set_item("ePDF.fit.weights", params["weights"])
+    out.metadata.set_item("ePDF.fit.table", params["table"])
+    out.metadata.set_item("ePDF.composition", params["composition"])
+    out.metadata.set_item("Sample.elements", fitted.elements)
+    out.metadata.set_item(_STAGE, "reduced_intensity")
+    out.axes_manager.signal_axes[0].units = "Å^-1"
+
+
+def _polynomial_window(s, s_max, s_range, metadata):
+    """``s_max`` and fit window of :meth:`ReducedIntensity1DPlus.polynomial_correct`
+    with their defaults resolved (s_range: (s_min, s_max) after
+    ``extrapolate_low_s``, else (0.1 s_max, s_max))."""
+    s_max = float(s[-1]) if s_max is None else float(s_max)
+    if s_range is None:
+        lo = metadata.get_item("ePDF.s_min", 0.1 * s_max)
+        s_range = (max(float(lo), float(s[0])), s_max)
+    return s_max, s_range
+
+
+def _polynomial_metadata(out, coefs, params, lazy):
+    c = coefs.compute() if (_base.is_dask(coefs) and not lazy) else coefs
+    out.metadata.set_item("ePDF.polynomial.coefficients", _coef_signal(out, c))
+    out.metadata.set_item("ePDF.polynomial.s_max", params["s_max"])
+    out.metadata.set_item("ePDF.polynomial.s_range", list(params["s_range"]))
+
+
+def _pdf_parameters(r_min, r_max, r_step, dtype):
+    try:
+        name = str(np.dtype(dtype))
+    except TypeError:
+        name = None
+    if name not in ("float32", "float64"):
+        raise ValueError(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}.")
+    return {"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step), "dtype": name}
+
+
+def _pdf_metadata(out, r, params, s_last):
+    _base.set_signal_axis(out, "r", "Å", float(r[0]), params["r_step"], r.size)
+    out.set_signal_type("epdf_pdf")
+    out.metadata.set_item(_STAGE, "pdf")
+    out.metadata.set_item("ePDF.r_grid", {k: params[k] for k in ("r_min", "r_max", "r_step")})
+    out.metadata.set_item("ePDF.s_max", s_last)
+
+
+def _title(method, title, **params):
+    """The title a chain method gives its output, from the input's title."""
+    if method == "fit_scattering":
+        return f"φ(s) of {title}".strip()
+    if method == "to_pdf":
+        return f"G(r) of {title}"
+    suffix = {
+        "polynomial_correct": "polynomial-corrected",
+        "damp_exponential": "damped exp(-{b:g} s²)",
+        "damp_lorch": "Lorch-damped (s_max={s_max:g} Å⁻¹)",
+        "extrapolate_low_s": "s<{s_min:g} extrapolated",
+    }[method]
+    return f"{title}, " + suffix.format(**{k: float(v) for k, v in params.items()
+                                          if not isinstance(v, tuple)})
