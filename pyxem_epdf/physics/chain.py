@@ -116,6 +116,28 @@ def chain_operator(s, r, *, s_min, envelope=None, s_max=None, polynomial=True, s
     True
     """
     s = as_axis(s)
+    r = np.asarray(r, dtype=float)
+    env = None if envelope is None else np.asarray(envelope, dtype=float)
+    key = (s.tobytes(), r.tobytes(), None if env is None else env.tobytes(), float(s_min),
+           None if s_max is None else float(s_max), bool(polynomial),
+           None if s_range is None else tuple(map(float, s_range)))
+    operator = _OPERATORS.get(key)
+    if operator is None:
+        operator = _build(s, r, s_min=float(s_min), envelope=env, s_max=s_max,
+                          polynomial=polynomial, s_range=s_range)
+        if len(_OPERATORS) >= 4:
+            _OPERATORS.pop(next(iter(_OPERATORS)))
+        _OPERATORS[key] = operator
+    return operator
+
+
+#: The last few operators (a whole scan is usually processed on one grid, and
+#: :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.get_pdf` is called again
+#: with the same parameters on regions and repeats). Their arrays are read-only.
+_OPERATORS: dict = {}
+
+
+def _build(s, r, *, s_min, envelope, s_max, polynomial, s_range):
     if s[0] < 0:
         raise ValueError(f"'s' must be >= 0 Å⁻¹; the axis starts at {s[0]:g}.")
     s_max = float(s[-1]) if s_max is None else float(s_max)
@@ -133,7 +155,7 @@ def chain_operator(s, r, *, s_min, envelope=None, s_max=None, polynomial=True, s
         )
         phi = phi - corrections.polynomial_baseline(coefficients, s[:keep], s_max)
     if envelope is not None:
-        env = np.asarray(envelope, dtype=float)
+        env = envelope
         if env.shape != s.shape:
             raise ValueError(
                 f"'envelope' must have the shape of s, {s.shape}; got {env.shape}."
@@ -148,12 +170,12 @@ def chain_operator(s, r, *, s_min, envelope=None, s_max=None, polynomial=True, s
         used |= np.any(coefficients != 0, axis=1)
     index = np.flatnonzero(used)
     rows = slice(int(index[0]), int(index[-1]) + 1) if index.size else slice(0, 1)
-    return ChainOperator(
-        rows=rows,
-        matrix=np.ascontiguousarray(matrix[rows]),
-        coefficients=None if coefficients is None else np.ascontiguousarray(coefficients[rows]),
-        s_max=s_max,
-    )
+    matrix = np.ascontiguousarray(matrix[rows])
+    matrix.flags.writeable = False
+    if coefficients is not None:
+        coefficients = np.ascontiguousarray(coefficients[rows])
+        coefficients.flags.writeable = False
+    return ChainOperator(rows=rows, matrix=matrix, coefficients=coefficients, s_max=s_max)
 
 
 def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=None):
@@ -201,7 +223,6 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
     >>> bool(np.allclose(G, phi[:, op.rows] @ op.matrix)), G.shape, c.shape
     (True, (3, 201), (3, 3))
     """
-    from .fit import reduced_intensity
 
     s = as_axis(s)
     if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):
@@ -221,13 +242,36 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
                              f2, fsq, matrix, coef_matrix, dtype)
             return G[0], None if coefs is None else coefs[0]
         return _lazy(x[..., rows], s[rows], N, C, f2, fsq, matrix, coef_matrix, dtype)
-    phi = reduced_intensity(x[..., rows], s[rows], N, C, f2, fsq)
-    coefs = None if coef_matrix is None else phi @ coef_matrix
-    if dtype is not None:
-        phi = phi.astype(dtype, copy=False)
-    flat = phi.reshape(-1, phi.shape[-1])
-    G = (flat @ matrix).reshape(phi.shape[:-1] + (matrix.shape[1],))
-    return G, coefs
+    return _eager(x, s, N, C, f2, fsq, operator, matrix, dtype)
+
+
+#: Patterns per block of the eager product: φ of a block (~4 MB) is still in
+#: cache when it is multiplied, and no full-size φ array is ever allocated.
+_BLOCK = 2048
+
+
+def _eager(x, s, N, C, f2, fsq, operator, matrix, dtype):
+    from .fit import reduced_intensity
+
+    rows, coef_matrix = operator.rows, operator.coefficients
+    nav = x.shape[:-1]
+    n = int(np.prod(nav))
+    x2 = x.reshape(n, x.shape[-1])
+    N2, C2 = (np.broadcast_to(as_array(a), nav).reshape(n) for a in (N, C))
+    f2, fsq = (np.broadcast_to(f, nav + f.shape[-1:]).reshape(n, f.shape[-1])
+               if np.ndim(f) > 1 else f for f in (f2, fsq))
+    G = np.empty((n, matrix.shape[1]), dtype=matrix.dtype)
+    coefs = None if coef_matrix is None else np.empty((n, 3))
+    for i in range(0, n, _BLOCK):
+        j = slice(i, min(i + _BLOCK, n))
+        phi = reduced_intensity(x2[j, rows], s[rows], N2[j], C2[j],
+                                f2[j] if np.ndim(f2) > 1 else f2,
+                                fsq[j] if np.ndim(fsq) > 1 else fsq)
+        if coefs is not None:
+            np.matmul(phi, coef_matrix, out=coefs[j])
+        np.matmul(phi.astype(matrix.dtype, copy=False), matrix, out=G[j])
+    G = G.reshape(nav + (matrix.shape[1],))
+    return G, None if coefs is None else coefs.reshape(nav + (3,))
 
 
 def _rows(f, rows):

@@ -123,7 +123,12 @@ def fit_scattering_background(
         return np.broadcast_to(out.sum(axis=-1), nav_shape)
 
     s_w, s_a, s_aa = wsum(), wsum(a), wsum(a, a)
-    s_y, s_ay = wsum(y), wsum(a, y)
+    common = np.ndim(w) == 1 and np.ndim(a) == 1
+    if common:  # the same weights and ⟨f²⟩ for every pattern: one product
+        sums = y @ np.stack([w, w * a], axis=-1)
+        s_y, s_ay = sums[..., 0], sums[..., 1]
+    else:
+        s_y, s_ay = wsum(y), wsum(a, y)
     n = win.stop - win.start
     if fix_c:
         N = safe_divide(s_ay, s_aa)
@@ -138,8 +143,8 @@ def fit_scattering_background(
         dof = n - 2
         var_n = safe_divide(s_w, det)
         var_c = safe_divide(s_aa, det)
-    resid = y - expand_nav(N) * a - expand_nav(C)
-    chi2 = wsum(resid, resid) / max(dof, 1)
+    resid = y - (expand_nav(N) * a + expand_nav(C))
+    chi2 = ((resid * resid) @ w if common else wsum(resid, resid)) / max(dof, 1)
     valid = np.isfinite(N) & (N > 0)
     return ScatteringFit(
         N=N,

@@ -163,3 +163,26 @@ def test_reduced_intensity_in_place_and_lazy_paths_agree_with_the_formula():
     single = fit.reduced_intensity(intensity[1], S, N[1], C[1], f2, fsq)
     np.testing.assert_allclose(single, expected[1], rtol=1e-12)
     assert np.all(fit.reduced_intensity(intensity[0], S, N[0], C[0], f2, fsq) == 0)
+
+
+def test_operator_is_cached_and_read_only():
+    env = corrections.exponential_damping(S, 0.8)
+    a = chain.chain_operator(S, R, s_min=0.2, envelope=env)
+    assert chain.chain_operator(S, R, s_min=0.2, envelope=env.copy()) is a
+    assert chain.chain_operator(S, R, s_min=0.21, envelope=env) is not a
+    with pytest.raises(ValueError, match="read-only"):
+        a.matrix[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("per_pixel", [False, True])
+def test_many_patterns_in_blocks(per_pixel):
+    """More patterns than one block of the eager product (2048): same as one product."""
+    intensity, N, C, f2, fsq = intensity_fixture(nav=(45, 100), seed=2)
+    if per_pixel:
+        f2 = f2 * np.linspace(0.9, 1.1, 100)[:, None]  # broadcasts over the first axis
+    op = chain.chain_operator(S, R, s_min=0.2, s_range=(0.3, 3.0))
+    G, coefs = chain.intensity_to_pdf(intensity, S, N, C, f2, fsq, op)
+    phi = fit.reduced_intensity(intensity, S, N, C, f2, fsq)
+    np.testing.assert_allclose(G, phi[..., op.rows] @ op.matrix, rtol=1e-12, atol=1e-11)
+    np.testing.assert_allclose(coefs, phi[..., op.rows] @ op.coefficients, rtol=1e-12,
+                               atol=1e-14)
