@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import corrections, transform
-from ._common import as_array, as_axis, expand_nav
+from ._common import as_array, as_axis
 
 
 @dataclass(frozen=True)
@@ -232,17 +232,15 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
         raise ValueError(
             f"'intensity' has {x.shape[-1]} s values, the grid 's' has {s.size}."
         )
-    rows = operator.rows
-    f2, fsq = _rows(f2_mean, rows), _rows(f_mean_sq, rows)
+    f2, fsq = as_array(f2_mean), as_array(f_mean_sq)
     matrix = operator.matrix if dtype is None else operator.matrix.astype(dtype, copy=False)
-    coef_matrix = operator.coefficients
     if hasattr(x, "dask"):
         if x.ndim == 1:  # a single pattern: one navigation row for map_blocks
-            G, coefs = _lazy(x[None, rows], s[rows], np.reshape(N, (1,)), np.reshape(C, (1,)),
-                             f2, fsq, matrix, coef_matrix, dtype)
+            G, coefs = _lazy(x[None], s, np.reshape(N, (1,)), np.reshape(C, (1,)),
+                             f2, fsq, operator, matrix)
             return G[0], None if coefs is None else coefs[0]
-        return _lazy(x[..., rows], s[rows], N, C, f2, fsq, matrix, coef_matrix, dtype)
-    return _eager(x, s, N, C, f2, fsq, operator, matrix, dtype)
+        return _lazy(x, s, N, C, f2, fsq, operator, matrix)
+    return _eager(x, s, N, C, f2, fsq, operator, matrix)
 
 
 #: Patterns per block of the eager product: φ of a block (~4 MB) is still in
@@ -250,9 +248,15 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
 _BLOCK = 2048
 
 
-def _eager(x, s, N, C, f2, fsq, operator, matrix, dtype):
+def _phi(x, s, N, C, f2, fsq, rows):
+    """φ on the operator's rows for a 2-D (patterns × s) block."""
     from .fit import reduced_intensity
 
+    return reduced_intensity(x[:, rows], s[rows], N, C, f2[..., rows], fsq[..., rows])
+
+
+def _eager(x, s, N, C, f2, fsq, operator, matrix, *, with_g=True):
+    """(G, coefficients) of NumPy data, block by block into preallocated outputs."""
     rows, coef_matrix = operator.rows, operator.coefficients
     nav = x.shape[:-1]
     n = int(np.prod(nav))
@@ -260,29 +264,23 @@ def _eager(x, s, N, C, f2, fsq, operator, matrix, dtype):
     N2, C2 = (np.broadcast_to(as_array(a), nav).reshape(n) for a in (N, C))
     f2, fsq = (np.broadcast_to(f, nav + f.shape[-1:]).reshape(n, f.shape[-1])
                if np.ndim(f) > 1 else f for f in (f2, fsq))
-    G = np.empty((n, matrix.shape[1]), dtype=matrix.dtype)
+    G = np.empty((n, matrix.shape[1]), dtype=matrix.dtype) if with_g else None
     coefs = None if coef_matrix is None else np.empty((n, 3))
     for i in range(0, n, _BLOCK):
         j = slice(i, min(i + _BLOCK, n))
-        phi = reduced_intensity(x2[j, rows], s[rows], N2[j], C2[j],
-                                f2[j] if np.ndim(f2) > 1 else f2,
-                                fsq[j] if np.ndim(fsq) > 1 else fsq)
+        phi = _phi(x2[j], s, N2[j], C2[j], f2[j] if np.ndim(f2) > 1 else f2,
+                   fsq[j] if np.ndim(fsq) > 1 else fsq, rows)
         if coefs is not None:
             np.matmul(phi, coef_matrix, out=coefs[j])
-        np.matmul(phi.astype(matrix.dtype, copy=False), matrix, out=G[j])
-    G = G.reshape(nav + (matrix.shape[1],))
+        if with_g:
+            np.matmul(phi.astype(matrix.dtype, copy=False), matrix, out=G[j])
+    G = G.reshape(nav + (matrix.shape[1],)) if with_g else None
     return G, None if coefs is None else coefs.reshape(nav + (3,))
 
 
-def _rows(f, rows):
-    f = as_array(f)
-    return f[..., rows] if f.ndim else f
-
-
-def _lazy(x, s, N, C, f2, fsq, matrix, coef_matrix, dtype):
+def _lazy(x, s, N, C, f2, fsq, operator, matrix):
+    """The same, block by block of the dask array (nothing computed)."""
     import dask.array as da
-
-    from .fit import reduced_intensity
 
     nav_chunks = x.chunks[:-1]
     x = x.rechunk(nav_chunks + (-1,))
@@ -290,39 +288,36 @@ def _lazy(x, s, N, C, f2, fsq, matrix, coef_matrix, dtype):
     def nav(a):
         a = a if hasattr(a, "dask") else da.from_array(np.asarray(a, dtype=float))
         a = da.broadcast_to(a, x.shape[:-1]) if a.ndim < x.ndim - 1 else a
-        return expand_nav(a).rechunk(nav_chunks + (1,))
+        return a.rechunk(nav_chunks)
 
     def per_pixel(f):
         if np.ndim(f) <= 1:
-            return f
+            return None
         f = f if hasattr(f, "dask") else da.from_array(np.asarray(f, dtype=float))
-        return f.rechunk(x.chunks)
+        return da.broadcast_to(f, x.shape).rechunk(x.chunks)
 
-    f2, fsq = per_pixel(f2), per_pixel(fsq)
-    per = [f for f in (f2, fsq) if hasattr(f, "dask")]
-    consts = {"f2": None if hasattr(f2, "dask") else f2, "fsq": None if hasattr(fsq, "dask") else fsq}
-    n_r = matrix.shape[1]
+    lazy_f = {"f2": per_pixel(f2), "fsq": per_pixel(fsq)}
+    per = [f for f in lazy_f.values() if f is not None]
+    shared = {"f2": f2, "fsq": fsq}
 
-    def block_phi(xb, nb, cb, *fb):
+    def block(xb, nb, cb, *fb, with_g):
         it = iter(fb)
-        f2b = next(it) if consts["f2"] is None else consts["f2"]
-        fsqb = next(it) if consts["fsq"] is None else consts["fsq"]
-        return reduced_intensity(xb, s, nb[..., 0], cb[..., 0], f2b, fsqb)
+        f = {k: (next(it) if lazy_f[k] is not None else shared[k]) for k in ("f2", "fsq")}
+        return _eager(xb, s, nb, cb, f["f2"], f["fsq"], operator, matrix, with_g=with_g)
+
+    # N and C have the navigation shape; a trailing axis lets map_blocks align them.
+    args = (x, nav(N)[..., None], nav(C)[..., None], *per)
 
     def block_g(xb, nb, cb, *fb):
-        phi = block_phi(xb, nb, cb, *fb)
-        if dtype is not None:
-            phi = phi.astype(dtype, copy=False)
-        return (phi.reshape(-1, phi.shape[-1]) @ matrix).reshape(phi.shape[:-1] + (n_r,))
+        return block(xb, nb[..., 0], cb[..., 0], *fb, with_g=True)[0]
 
     def block_c(xb, nb, cb, *fb):
-        return block_phi(xb, nb, cb, *fb) @ coef_matrix
+        return block(xb, nb[..., 0], cb[..., 0], *fb, with_g=False)[1]
 
-    args = (x, nav(N), nav(C), *per)
-    out_dtype = np.dtype(dtype) if dtype is not None else np.result_type(x.dtype, np.float64)
-    G = da.map_blocks(block_g, *args, chunks=nav_chunks + ((n_r,),), dtype=out_dtype)
+    G = da.map_blocks(block_g, *args, chunks=nav_chunks + ((matrix.shape[1],),),
+                      dtype=matrix.dtype)
     coefs = None
-    if coef_matrix is not None:
+    if operator.coefficients is not None:
         coefs = da.map_blocks(block_c, *args, chunks=nav_chunks + ((3,),), dtype=float)
     return G, coefs
 
