@@ -234,6 +234,10 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
         )
     f2, fsq = as_array(f2_mean), as_array(f_mean_sq)
     matrix = operator.matrix if dtype is None else operator.matrix.astype(dtype, copy=False)
+    if not hasattr(x, "dask") and any(hasattr(a, "dask") for a in (N, C, f2, fsq)):
+        import dask.array as da  # e.g. a fit weighted by a lazy variance: stay lazy
+
+        x = da.from_array(x, chunks=("auto",) * (x.ndim - 1) + (-1,))
     if hasattr(x, "dask"):
         if x.ndim == 1:  # a single pattern: one navigation row for map_blocks
             G, coefs = _lazy(x[None], s, np.reshape(N, (1,)), np.reshape(C, (1,)),

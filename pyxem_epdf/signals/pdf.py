@@ -243,8 +243,9 @@ class PDF1DPlus(PairDistributionFunction1D):
         return sig
 
 
-class LazyPDF1DPlus(LazySignal1D, PDF1DPlus):
-    """Lazy twin of :class:`PDF1DPlus` (no logic of its own).
+class LazyPDF1DPlus(_base.LazyComputeMixin, LazySignal1D, PDF1DPlus):
+    """Lazy twin of :class:`PDF1DPlus`; ``compute()`` runs BLAS on one thread per
+    dask task (:class:`~pyxem_epdf.signals._base.LazyComputeMixin`).
 
     Computation is delayed until ``compute()`` is called. Obtained from
     ``hs.load(..., lazy=True)``, ``as_lazy()`` or by running the chain on a

@@ -889,8 +889,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             )
 
 
-class LazyReducedIntensity1DPlus(LazySignal1D, ReducedIntensity1DPlus):
-    """Lazy twin of :class:`ReducedIntensity1DPlus` (no logic of its own).
+class LazyReducedIntensity1DPlus(_base.LazyComputeMixin, LazySignal1D, ReducedIntensity1DPlus):
+    """Lazy twin of :class:`ReducedIntensity1DPlus`; ``compute()`` runs BLAS on one thread per
+    dask task (:class:`~pyxem_epdf.signals._base.LazyComputeMixin`).
 
     Computation is delayed until ``compute()`` is called. Obtained from
     ``hs.load(..., lazy=True)``, ``as_lazy()`` or :func:`pyxem_epdf.from_profile`

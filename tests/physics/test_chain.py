@@ -186,3 +186,13 @@ def test_many_patterns_in_blocks(per_pixel):
     np.testing.assert_allclose(G, phi[..., op.rows] @ op.matrix, rtol=1e-12, atol=1e-11)
     np.testing.assert_allclose(coefs, phi[..., op.rows] @ op.coefficients, rtol=1e-12,
                                atol=1e-14)
+
+
+def test_lazy_fit_maps_with_numpy_intensity_stay_lazy():
+    """N from a fit weighted by a lazy variance is dask while I(s) is NumPy: a dask result."""
+    intensity, N, C, f2, fsq = intensity_fixture(nav=(4, 5))
+    op = chain.chain_operator(S, R, s_min=0.2)
+    eager = chain.intensity_to_pdf(intensity, S, N, C, f2, fsq, op)
+    G, coefs = chain.intensity_to_pdf(intensity, S, da.from_array(N, chunks=2), C, f2, fsq, op)
+    assert isinstance(G, da.Array)
+    np.testing.assert_allclose(G.compute(), eager[0], rtol=1e-12, atol=1e-12)

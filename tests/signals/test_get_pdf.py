@@ -156,3 +156,15 @@ def test_errors(ri_signal):
         ri.get_pdf(COMPOSITION, (1.6, 2.5), r_step=0, **kw)
     with pytest.raises(ValueError, match="needs I"):
         ri.fit_scattering(COMPOSITION, (1.6, 2.5)).get_pdf(COMPOSITION, (1.6, 2.5), **kw)
+
+
+def test_eager_profile_with_lazy_variance(ri_signal):
+    """Eager I(s) whose variance is still lazy (e.g. from a lazy integration): eager result."""
+    ri = ri_signal((3, 2))
+    ri.estimate_poissonian_noise_variance()
+    variance = ri.metadata.Signal.Noise_properties.variance
+    ri.metadata.Signal.Noise_properties.variance = variance.as_lazy()
+    kw = {"b": 0.4, "s_min": 0.18, "weights": "variance"}
+    fused = ri.get_pdf(COMPOSITION, (1.6, 2.5), **kw, **R)
+    assert isinstance(fused.data, np.ndarray)
+    assert_same(fused, stepwise(ri, COMPOSITION, (1.6, 2.5), **kw))

@@ -5,6 +5,7 @@ import hyperspy.api as hs
 import numpy as np
 import pytest
 
+import pyxem_epdf as epdf
 from pyxem_epdf.physics.models import gaussian_peaks_pdf
 from pyxem_epdf.signals import LazyPDF1DPlus, PDF1DPlus
 
@@ -93,3 +94,29 @@ def test_errors():
     bad.axes_manager.signal_axes[0].units = "nm^-1"
     with pytest.raises(ValueError, match="r in Å"):
         bad.find_peaks(1)
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("route", ["compute", "compute_all"])
+def test_lazy_compute_runs_blas_on_one_thread_per_task(route):
+    """Inside dask's tasks BLAS has one thread (no oversubscription); restored after."""
+    before = _blas_threads()
+    seen = []
+
+    def record(block):
+        seen.append(_blas_threads())
+        return block
+
+    pdf = epdf.data.example_pdf().as_lazy()
+    pdf.data = da.map_blocks(record, pdf.data, meta=np.array((), dtype=pdf.data.dtype))
+    if route == "compute":
+        pdf.compute(show_progressbar=False)
+    else:
+        epdf.compute_all(pdf, show_progressbar=False)
+    assert seen and all(s == {1} for s in seen)
+    assert _blas_threads() == before
