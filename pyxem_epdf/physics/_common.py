@@ -65,3 +65,23 @@ def expand_nav(x):
     """Append a trailing length-1 axis to a navigation-shaped array."""
     x = as_array(x)
     return x[..., None] if x.ndim > 0 else x
+
+
+def float_dtype(dtype):
+    """The name of a result precision, ``"float32"`` or ``"float64"``.
+
+    Raises a ``ValueError`` naming ``'dtype'`` for anything else.
+    """
+    try:
+        name = str(np.dtype(dtype))
+    except TypeError:
+        name = None
+    if name not in ("float32", "float64"):
+        raise ValueError(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}.")
+    return name
+
+
+def count_up_to(s, s_max):
+    """How many samples of the increasing axis ``s`` lie at or below ``s_max``
+    (with a relative tolerance of 1e-12, so that s_max = s[-1] keeps every sample)."""
+    return int(np.searchsorted(s, s_max * (1 + 1e-12), side="right"))

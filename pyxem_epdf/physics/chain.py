@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import corrections, transform
-from ._common import as_array, as_axis
+from ._common import as_array, as_axis, count_up_to, float_dtype
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def _build(s, r, *, s_min, envelope, s_max, polynomial, s_range):
         raise ValueError(
             f"'s_max' must lie in ({s[0]:g}, {s[-1]:g}] Å⁻¹ (the data); got {s_max:g}."
         )
-    keep = int(np.searchsorted(s, s_max * (1 + 1e-12), side="right"))
+    keep = count_up_to(s, s_max)
     basis = np.eye(s.size)  # row j: the chain's response to a unit φ in bin j
     coefficients = None
     phi = basis[:, :keep]
@@ -225,8 +225,7 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
     """
 
     s = as_axis(s)
-    if dtype is not None and str(np.dtype(dtype)) not in ("float32", "float64"):
-        raise ValueError(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}.")
+    dtype = None if dtype is None else float_dtype(dtype)
     x = as_array(intensity)
     if x.shape[-1] != s.size:
         raise ValueError(

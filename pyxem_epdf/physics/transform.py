@@ -14,7 +14,7 @@ interval [0, s_0] is included assuming φ(0) = 0, which holds after
 
 import numpy as np
 
-from ._common import as_axis, last_axis
+from ._common import as_axis, float_dtype, last_axis
 
 
 def r_grid(r_max, r_step, r_min=0.0):
@@ -135,12 +135,7 @@ def sine_transform(phi, s, r, *, axis=-1, dtype=None):
     m = _cached_matrix(np.asarray(s, dtype=float), np.asarray(r, dtype=float))
     x = last_axis(phi, axis)
     if dtype is not None:
-        try:
-            name = str(np.dtype(dtype))
-        except TypeError:
-            name = None
-        if name not in ("float32", "float64"):
-            raise ValueError(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}.")
+        dtype = float_dtype(dtype)
         m = m.astype(dtype, copy=False)
         x = x.astype(dtype, copy=False)
     if isinstance(x, np.ndarray) and x.ndim > 2:  # one 2-D BLAS product, not a stack of them

@@ -14,6 +14,7 @@ from hyperspy.signals import LazySignal1D
 from pyxem.signals import ReducedIntensity1D
 
 from ..physics import chain, corrections, fit, scattering, transform
+from ..physics._common import count_up_to
 from . import _base, _regions
 
 _STAGE = "ePDF.stage"
@@ -276,7 +277,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         coefs = corrections.fit_polynomial_correction(
             data, s, s_max=s_max, s_range=s_range
         )
-        keep = int(np.searchsorted(s, s_max * (1 + 1e-12), side="right"))
+        keep = count_up_to(s, s_max)
         corrected = data[..., :keep] - corrections.polynomial_baseline(coefs, s[:keep], s_max)
         params = {"s_max": s_max, "s_range": tuple(map(float, s_range))}
         return _base.finish(
@@ -837,7 +838,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             steps.append(("polynomial_correct", poly_params))
         else:
             p_max, p_range = float(s[-1]), None
-        s_last = float(s[int(np.searchsorted(s, p_max * (1 + 1e-12), side="right")) - 1])
+        s_last = float(s[count_up_to(s, p_max) - 1])
         envelope = corrections.exponential_damping(s, b)
         steps.append(("damp_exponential", {"b": float(b)}))
         if lorch:
@@ -1095,13 +1096,10 @@ def _polynomial_metadata(out, coefs, params, lazy):
 
 
 def _pdf_parameters(r_min, r_max, r_step, dtype):
-    try:
-        name = str(np.dtype(dtype))
-    except TypeError:
-        name = None
-    if name not in ("float32", "float64"):
-        raise ValueError(f"'dtype' must be 'float32' or 'float64'; got {dtype!r}.")
-    return {"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step), "dtype": name}
+    from ..physics._common import float_dtype
+
+    return {"r_min": float(r_min), "r_max": float(r_max), "r_step": float(r_step),
+            "dtype": float_dtype(dtype)}
 
 
 def _pdf_metadata(out, r, params, s_last):
