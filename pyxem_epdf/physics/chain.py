@@ -155,14 +155,13 @@ def _build(s, r, *, s_min, envelope, s_max, polynomial, s_range):
         )
         phi = phi - corrections.polynomial_baseline(coefficients, s[:keep], s_max)
     if envelope is not None:
-        env = envelope
-        if env.shape != s.shape:
+        if envelope.shape != s.shape:
             raise ValueError(
-                f"'envelope' must have the shape of s, {s.shape}; got {env.shape}."
+                f"'envelope' must have the shape of s, {s.shape}; got {envelope.shape}."
             )
-        if not np.all(np.isfinite(env)):
+        if not np.all(np.isfinite(envelope)):
             raise ValueError("'envelope' must be finite.")
-        phi = phi * env[:keep]
+        phi = phi * envelope[:keep]
     phi = corrections.extrapolate_low_s(phi, s[:keep], s_min)
     matrix = transform.sine_transform(phi, s[:keep], r)
     used = np.any(matrix != 0, axis=1)
@@ -317,6 +316,8 @@ def _lazy(x, s, N, C, f2, fsq, operator, matrix):
     def block_c(xb, nb, cb, *fb):
         return block(xb, nb[..., 0], cb[..., 0], *fb, with_g=False)[1]
 
+    # Two block functions rather than one (n_r + 3)-wide block sliced apart: recomputing
+    # φ of a block for its 3 coefficients is cheaper than copying G out of a wider block.
     G = da.map_blocks(block_g, *args, chunks=nav_chunks + ((matrix.shape[1],),),
                       dtype=matrix.dtype)
     coefs = None
