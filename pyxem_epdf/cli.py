@@ -102,7 +102,9 @@ def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, s
     n_map.save(n_path, overwrite=True)
 
     fig_path = out / "summary.png"
-    s = ri.axes_manager.signal_axes[0].axis
+    from .signals import _base
+
+    s = _base.s_axis_values(ri)  # Å⁻¹, the units of metadata.ePDF.s_max
     _summary_figure(synth, pdf, n_map, s[s <= pdf.metadata.ePDF.s_max], fig_path, p)
     n_patterns = int(np.prod(nav_shape))
     files = {"pdf_cube": str(pdf_path), "N_map": str(n_path), "figure": str(fig_path)}
