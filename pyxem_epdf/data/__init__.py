@@ -6,6 +6,9 @@
   fractions, thickness, the truth G(r) and φ(s) of each phase
   (:data:`ZIF_LIKE`, :data:`GLASS_LIKE`), the scattering scale N and noiseless
   profiles. Eager or lazy (dask), bit-identical either way.
+* :func:`composite` — the same generator for one to three phases (a third,
+  metallic-glass-like phase :data:`METALLIC_LIKE`) and other inclusion
+  numbers and sizes, to validate the chain on composites unlike the embedded one.
 * :func:`synthetic_eds` — an exspy EDS spectrum image (and HAADF) of the same
   composite on a coarser, drifted grid, for EDS correlation.
 * :func:`example_profile` / :func:`example_pdf` — a measured I(s) of an 18 nm
@@ -37,6 +40,9 @@ from ._synthetic import (
     GLASS_LIKE_COMPOSITION,
     GLASS_LIKE_PEAKS,
     MEAN_FREE_PATH_200KV,
+    METALLIC_LIKE,
+    METALLIC_LIKE_COMPOSITION,
+    METALLIC_LIKE_PEAKS,
     MULTIPLE_SCATTERING_STRENGTH,
     MULTIPLE_SCATTERING_WIDTH,
     ZIF_LIKE,
@@ -47,6 +53,8 @@ from ._synthetic import (
     Phase,
     SyntheticComposite,
     average_composition,
+    composite,
+    inclusion_centers,
     mean_free_path,
     phase_fractions,
     thickness_map,
@@ -61,6 +69,9 @@ __all__ = [
     "GLASS_LIKE_COMPOSITION",
     "GLASS_LIKE_PEAKS",
     "MEAN_FREE_PATH_200KV",
+    "METALLIC_LIKE",
+    "METALLIC_LIKE_COMPOSITION",
+    "METALLIC_LIKE_PEAKS",
     "MULTIPLE_SCATTERING_STRENGTH",
     "MULTIPLE_SCATTERING_WIDTH",
     "Peak",
@@ -75,8 +86,10 @@ __all__ = [
     "ZIF_LIKE_COMPOSITION",
     "ZIF_LIKE_PEAKS",
     "average_composition",
+    "composite",
     "example_pdf",
     "example_profile",
+    "inclusion_centers",
     "mean_free_path",
     "phase_fractions",
     "thickness_map",

@@ -1,10 +1,13 @@
-"""Deterministic synthetic 4D-STEM scan of a two-phase amorphous composite.
+"""Deterministic synthetic 4D-STEM scans of amorphous composites (1 to 3 phases).
 
 The dataset imitates the composite of Laulainen et al., Nanoscale 14, 16524
 (2022): a "ZIF-like" MOF glass (phase A, :data:`ZIF_LIKE`) and a
 "glass-like" inorganic glass (phase B, :data:`GLASS_LIKE`), scanned with a
 5 nm probe at 10 e⁻/Å² and 200 kV. Every ingredient is known exactly, so it
-serves as ground truth for the ePDF chain.
+serves as ground truth for the ePDF chain. :func:`composite` generalises it:
+one to three phases (e.g. a third, metallic-glass-like phase C,
+:data:`METALLIC_LIKE`) and other inclusion sizes and numbers, for validating
+the chain on composites unlike the embedded one.
 
 Model
 -----
@@ -121,12 +124,25 @@ GLASS_LIKE_PEAKS = (
     Peak("6.4", 6.40, 2.2, 0.30),
 )
 
+#: Truth peaks of the optional phase C, a Cu-Zr-like metallic glass (Å): no
+#: bond shorter than 2.4 Å, a split second shell (Cheng & Ma 2011).
+METALLIC_LIKE_PEAKS = (
+    Peak("Cu-Cu", 2.55, 1.5, 0.10),
+    Peak("Cu-Zr", 2.80, 2.5, 0.11),
+    Peak("Zr-Zr", 3.18, 1.5, 0.12),
+    Peak("2nd a", 4.60, 3.0, 0.22),
+    Peak("2nd b", 5.35, 2.5, 0.25),
+    Peak("3rd", 7.30, 3.0, 0.35),
+)
+
 #: Composition of phase A, Zn(Im)1.75(bIm)0.25 (a_g ZIF-62).
 ZIF_LIKE_COMPOSITION = "Zn(C3H3N2)1.75(C7H5N2)0.25"
 #: Composition of phase B, the paper's inorganic glass.
 GLASS_LIKE_COMPOSITION = "0.67[(Na2O)0.9(P2O5)]-0.33[(AlO1.5)(AlF3)1.5]"
+#: Composition of the optional phase C, a Cu50Zr50 metallic glass.
+METALLIC_LIKE_COMPOSITION = "Cu0.5Zr0.5"
 
-#: Standard atomic weights (g/mol) of the elements of both phases.
+#: Standard atomic weights (g/mol) of the elements of the phases.
 ATOMIC_WEIGHTS = {
     "H": 1.008,
     "C": 12.011,
@@ -137,6 +153,9 @@ ATOMIC_WEIGHTS = {
     "Al": 26.982,
     "P": 30.974,
     "Zn": 65.38,
+    "Si": 28.085,
+    "Cu": 63.546,
+    "Zr": 91.224,
 }
 
 #: Total (elastic + inelastic) mean free path at 200 kV, in nm.
@@ -227,7 +246,7 @@ def _int_tuple(name, value, *, minimum, max_len=None, min_len=1):
 
 @dataclass(frozen=True)
 class CompositeParameters:
-    """Validated parameters of :func:`two_phase_composite` and derived numbers.
+    """Validated parameters of :func:`composite` and derived numbers.
 
     Attributes
     ----------
@@ -255,6 +274,16 @@ class CompositeParameters:
         Root seed of :class:`numpy.random.SeedSequence`.
     descan : tuple of float
         Pattern-centre drift (x, y) in detector pixels across the scan.
+    n_phases : int
+        Number of phases, 1 to 3 (set by :func:`composite` from its
+        ``phases``).
+    inclusions : int
+        Number of circular inclusions of phase A in the other phases (≥ 0).
+        1 places it at (0.72 W, 0.45 H) (the embedded layout); any other
+        number places them at seeded random, non-overlapping positions.
+    inclusion_radius : float or None
+        Inclusion radius in nm; ``None``: max(2, 0.12 min(nav_shape)) scan
+        steps (the embedded layout).
 
     Examples
     --------
@@ -282,6 +311,9 @@ class CompositeParameters:
     noise: bool = True
     seed: int = 0
     descan: tuple = (0.0, 0.0)
+    n_phases: int = 2
+    inclusions: int = 1
+    inclusion_radius: float | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -339,6 +371,23 @@ class CompositeParameters:
         ):
             raise ValueError(f"'seed' must be an integer >= 0; got {seed!r}.")
         set_(self, "seed", int(seed))
+        for name, lo, hi in (("n_phases", 1, 3), ("inclusions", 0, 100)):
+            v = getattr(self, name)
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, np.integer))
+                or not lo <= v <= hi
+            ):
+                raise ValueError(
+                    f"'{name}' must be an integer in [{lo}, {hi}]; got {v!r}."
+                )
+            set_(self, name, int(v))
+        if self.inclusion_radius is not None:
+            set_(
+                self,
+                "inclusion_radius",
+                _positive("inclusion_radius", self.inclusion_radius, "nm"),
+            )
 
     @property
     def beam_shifts(self) -> np.ndarray:
@@ -357,6 +406,13 @@ class CompositeParameters:
         )
         out = np.stack([self.descan[0] * (u - 0.5), self.descan[1] * (v - 0.5)], axis=-1)
         return out.reshape(self.nav_shape + (2,))
+
+    @property
+    def radius(self) -> float:
+        """Inclusion radius in nm (:attr:`inclusion_radius` or the embedded rule)."""
+        if self.inclusion_radius is not None:
+            return self.inclusion_radius
+        return self.step * max(2.0, 0.12 * min(self.nav_shape, default=1))
 
     @property
     def probe_area(self) -> float:
@@ -412,7 +468,7 @@ class CompositeParameters:
         >>> params = CompositeParameters(nav_shape=(4, 6))
         >>> d = params.as_dict()
         >>> d["nav_shape"], d["s_scale"], len(d)
-        ((4, 6), 0.04, 12)
+        ((4, 6), 0.04, 15)
         >>> CompositeParameters(**d) == params
         True
         """
@@ -429,6 +485,9 @@ class CompositeParameters:
             "noise": self.noise,
             "seed": self.seed,
             "descan": self.descan,
+            "n_phases": self.n_phases,
+            "inclusions": self.inclusions,
+            "inclusion_radius": self.inclusion_radius,
         }
 
 
@@ -687,6 +746,8 @@ def _bare(phase):
 ZIF_LIKE = Phase("ZIF-like", ZIF_LIKE_COMPOSITION, ZIF_LIKE_PEAKS, 1.56)
 #: Phase B: sodium aluminophosphate fluoride glass, density 2.6 g/cm³ (assumed).
 GLASS_LIKE = Phase("glass-like", GLASS_LIKE_COMPOSITION, GLASS_LIKE_PEAKS, 2.6)
+#: Optional phase C: Cu50Zr50-like metallic glass, density 7.4 g/cm³.
+METALLIC_LIKE = Phase("metallic-like", METALLIC_LIKE_COMPOSITION, METALLIC_LIKE_PEAKS, 7.4)
 
 
 # --------------------------------------------------------------------------
@@ -705,15 +766,19 @@ def _grid(params):
 
 
 def phase_fractions(params: CompositeParameters) -> np.ndarray:
-    """Phase fractions (A, B) at every probe position.
+    """Phase fractions (A, B[, C]) at every probe position.
 
     A straight interface across the scan, tilted by 15° from the y axis
     through (0.4 W, 0.5 H) (W, H the scan extents, phase A on the left), and
-    a circular inclusion of phase A in phase B centred at (0.72 W, 0.45 H)
-    with radius max(2, 0.12 min(nav_shape)) scan steps. Both edges are
-    error-function profiles with the 10–90 % width ``interface_width``
-    (σ = width / 2.563). The B fraction is (1 − w_int)(1 − w_inc) and the A
-    fraction 1 minus it, so both lie in [0, 1] and sum to exactly 1.
+    circular inclusions of phase A in the rest (:attr:`CompositeParameters.inclusions`,
+    default one centred at (0.72 W, 0.45 H), radius
+    :attr:`CompositeParameters.radius`). With three phases, the part right of
+    the interface is split by a horizontal interface at y = 0.62 H: phase B
+    above, phase C below. Every edge is an error-function profile with the
+    10–90 % width ``interface_width`` (σ = width / 2.563). The non-A fraction
+    is (1 − w_int)(1 − w_inc), split between B and C by the second edge, and
+    the A fraction is 1 minus it, so all lie in [0, 1] and sum to 1. One phase:
+    fractions are all 1.
 
     Parameters
     ----------
@@ -723,7 +788,7 @@ def phase_fractions(params: CompositeParameters) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Shape ``nav_shape + (2,)``.
+        Shape ``nav_shape + (n_phases,)``.
 
     Examples
     --------
@@ -731,28 +796,105 @@ def phase_fractions(params: CompositeParameters) -> np.ndarray:
     >>> w = phase_fractions(CompositeParameters(nav_shape=(20, 20)))
     >>> w.shape, bool((w.sum(-1) == 1).all())
     ((20, 20, 2), True)
+    >>> w3 = phase_fractions(CompositeParameters(nav_shape=(20, 20), n_phases=3))
+    >>> w3.shape, bool(abs(w3.sum(-1) - 1).max() < 1e-12)
+    ((20, 20, 3), True)
     """
     x, y, width, height = _grid(params)
-    return fractions_at(params, x, y, width, height).reshape(params.nav_shape + (2,))
+    return fractions_at(params, x, y, width, height).reshape(
+        params.nav_shape + (params.n_phases,)
+    )
+
+
+#: Interface tilt from the y axis (degrees) and the height of the B | C edge (× H).
+_TILT_DEG = 15.0
+_BC_EDGE = 0.62
+
+
+def inclusion_centers(params, width, height):
+    """Centres (x, y) in nm of the inclusions of phase A in a scan of extents W, H.
+
+    One inclusion: (0.72 W, 0.45 H). Otherwise seeded random positions
+    (``np.random.default_rng([seed, 1])``, independent of the noise streams)
+    right of the interface, inside the scan, at least two radii plus one
+    interface width apart from each other and from the interface.
+
+    Parameters
+    ----------
+    params
+        The generator parameters.
+    width, height
+        Scan extents in nm.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (inclusions, 2).
+
+    Raises
+    ------
+    ValueError
+        If the inclusions do not fit (too many or too large for the scan).
+
+    Examples
+    --------
+    >>> from pyxem_epdf.data import CompositeParameters, inclusion_centers
+    >>> params = CompositeParameters(nav_shape=(48, 48), inclusions=3, inclusion_radius=12.0)
+    >>> inclusion_centers(params, 235.0, 235.0).shape
+    (3, 2)
+    """
+    n = params.inclusions
+    if n == 1:
+        return np.array([[0.72 * width, 0.45 * height]])
+    r, gap = params.radius, params.interface_width
+    angle = np.deg2rad(_TILT_DEG)
+    rng = np.random.default_rng([params.seed, 1])
+    centres = []
+    for _ in range(2000 * max(n, 1)):
+        if len(centres) == n:
+            break
+        c = rng.uniform([r, r], [max(r, width - r), max(r, height - r)])
+        d = (c[0] - 0.4 * width) * np.cos(angle) + (c[1] - 0.5 * height) * np.sin(angle)
+        if d < r + gap:
+            continue
+        if all(np.hypot(*(c - o)) >= 2 * r + gap for o in centres):
+            centres.append(c)
+    if len(centres) < n:
+        raise ValueError(
+            f"'inclusions' = {n} of radius {r:g} nm do not fit right of the interface "
+            f"of a {width:g} × {height:g} nm scan; use fewer or smaller inclusions."
+        )
+    return np.array(centres).reshape(n, 2)
 
 
 def fractions_at(params, x, y, width, height):
-    """Phase fractions (A, B) at arbitrary positions x, y (nm) of a scan of extents W, H.
+    """Phase fractions (A, B[, C]) at arbitrary positions x, y (nm) of a scan of extents W, H.
 
     The continuous field behind :func:`phase_fractions` (which samples it on
     the scan grid); other instruments' grids (EDS) sample the same field.
-    Returns ``x.shape + (2,)``.
+    Returns ``x.shape + (n_phases,)``.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if params.n_phases == 1:
+        return np.ones(x.shape + (1,))
     sigma = params.interface_width / (2 * _Z90)
-    angle = np.deg2rad(15.0)
+    angle = np.deg2rad(_TILT_DEG)
     d = (x - 0.4 * width) * np.cos(angle) + (y - 0.5 * height) * np.sin(angle)
     in_a = ndtr(-d / sigma)
-    radius = params.step * max(2.0, 0.12 * min(params.nav_shape, default=1))
-    rho = np.hypot(x - 0.72 * width, y - 0.45 * height)
-    inclusion = ndtr((radius - rho) / sigma)
+    radius = params.radius
+    if params.inclusions == 1:
+        rho = np.hypot(x - 0.72 * width, y - 0.45 * height)
+        inclusion = ndtr((radius - rho) / sigma)
+    else:
+        outside = np.ones(x.shape)
+        for cx, cy in inclusion_centers(params, width, height):
+            outside = outside * ndtr((np.hypot(x - cx, y - cy) - radius) / sigma)
+        inclusion = 1.0 - outside
     frac_b = (1.0 - in_a) * (1.0 - inclusion)
-    return np.stack([1.0 - frac_b, frac_b], axis=-1)
+    if params.n_phases == 2:
+        return np.stack([1.0 - frac_b, frac_b], axis=-1)
+    in_c = ndtr((y - _BC_EDGE * height) / sigma)
+    return np.stack([1.0 - frac_b, frac_b * (1.0 - in_c), frac_b * in_c], axis=-1)
 
 
 def thickness_map(params: CompositeParameters) -> np.ndarray:
@@ -792,9 +934,11 @@ def thickness_at(params, x, y, width, height):
 class _DetectorModel:
     """Fine 1-D basis profiles rendered once onto the detector.
 
-    ``images`` has shape (5, n_pixels): structure A, structure B, artifact A,
-    artifact B (linearly interpolated from the fine profile grid), central
-    beam (exact Gaussian, normalised to sum 1).
+    ``images`` has shape (2 P + 1, n_pixels) for P phases: the structure
+    profiles of all phases, then their artifact profiles (linearly
+    interpolated from the fine profile grid), then the central beam (exact
+    Gaussian, normalised to sum 1). Two phases: structure A, structure B,
+    artifact A, artifact B, beam.
     """
 
     def __init__(self, phases, detector_shape, s_scale, beam_sigma):
@@ -810,23 +954,20 @@ class _DetectorModel:
         pos = s_pix / step
         index = np.minimum(pos.astype(np.intp), n_fine - 2)
         weight = pos - index
-        images = np.empty((5, s_pix.size))
-        images[:4] = fine[:, index] * (1 - weight) + fine[:, index + 1] * weight
+        n_basis = 2 * len(phases)
+        images = np.empty((n_basis + 1, s_pix.size))
+        images[:n_basis] = fine[:, index] * (1 - weight) + fine[:, index + 1] * weight
         beam = np.exp(-0.5 * (s_pix / beam_sigma) ** 2)
         self.beam_norm = float(beam.sum())
-        images[4] = beam / self.beam_norm
+        images[n_basis] = beam / self.beam_norm
         self.images = images
         self.pixel_sums = images.sum(axis=1)
         self.beam_sigma = beam_sigma
 
     def basis(self, s):
-        """Structure and artifact profiles of both phases at ``s``."""
-        a, b = self.phases
-        return (
-            a.structure_profile(s),
-            b.structure_profile(s),
-            a.artifact_profile(s),
-            b.artifact_profile(s),
+        """Structure profiles of every phase at ``s``, then their artifact profiles."""
+        return tuple(p.structure_profile(s) for p in self.phases) + tuple(
+            p.artifact_profile(s) for p in self.phases
         )
 
 
@@ -839,30 +980,34 @@ def _detector_model(phases, detector_shape, s_scale, beam_energy):
 
 
 def _coefficients(model, params, fractions, thickness):
-    """Per-position weights (…, 5) of the basis images, in counts."""
+    """Per-position weights (…, 2 P + 1) of the basis images, in counts."""
+    n_ph = len(model.phases)
     densities = np.array([p.number_density for p in model.phases])
     n = fractions * (10.0 * thickness[..., None]) * densities  # atoms/Å²
     t_over_l = thickness / params.mean_free_path
     m = MULTIPLE_SCATTERING_STRENGTH * t_over_l
     e = params.electrons_per_pattern
     sums = model.pixel_sums
-    denom = n[..., 0] * (sums[0] + m * sums[2]) + n[..., 1] * (sums[1] + m * sums[3])
+    denom = n[..., 0] * (sums[0] + m * sums[n_ph])
+    for p in range(1, n_ph):
+        denom = denom + n[..., p] * (sums[p] + m * sums[n_ph + p])
     k = e * -np.expm1(-t_over_l) / denom
-    coefs = np.empty(thickness.shape + (5,))
-    coefs[..., 0] = k * n[..., 0]
-    coefs[..., 1] = k * n[..., 1]
-    coefs[..., 2] = k * m * n[..., 0]
-    coefs[..., 3] = k * m * n[..., 1]
-    coefs[..., 4] = e * np.exp(-t_over_l)
+    coefs = np.empty(thickness.shape + (2 * n_ph + 1,))
+    for p in range(n_ph):
+        coefs[..., p] = k * n[..., p]
+    for p in range(n_ph):
+        coefs[..., n_ph + p] = k * m * n[..., p]
+    coefs[..., 2 * n_ph] = e * np.exp(-t_over_l)
     return coefs
 
 
 def _profiles(model, params, coefs, thickness, s, direct_beam):
-    basis = np.stack(model.basis(s.ravel()))  # (4, n_s)
-    out = coefs[..., :4] @ basis + BACKGROUND_COUNTS
+    n_basis = 2 * len(model.phases)
+    basis = np.stack(model.basis(s.ravel()))  # (2 P, n_s)
+    out = coefs[..., :n_basis] @ basis + BACKGROUND_COUNTS
     if direct_beam:
         beam = np.exp(-0.5 * (s.ravel() / model.beam_sigma) ** 2) / model.beam_norm
-        out = out + coefs[..., 4:5] * beam
+        out = out + coefs[..., n_basis : n_basis + 1] * beam
     return out.reshape(thickness.shape + s.shape)
 
 
@@ -888,7 +1033,7 @@ class _BlockRenderer:
     def __init__(self, model, params, coefs):
         self.model = model
         self.params = params
-        self.coefs = coefs  # nav_shape + (5,)
+        self.coefs = coefs  # nav_shape + (2 P + 1,)
         self.dtype = params.dtype
 
     def __dask_tokenize__(self):
@@ -900,12 +1045,12 @@ class _BlockRenderer:
         params = self.params
         nav_slices = tuple(nav_slices)
         block = self.coefs[nav_slices]
-        coefs = block.reshape(-1, 5)
+        coefs = block.reshape(-1, block.shape[-1])
         # Elementwise in a fixed order (not BLAS): each pattern's expected
         # counts are bit-identical whatever the block shape.
         images = self.model.images
         lam = coefs[:, :1] * images[0]
-        for k in range(1, 5):
+        for k in range(1, coefs.shape[1]):
             lam += coefs[:, k : k + 1] * images[k]
         lam += BACKGROUND_COUNTS
         if params.descan != (0.0, 0.0):
@@ -968,11 +1113,12 @@ class SyntheticComposite:
         The 4D-STEM data: navigation axes x, y in nm, signal axes kx, ky in
         ``"k_A^-1"`` (s in Å⁻¹) with 0 at the pattern centre.
     fractions : numpy.ndarray
-        Phase fractions, ``nav_shape + (2,)`` (A = ZIF-like, B = glass-like).
+        Phase fractions, ``nav_shape + (n_phases,)`` in the order of
+        :attr:`phases` (default A = ZIF-like, B = glass-like).
     thickness : numpy.ndarray
         Specimen thickness in nm, ``nav_shape``.
     phases : tuple of Phase
-        The two phases, bound to :attr:`parameters`.
+        The phases, bound to :attr:`parameters`.
     N_true : numpy.ndarray
         Scale N of ⟨f²⟩ in :math:`I = N⟨f^2⟩ + C + N⟨f⟩^2 φ/s` for the local
         mixture composition (:attr:`element_fractions`), in counts per pixel
@@ -985,7 +1131,7 @@ class SyntheticComposite:
     parameters : CompositeParameters
         Everything the data were generated with.
     elements : tuple of str
-        Elements of both phases.
+        Elements of all phases.
     element_fractions : numpy.ndarray
         Local atomic fractions of :attr:`elements`, ``nav_shape + (n_el,)``.
 
@@ -1056,6 +1202,72 @@ class SyntheticComposite:
         s = np.asarray(s, dtype=float)
         return _profiles(model, p, self._coefficients, self.thickness, s, direct_beam)
 
+    def interface_line(self, length=None):
+        """A line across the A | B interface, perpendicular to it, clear of other edges.
+
+        Among heights 0.1 H … 0.9 H of the interface, the one whose line stays
+        farthest from the inclusions (and, with three phases, from the B | C
+        edge); the interface crosses its middle. Along it the true phase-A
+        fraction is an error function of 10–90 % width
+        :attr:`CompositeParameters.interface_width` (the truth for
+        :func:`pyxem_epdf.mapping.interface_width`).
+
+        Parameters
+        ----------
+        length : float, optional
+            Line length in nm; default 6 interface widths (at least 8 scan
+            steps), shortened to stay inside the scan.
+
+        Returns
+        -------
+        tuple
+            ((x1, y1), (x2, y2)) in nm, from the A side to the other side.
+
+        Examples
+        --------
+        >>> from pyxem_epdf.data import two_phase_composite
+        >>> synth = two_phase_composite(nav_shape=(30, 30), detector_shape=(16, 16))
+        >>> (x1, y1), (x2, y2) = synth.interface_line()
+        >>> round(float(x2 - x1), 2), round(float(y2 - y1), 2)   # 60 nm at 15°
+        (57.96, 15.53)
+        """
+        p = self.parameters
+        if p.n_phases < 2 or len(p.nav_shape) != 2:
+            raise ValueError("interface_line needs a 2-D scan of at least two phases.")
+        _, _, width, height = _grid(p)
+        angle = np.deg2rad(_TILT_DEG)
+        normal = np.array([np.cos(angle), np.sin(angle)])
+        half = 0.5 * (max(6 * p.interface_width, 8 * p.step) if length is None
+                      else _positive("length", length, "nm"))
+        centres = inclusion_centers(p, width, height) if p.inclusions else np.zeros((0, 2))
+        best = None
+        for y0 in np.linspace(0.1, 0.9, 33) * height:
+            x0 = 0.4 * width - (y0 - 0.5 * height) * np.tan(angle)
+            mid = np.array([x0, y0])
+            # shorten to stay inside the scan
+            h = half
+            for lo, hi, c, n in ((0.0, width, x0, normal[0]), (0.0, height, y0, normal[1])):
+                if abs(n) > 1e-12:
+                    h = min(h, (hi - c) / abs(n), (c - lo) / abs(n))
+            if h <= 2 * p.step:
+                continue
+            t = np.linspace(-h, h, 201)
+            pts = mid + t[:, None] * normal
+            clear = np.inf
+            for c in centres:
+                clear = min(clear, np.hypot(*(pts - c).T).min() - p.radius)
+            if p.n_phases == 3:
+                right = pts[t > 0]
+                clear = min(clear, np.abs(right[:, 1] - _BC_EDGE * height).min())
+            score = (clear, h)
+            if best is None or score > best[0]:
+                best = (score, mid, h)
+        if best is None:
+            raise ValueError("The scan is too small for a line across the interface.")
+        _, mid, h = best
+        a, b = mid - h * normal, mid + h * normal
+        return (float(a[0]), float(a[1])), (float(b[0]), float(b[1]))
+
 
 def average_composition(synth: SyntheticComposite) -> dict:
     """Atomic composition of the whole scanned volume.
@@ -1063,7 +1275,7 @@ def average_composition(synth: SyntheticComposite) -> dict:
     Parameters
     ----------
     synth
-        A result of :func:`two_phase_composite`.
+        A result of :func:`composite` or :func:`two_phase_composite`.
 
     Returns
     -------
@@ -1091,7 +1303,7 @@ def average_composition(synth: SyntheticComposite) -> dict:
 
 def _element_fractions(phases, fractions, thickness):
     elements = tuple(sorted({e for p in phases for e in p.elements}))
-    per_phase = np.zeros((2, len(elements)))
+    per_phase = np.zeros((len(phases), len(elements)))
     for i, p in enumerate(phases):
         for e, c in zip(p.elements, p.atomic_fractions, strict=True):
             per_phase[i, elements.index(e)] += c
@@ -1105,6 +1317,203 @@ def _readonly(a):
     a = np.array(a, order="C")  # a copy; keeps 0-d arrays 0-d
     a.setflags(write=False)
     return a
+
+
+def composite(
+    nav_shape: tuple[int, ...] = (20, 20),
+    detector_shape: tuple[int, int] = (128, 128),
+    s_scale: float = 0.04,
+    dose: float = 10.0,
+    probe_diameter: float = 5.0,
+    step: float = 5.0,
+    beam_energy: float = 200.0,
+    thickness_range: tuple[float, float] = (20.0, 60.0),
+    interface_width: float = 10.0,
+    noise: bool = True,
+    lazy: bool = False,
+    chunks: str | int | tuple[int, ...] | None = "auto",
+    seed: int = 0,
+    descan: tuple[float, float] = (0.0, 0.0),
+    phases: tuple | None = None,
+    *,
+    inclusions: int = 1,
+    inclusion_radius: float | None = None,
+) -> SyntheticComposite:
+    """Synthetic low-dose 4D-STEM scan of an amorphous composite of 1 to 3 phases.
+
+    The generator behind :func:`two_phase_composite` (whose output it
+    reproduces bit for bit with the same arguments), with more phases and
+    other particle geometries: phase A left of a tilted interface holding
+    ``inclusions`` inclusions of phase A of radius ``inclusion_radius`` on
+    its other side; with three phases that side is split into B (top) and C
+    (bottom) by a second interface (:func:`phase_fractions`); with one phase
+    every pattern is of the pure phase (noiseless pure-phase references with
+    ``noise=False``). Thickness wedge, descan, dose and noise model as for
+    :func:`two_phase_composite`; all truth is returned alongside the signal.
+
+    Parameters
+    ----------
+    nav_shape
+        Scan shape (rows, columns) = (y, x); 0, 1 or 2 entries, each ≥ 1.
+    detector_shape
+        Detector (rows, columns), each ≥ 16 pixels. The pattern centre is at
+        pixel ((rows − 1)/2, (columns − 1)/2).
+    s_scale
+        Detector calibration in Å⁻¹ per pixel (s = 2 sin(θ)/λ).
+    dose
+        Electron dose in e⁻/Å² (the paper: 10).
+    probe_diameter
+        Probe diameter d in nm; electrons per pattern = dose · π (d/2)².
+    step
+        Scan step in nm.
+    beam_energy
+        Accelerating voltage in kV (sets the mean free path and wavelength).
+    thickness_range
+        (a, b) thickness in nm, 0 < a ≤ b.
+    interface_width
+        10–90 % width of the phase boundaries in nm.
+    noise
+        Poisson counts as uint16 (``True``) or expected counts as float32.
+    lazy
+        Return a lazy signal (dask, one task per navigation chunk); the data
+        are bit-identical to ``lazy=False``.
+    chunks
+        Navigation chunk size: ``"auto"`` (about 4 M detector pixels per
+        block), an int for every navigation axis, or one int per axis.
+        Signal axes are never chunked; the data do not depend on it.
+    seed
+        Root seed (≥ 0). Probe position k (C order) draws its noise from
+        ``np.random.SeedSequence(seed).spawn(n)[k]``.
+    descan
+        Total pattern-centre drift (x, y) in detector pixels across the scan,
+        a linear plane (:attr:`CompositeParameters.beam_shifts` is the truth
+        per probe position); (0, 0) keeps every pattern centred.
+    phases
+        One to three :class:`Phase` objects (A, B, C); default
+        (:data:`ZIF_LIKE`, :data:`GLASS_LIKE`). :data:`METALLIC_LIKE` is a
+        third phase of distinct short-range order (no bond below 2.4 Å) and
+        composition (Cu, Zr).
+    inclusions
+        Number of inclusions of phase A right of the interface (0 to 100).
+        1 (default) is the embedded layout, centred at (0.72 W, 0.45 H); other
+        numbers are placed at random, non-overlapping positions drawn from
+        ``seed`` (:func:`inclusion_centers`).
+    inclusion_radius
+        Inclusion radius in nm; default max(2, 0.12 min(nav_shape)) scan steps.
+
+    Returns
+    -------
+    SyntheticComposite
+        The signal and the ground truth (``fractions`` has one map per phase).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is outside its valid range (the message names it).
+
+    Examples
+    --------
+    A three-phase scan with two larger inclusions, drifting descan, at a
+    quarter of the paper's dose:
+
+    >>> import numpy as np
+    >>> from pyxem_epdf.data import GLASS_LIKE, METALLIC_LIKE, ZIF_LIKE, composite
+    >>> synth = composite(nav_shape=(24, 24), detector_shape=(32, 32), dose=2.5,
+    ...                   phases=(ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE), inclusions=2,
+    ...                   inclusion_radius=12.0, descan=(2.0, 1.0), seed=4)
+    >>> synth.signal.metadata.General.title
+    'Synthetic three-phase composite'
+    >>> synth.fractions.shape, [p.name for p in synth.phases]
+    ((24, 24, 3), ['ZIF-like', 'glass-like', 'metallic-like'])
+    >>> bool(np.allclose(synth.fractions.sum(-1), 1.0))
+    True
+    >>> (x1, y1), (x2, y2) = synth.interface_line()   # across the A | B edge, in nm
+    >>> bool(x1 < x2)
+    True
+
+    Noiseless patterns of one pure phase (the reference for its PDF):
+
+    >>> pure = composite(nav_shape=(2, 3), detector_shape=(32, 32), noise=False,
+    ...                  phases=(METALLIC_LIKE,))
+    >>> pure.fractions.shape, pure.signal.data.dtype
+    ((2, 3, 1), dtype('float32'))
+    """
+    if phases is None:
+        phases = (ZIF_LIKE, GLASS_LIKE)
+    try:
+        phases = tuple(phases)
+    except TypeError:
+        phases = (phases,)
+    if not 1 <= len(phases) <= 3 or not all(isinstance(p, Phase) for p in phases):
+        raise ValueError(
+            f"'phases' must be one to three Phase objects (A, B, C); got {phases!r}."
+        )
+    params = CompositeParameters(
+        nav_shape=nav_shape,
+        detector_shape=detector_shape,
+        s_scale=s_scale,
+        dose=dose,
+        probe_diameter=probe_diameter,
+        step=step,
+        beam_energy=beam_energy,
+        thickness_range=thickness_range,
+        interface_width=interface_width,
+        noise=noise,
+        seed=seed,
+        descan=descan,
+        n_phases=len(phases),
+        inclusions=inclusions,
+        inclusion_radius=inclusion_radius,
+    )
+    nav_chunks = _resolve_chunks(chunks, params)
+    bare = tuple(_bare(p) for p in phases)
+    model = _detector_model(
+        bare, params.detector_shape, params.s_scale, params.beam_energy
+    )
+    fractions = phase_fractions(params)
+    thickness = thickness_map(params)
+    coefs = _coefficients(model, params, fractions, thickness)
+    renderer = _BlockRenderer(model, params, coefs)
+    # N = K Σ_p n_p: the first P coefficients are K n_p.
+    n_true = coefs[..., 0]
+    for p in range(1, len(bare)):
+        n_true = n_true + coefs[..., p]
+
+    if lazy:
+        import dask.array as da
+        from dask.base import tokenize
+
+        ndim = len(params.nav_shape) + 2
+        data = da.map_blocks(
+            renderer,
+            chunks=nav_chunks + tuple((n,) for n in params.detector_shape),
+            dtype=params.dtype,
+            meta=np.empty((0,) * ndim, dtype=params.dtype),
+            name="two-phase-composite-" + tokenize(params.as_dict(), repr(bare)),
+        )
+    else:
+        data = np.empty(params.nav_shape + params.detector_shape, dtype=params.dtype)
+        for nav_slices in _block_slices(nav_chunks):
+            data[nav_slices] = renderer.render(nav_slices)
+
+    phases = tuple(
+        Phase(p.name, p.composition, p.peaks, p.density, params) for p in bare
+    )
+    elements, element_fractions = _element_fractions(bare, fractions, thickness)
+    signal = _make_signal(data, params, lazy, elements, bare)
+    return SyntheticComposite(
+        signal=signal,
+        fractions=_readonly(fractions),
+        thickness=_readonly(thickness),
+        phases=phases,
+        N_true=_readonly(n_true),
+        C_true=BACKGROUND_COUNTS,
+        electrons_per_pattern=params.electrons_per_pattern,
+        parameters=params,
+        elements=elements,
+        element_fractions=_readonly(element_fractions),
+        _coefficients=_readonly(coefs),
+    )
 
 
 def two_phase_composite(
@@ -1123,6 +1532,9 @@ def two_phase_composite(
     seed: int = 0,
     descan: tuple[float, float] = (0.0, 0.0),
     phases: tuple | None = None,
+    *,
+    inclusions: int = 1,
+    inclusion_radius: float | None = None,
 ) -> SyntheticComposite:
     """Synthetic low-dose 4D-STEM scan of a two-phase amorphous composite.
 
@@ -1130,7 +1542,8 @@ def two_phase_composite(
     inorganic glass (phase B) holding a small inclusion of phase A, on a
     thickness wedge, after Laulainen et al. (2022). See the module
     :mod:`pyxem_epdf.data._synthetic` for the intensity model; all truth is
-    returned alongside the signal.
+    returned alongside the signal. :func:`composite` takes one to three
+    phases.
 
     Parameters
     ----------
@@ -1174,6 +1587,11 @@ def two_phase_composite(
         (:data:`ZIF_LIKE`, :data:`GLASS_LIKE`). Altered peaks simulate, e.g.,
         beam damage in a repeat scan:
         ``dataclasses.replace(ZIF_LIKE, peaks=...)``.
+    inclusions
+        Number of inclusions of phase A in phase B (default 1, the embedded
+        layout), as :func:`composite`.
+    inclusion_radius
+        Inclusion radius in nm, as :func:`composite`.
 
     Returns
     -------
@@ -1196,7 +1614,15 @@ def two_phase_composite(
     >>> synth.fractions.shape, synth.phases[0].name
     ((8, 10, 2), 'ZIF-like')
     """
-    params = CompositeParameters(
+    if phases is None:
+        phases = (ZIF_LIKE, GLASS_LIKE)
+    if (
+        not isinstance(phases, (tuple, list))
+        or len(phases) != 2
+        or not all(isinstance(p, Phase) for p in phases)
+    ):
+        raise ValueError(f"'phases' must be two Phase objects (A, B); got {phases!r}.")
+    return composite(
         nav_shape=nav_shape,
         detector_shape=detector_shape,
         s_scale=s_scale,
@@ -1207,59 +1633,13 @@ def two_phase_composite(
         thickness_range=thickness_range,
         interface_width=interface_width,
         noise=noise,
+        lazy=lazy,
+        chunks=chunks,
         seed=seed,
         descan=descan,
-    )
-    nav_chunks = _resolve_chunks(chunks, params)
-    if phases is None:
-        phases = (ZIF_LIKE, GLASS_LIKE)
-    if len(phases) != 2 or not all(isinstance(p, Phase) for p in phases):
-        raise ValueError(f"'phases' must be two Phase objects (A, B); got {phases!r}.")
-    bare = tuple(_bare(p) for p in phases)
-    model = _detector_model(
-        bare, params.detector_shape, params.s_scale, params.beam_energy
-    )
-    fractions = phase_fractions(params)
-    thickness = thickness_map(params)
-    coefs = _coefficients(model, params, fractions, thickness)
-    renderer = _BlockRenderer(model, params, coefs)
-    # N = K (n_A + n_B): the first two coefficients are K n_A and K n_B.
-    n_true = coefs[..., 0] + coefs[..., 1]
-
-    if lazy:
-        import dask.array as da
-        from dask.base import tokenize
-
-        ndim = len(params.nav_shape) + 2
-        data = da.map_blocks(
-            renderer,
-            chunks=nav_chunks + tuple((n,) for n in params.detector_shape),
-            dtype=params.dtype,
-            meta=np.empty((0,) * ndim, dtype=params.dtype),
-            name="two-phase-composite-" + tokenize(params.as_dict(), repr(bare)),
-        )
-    else:
-        data = np.empty(params.nav_shape + params.detector_shape, dtype=params.dtype)
-        for nav_slices in _block_slices(nav_chunks):
-            data[nav_slices] = renderer.render(nav_slices)
-
-    phases = tuple(
-        Phase(p.name, p.composition, p.peaks, p.density, params) for p in bare
-    )
-    elements, element_fractions = _element_fractions(bare, fractions, thickness)
-    signal = _make_signal(data, params, lazy, elements, bare)
-    return SyntheticComposite(
-        signal=signal,
-        fractions=_readonly(fractions),
-        thickness=_readonly(thickness),
-        phases=phases,
-        N_true=_readonly(n_true),
-        C_true=BACKGROUND_COUNTS,
-        electrons_per_pattern=params.electrons_per_pattern,
-        parameters=params,
-        elements=elements,
-        element_fractions=_readonly(element_fractions),
-        _coefficients=_readonly(coefs),
+        phases=tuple(phases),
+        inclusions=inclusions,
+        inclusion_radius=inclusion_radius,
     )
 
 
@@ -1290,20 +1670,31 @@ def _make_signal(data, params, lazy, elements, phases):
     sig.calibration.scale = params.s_scale
     sig.calibration.center = None
     md = sig.metadata
-    md.General.title = "Synthetic two-phase composite"
+    n_ph = len(phases)
+    kind = {1: "single-phase scan", 2: "two-phase composite", 3: "three-phase composite"}
+    md.General.title = f"Synthetic {kind[n_ph]}"
+    if n_ph == 2:
+        described = (
+            "Synthetic 4D-STEM scan (pyxem_epdf.data.two_phase_composite): phase A "
+            f"{phases[0].name} {phases[0].composition} and phase B {phases[1].name} "
+            f"{phases[1].composition}"
+        )
+    else:
+        described = "Synthetic 4D-STEM scan (pyxem_epdf.data.composite): " + ", ".join(
+            f"phase {'ABC'[i]} {p.name} {p.composition}" for i, p in enumerate(phases)
+        )
     md.General.notes = (
-        "Synthetic 4D-STEM scan (pyxem_epdf.data.two_phase_composite): phase A "
-        f"{phases[0].name} {phases[0].composition} and phase B {phases[1].name} "
-        f"{phases[1].composition}; Gaussian-peak truth G(r); dose "
+        f"{described}; Gaussian-peak truth G(r); dose "
         f"{params.dose:g} e-/A^2, probe {params.probe_diameter:g} nm, thickness "
         f"{params.thickness_range[0]:g}-{params.thickness_range[1]:g} nm, seed "
         f"{params.seed}, {'Poisson counts' if params.noise else 'expected counts'}."
     )
     md.set_item("Signal.quantity", "Counts" if params.noise else "Expected counts")
-    md.set_item("Sample.description", "two-phase amorphous composite (synthetic)")
+    md.set_item("Sample.description", f"{kind[n_ph]} of amorphous phases (synthetic)"
+                if n_ph != 2 else "two-phase amorphous composite (synthetic)")
     md.set_item("Sample.elements", list(elements))
     md.set_item(
-        "Sample.phases", {"A": phases[0].composition, "B": phases[1].composition}
+        "Sample.phases", {"ABC"[i]: p.composition for i, p in enumerate(phases)}
     )
     md.set_item("Acquisition_instrument.TEM.beam_energy", params.beam_energy)
     md.set_item("Acquisition_instrument.TEM.convergence_angle", CONVERGENCE_SEMIANGLE)

@@ -1,4 +1,4 @@
-"""The synthetic two-phase composite: geometry, counts, determinism, laziness, truth."""
+"""The synthetic composites (two-phase embedded, 1-3 phases): geometry, counts, determinism, laziness, truth."""
 
 import dataclasses
 
@@ -9,11 +9,14 @@ from scipy.signal import find_peaks
 from pyxem_epdf.data import (
     BACKGROUND_COUNTS,
     GLASS_LIKE,
+    METALLIC_LIKE,
     MULTIPLE_SCATTERING_STRENGTH,
     MULTIPLE_SCATTERING_WIDTH,
     ZIF_LIKE,
     CompositeParameters,
     average_composition,
+    composite,
+    inclusion_centers,
     two_phase_composite,
 )
 
@@ -386,3 +389,170 @@ def test_descan_plane_moves_the_beam():
     assert peak_end[1] - peak[1] >= 3  # moved right by ~4 px
     with pytest.raises(ValueError, match="'descan' must be two numbers"):
         two_phase_composite(nav_shape=(2, 2), descan=(1.0,))
+
+
+# ------------------------------------------- composite(): 1-3 phases, geometry
+
+
+def _sha(a):
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+def test_embedded_default_output_is_unchanged():
+    # checksums of the counts computed before composite() generalised the
+    # generator (numpy 2 / scipy on x86-64): the embedded data must not move
+    synth = two_phase_composite(**SMALL)
+    assert _sha(synth.signal.data) == "e6dc5cf091fe65b1"
+    assert _sha(synth.fractions) == "7731af98a887ba77"
+    drifted = two_phase_composite(nav_shape=(4, 5), detector_shape=(32, 32),
+                                  descan=(3.0, -1.0), seed=3)
+    assert _sha(drifted.signal.data) == "4dbb86cc36038da5"
+    # the general generator with two phases is the same function
+    np.testing.assert_array_equal(composite(**SMALL).signal.data, synth.signal.data)
+
+
+@pytest.fixture(scope="module")
+def three():
+    return composite(nav_shape=(30, 30), detector_shape=(32, 32),
+                     phases=(ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE), inclusions=2,
+                     inclusion_radius=15.0, seed=5, dose=2.5)
+
+
+def test_three_phase_layout(three):
+    w = three.fractions
+    assert w.shape == (30, 30, 3)
+    np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-12)
+    assert np.all((w >= 0) & (w <= 1))
+    for k in range(3):  # every phase has pure regions
+        assert (w[..., k] > 0.99).sum() >= 20
+    # A left, C bottom right, B top right
+    assert w[:, 0, 0].min() > 0.999
+    assert w[-1, -1, 2] > 0.99 and w[0, -1, 1] > 0.99
+    assert three.signal.metadata.General.title == "Synthetic three-phase composite"
+    assert set(three.signal.metadata.Sample.phases.as_dictionary()) == {"A", "B", "C"}
+    assert {"Cu", "Zr", "Zn", "P"} <= set(three.elements)
+    np.testing.assert_allclose(three.element_fractions.sum(-1), 1.0)
+    comp = average_composition(three)
+    assert comp["Zr"] > 0 and sum(comp.values()) == pytest.approx(1.0)
+
+
+def test_three_phase_pixels_follow_the_model():
+    synth = composite(nav_shape=(3, 4), detector_shape=(32, 32), noise=False,
+                      phases=(ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE))
+    p = synth.parameters
+    s = pixel_s(p.detector_shape, p.s_scale)
+    model = synth.profiles(s.ravel(), direct_beam=True).reshape(synth.signal.data.shape)
+    np.testing.assert_allclose(synth.signal.data, model, rtol=2e-4)
+    # N = K Σ n_p, and the scattered electrons are exactly E (1 - exp(-t/λ))
+    n_pixels = np.prod(p.detector_shape)
+    expected = synth.electrons_per_pattern + BACKGROUND_COUNTS * n_pixels
+    np.testing.assert_allclose(synth.signal.data.sum(axis=(-2, -1), dtype=np.float64),
+                               expected, rtol=1e-5)
+    np.testing.assert_allclose(synth.N_true, synth._coefficients[..., :3].sum(-1))
+
+
+def test_three_phase_lazy_equals_eager():
+    kw = {"nav_shape": (5, 6), "detector_shape": (32, 32), "inclusions": 0,
+          "phases": (ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE), "descan": (1.5, 0.5)}
+    eager = composite(**kw)
+    lazy = composite(lazy=True, chunks=(2, 4), **kw)
+    assert lazy.signal._lazy
+    np.testing.assert_array_equal(lazy.signal.data.compute(), eager.signal.data)
+
+
+def test_single_phase_is_the_pure_phase_intensity():
+    t_range = (25.0, 45.0)
+    pure = composite(nav_shape=(2, 3), detector_shape=(32, 32), noise=False,
+                     thickness_range=t_range, phases=(METALLIC_LIKE,))
+    assert pure.fractions.shape == (2, 3, 1) and np.all(pure.fractions == 1)
+    assert pure.signal.metadata.General.title == "Synthetic single-phase scan"
+    s = np.linspace(0.2, 2.0, 19)
+    np.testing.assert_allclose(pure.profiles(s),
+                               pure.phases[0].intensity_profile(s, pure.thickness),
+                               rtol=1e-12)
+    assert pure.elements == ("Cu", "Zr")
+
+
+def _inclusion_count(frac_a, mask):
+    from scipy import ndimage
+
+    labels, n = ndimage.label((frac_a > 0.5) & mask)
+    return n
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_inclusions_number_and_size(n):
+    synth = composite(nav_shape=(48, 48), detector_shape=(16, 16), inclusions=n,
+                      inclusion_radius=12.0, seed=2)
+    p = synth.parameters
+    _, _, width, height = 47 * 5.0, 47 * 5.0, 47 * 5.0, 47 * 5.0
+    yy, xx = np.mgrid[0:48, 0:48] * p.step
+    angle = np.deg2rad(15)
+    d = (xx - 0.4 * width) * np.cos(angle) + (yy - 0.5 * height) * np.sin(angle)
+    right = d > 2 * p.interface_width
+    a = synth.fractions[..., 0]
+    assert _inclusion_count(a, right) == n
+    centres = inclusion_centers(p, width, height)
+    assert centres.shape == (n, 2)
+    for cx, cy in centres:  # the A fraction is 1/2 one radius from each centre
+        i, j = round(cy / p.step), round(cx / p.step)
+        assert a[i, j] > 0.9
+    if n:
+        area = (a[right] > 0.5).sum() * p.step**2
+        assert area == pytest.approx(n * np.pi * 12.0**2, rel=0.15)
+
+
+def test_inclusions_are_seeded():
+    kw = {"nav_shape": (40, 40), "detector_shape": (16, 16), "inclusions": 3,
+          "inclusion_radius": 10.0}
+    a = composite(seed=1, **kw).fractions
+    np.testing.assert_array_equal(a, composite(seed=1, **kw).fractions)
+    assert not np.array_equal(a, composite(seed=2, **kw).fractions)
+    # one inclusion, any radius: the embedded position
+    big = composite(nav_shape=(40, 40), detector_shape=(16, 16), inclusion_radius=30.0)
+    assert big.fractions[round(0.45 * 39), round(0.72 * 39), 0] > 0.999
+
+
+@pytest.mark.parametrize("n_phases", [2, 3])
+def test_interface_line_crosses_a_clean_edge(n_phases):
+    from pyxem_epdf.data._synthetic import fractions_at
+    from pyxem_epdf.physics.interface import fit_interface
+
+    phases = (ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE)[:n_phases]
+    synth = composite(nav_shape=(48, 48), detector_shape=(16, 16), phases=phases,
+                      inclusions=3, inclusion_radius=12.0, interface_width=15.0, seed=7)
+    (x1, y1), (x2, y2) = synth.interface_line()
+    assert np.hypot(x2 - x1, y2 - y1) == pytest.approx(90.0, rel=0.01)
+    # along the line the true A fraction is one clean error-function edge
+    t = np.linspace(0.0, 1.0, 181)
+    x, y = x1 + t * (x2 - x1), y1 + t * (y2 - y1)
+    extent = 47 * synth.parameters.step
+    a = fractions_at(synth.parameters, x, y, extent, extent)[:, 0]
+    fit = fit_interface(t * 90.0, a)
+    assert fit.width_10_90 == pytest.approx(15.0, rel=0.005)
+    assert fit.center == pytest.approx(45.0, abs=0.5)
+    assert fit.residual_rms < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"phases": (ZIF_LIKE,) * 4}, "'phases' must be one to three"),
+        ({"phases": ("ZIF",)}, "'phases' must be one to three"),
+        ({"inclusions": -1}, r"'inclusions' must be an integer in \[0, 100\]"),
+        ({"inclusions": 2.0}, "'inclusions'"),
+        ({"inclusion_radius": 0.0}, "'inclusion_radius'.*> 0"),
+        ({"inclusions": 40, "inclusion_radius": 20.0}, "do not fit"),
+    ],
+)
+def test_composite_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        composite(nav_shape=(20, 20), detector_shape=(16, 16), **kwargs)
+
+
+def test_two_phase_composite_takes_two_phases_only():
+    with pytest.raises(ValueError, match="'phases' must be two Phase objects"):
+        two_phase_composite(nav_shape=(2, 2), detector_shape=(16, 16),
+                            phases=(ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE))
