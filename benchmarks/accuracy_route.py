@@ -343,11 +343,11 @@ def checks(m):
     rel = abs(m["interface_width"] / m["interface_truth"] - 1)
     rows = [
         ("n components", f"{m['n_found']}", f"== {m['n_true']}", m["n_found"] == m["n_true"]),
-        ("fraction r (min)", _fmt(m["fraction_r"]), f">= {t[frac_key]}",
+        ("fraction r per phase", _fmt(m["fraction_r"]), f">= {t[frac_key]}",
          bool(np.all(np.nan_to_num(m["fraction_r"], nan=-1) >= t[frac_key]))),
-        ("component PDF r (min)", _fmt(m["component_r"]), f">= {t['component_r']}",
+        ("component r per phase", _fmt(m["component_r"]), f">= {t['component_r']}",
          bool(np.all(np.nan_to_num(m["component_r"], nan=-1) >= t["component_r"]))),
-        ("4 peaks |dr| max (Å)", _fmt(m["peak_shift"], 3), f"<= {t['peak_shift']}",
+        ("4 peaks max |dr| (Å)", _fmt(m["peak_shift"], 3), f"<= {t['peak_shift']}",
          bool(np.all(m["peak_shift"] <= t["peak_shift"]))),
         ("interface 10-90 (nm)",
          f"{m['interface_width']:.1f}/{m['interface_truth']:.1f} ({100 * rel:.0f}%)"
