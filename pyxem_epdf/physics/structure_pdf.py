@@ -48,7 +48,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import ConvexHull, Delaunay, HalfspaceIntersection, QhullError, cKDTree
+from scipy.spatial import (
+    ConvexHull,
+    Delaunay,
+    HalfspaceIntersection,
+    QhullError,
+    cKDTree,
+)
 
 from . import transform
 from .scattering import scattering_factors
