@@ -451,10 +451,10 @@ def save_gr(pdf, path, *, index=None, sigma=None, names=None, metadata_from=None
         if existing:
             raise FileExistsError(f"{len(existing)} file(s) exist, e.g. '{existing[0]}'; pass "
                                   "overwrite=True to replace them.")
-    md = metadata_from.metadata if metadata_from is not None else pdf.metadata
-    if metadata_from is None and not md.has_item("ePDF.s_max"):
-        md = pdf.metadata
-    chain = _processing_header(md)
+    if metadata_from is not None and not hasattr(metadata_from, "metadata"):
+        raise TypeError("'metadata_from' must be a signal with metadata.ePDF; got "
+                        f"{type(metadata_from).__name__}.")
+    chain = _processing_header((pdf if metadata_from is None else metadata_from).metadata)
     title = str(pdf.metadata.General.title)
     source = pdf.metadata.get_item("ePDF.source_file", None) or title
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

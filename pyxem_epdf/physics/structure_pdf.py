@@ -564,6 +564,8 @@ def model_pdf(structure, *, kind="electron", r_max=20.0, dr=0.01, sigma=0.05,
     w = pair_weights(fractions, kind, table)
     gamma = np.ones_like(r)
     if lattice is None:
+        if n < 2:
+            raise ValueError(f"A cluster needs at least 2 atoms for a PDF; got {n}.")
         if density is None or density > 0:
             own, gamma, _ = cluster_shape_function(np.asarray(xyz, dtype=float), r)
             density = own if density is None else density

@@ -108,6 +108,12 @@ def test_errors():
         model_pdf((np.zeros((2, 3)) + [[0, 0, 0], [1, 0, 0]], ["Qq", "Qq"]))
     with pytest.raises(ValueError, match="'kind' must be"):
         pair_weights({"Si": 1.0}, "neutron")
+    with pytest.raises(ValueError, match="at least 2 atoms"):
+        model_pdf((np.zeros((1, 3)), ["Si"]))
+    with pytest.raises(ValueError, match="non-finite"):
+        model_pdf((np.array([[0, 0, 0], [np.nan, 0, 0]]), ["Si", "O"]))
+    with pytest.raises(ValueError, match="'density'"):
+        model_pdf((np.array([[0, 0, 0], [1.6, 0, 0]]), ["Si", "O"]), density=-1.0)
 
 
 def test_signals_and_processing_like_data():
