@@ -459,12 +459,15 @@ def save_gr(pdf, path, *, index=None, sigma=None, names=None, metadata_from=None
     source = pdf.metadata.get_item("ePDF.source_file", None) or title
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     step = float(r[1] - r[0]) if r.size > 1 else 0.0
+    values = _as_numpy(data[targets[0][1]] if index is not None else data)
+    bad = [str(t[0]) for t in targets
+           if not np.all(np.isfinite(values if index is not None else values[t[1]]))]
+    if bad:
+        raise ValueError(f"{len(bad)} of the PDFs hold NaN or inf (e.g. the one for '{bad[0]}'); "
+                         "nothing was written.")
     written = []
     for target, idx, label in targets:
-        g = _as_numpy(data[idx] if idx else data)
-        if not np.all(np.isfinite(g)):
-            raise ValueError(f"The PDF for '{target}' has {int((~np.isfinite(g)).sum())} "
-                             "non-finite values; nothing written for it.")
+        g = values if index is not None else values[idx]
         header = ["[DEFAULT]", "", f"version = pyxem-epdf {__version__}", "",
                   "# input and output specifications", f"inputfile = {source}",
                   "outputtype = gr", "", "# PDF calculation setup", "mode = electron", *chain,

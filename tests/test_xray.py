@@ -274,3 +274,12 @@ def test_iq_is_an_intensity_to_fit(tmp_path):
         xray.load_reduced_intensity(path, kind="G(r)")
     with pytest.raises(ValueError, match="'axis' must be"):
         xray.load_reduced_intensity(path, kind="I(Q)", axis="2theta")
+
+
+def test_save_gr_refuses_non_finite_pdfs_before_writing(tmp_path, chain_pdfs):
+    pdf, _ = chain_pdfs
+    stack = pdf.inav[:3, 0].deepcopy()
+    stack.data[2, 10] = np.nan
+    with pytest.raises(ValueError, match="1 of the PDFs hold NaN or inf.*nothing was written"):
+        xray.save_gr(stack, tmp_path / "stack")
+    assert not list(tmp_path.glob("**/*.gr"))
