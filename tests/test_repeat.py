@@ -231,7 +231,7 @@ def test_spurious_registration_peak_of_a_small_scan_is_not_applied():
                                chain, n_peaks=1, r_range=(1.0, 1.7), tolerance=0.05,
                                n_bootstrap=10)
     assert np.hypot(*check.shift_pixels) > 3  # the spurious peak
-    assert check.drift_recovery < 0.9 and not check.drift_significant
+    assert check.drift_recovery < 0.8 and not check.drift_significant
     assert check.drift_applied.tolist() == [0, 0]
     assert check.drift_noise_nm > 0.8 * np.hypot(*check.shift_nm)  # the null knows such jumps
     assert "within the noise, not applied" in str(check)

@@ -338,13 +338,34 @@ class DriftTest(NamedTuple):
     sigma: np.ndarray
     recovery: float
 
-    def significant(self, alpha=0.05, min_recovery=0.9):
-        """Drift beyond the noise (p < ``alpha``) and found again in ≥ ``min_recovery``
-        of the simulated drifted pairs."""
+    def significant(self, alpha=0.05, min_recovery=0.8):
+        """Whether the drift is real: beyond the noise and reproducible.
+
+        Parameters
+        ----------
+        alpha : float
+            Significance level: ``p_value < alpha`` is required.
+        min_recovery : float
+            Smallest acceptable :attr:`recovery`. Real drifts in the tests and
+            examples are found again in 93–100 % of the simulated pairs, the
+            spurious cross-correlation peak of a 16 × 16 scan in 42 %.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> test = DriftTest(np.array([2.0, 1.0]), 0.8, np.zeros((30, 2)), 1 / 31, 0.4,
+        ...                  np.array([0.1, 0.1]), 0.97)
+        >>> test.significant(), test.significant(alpha=0.01)
+        (True, False)
+        """
         return bool(self.p_value < alpha and self.recovery >= min_recovery)
 
 
-def drift_significance(reference, moving, *, n_null=50, seed=0, smooth=1.0, **kwargs):
+def drift_significance(reference, moving, *, n_null=30, seed=0, smooth=1.0, **kwargs):
     """Register two images and test the drift against a noise-only null.
 
     The null hypothesis is "no drift, only noise": ``n_null`` pairs of images
@@ -360,7 +381,8 @@ def drift_significance(reference, moving, *, n_null=50, seed=0, smooth=1.0, **kw
     reference, moving : array_like
         2-D images as in :func:`register_translation`.
     n_null : int
-        Null realisations (≥ 19 so that p can reach 0.05).
+        Null realisations, and as many simulated drifted pairs (≥ 19 so that
+        p can reach 0.05; the default 30 reaches 1/31 = 0.03).
     seed : int
         Seed of the null noise.
     smooth : float
