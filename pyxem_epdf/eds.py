@@ -108,7 +108,9 @@ def element_maps(eds, xray_lines=None, *, background_windows=True, line_width=(2
     Raises
     ------
     ValueError
-        No elements or lines in the metadata and none passed.
+        No elements or lines in the metadata and none passed; a line that is
+        not ``"Element_Line"`` of exspy's database (the message lists the
+        valid lines of that element, or of the spectrum's elements).
 
     Examples
     --------
@@ -140,6 +142,7 @@ def element_maps(eds, xray_lines=None, *, background_windows=True, line_width=(2
         if not lines:
             raise ValueError("'xray_lines' is empty; name at least one line, e.g. ['Zn_Ka'].")
     lines = list(lines)
+    _check_lines(eds, lines)
     bw = None
     if background_windows:
         bw = eds.estimate_background_windows(line_width=list(map(float, line_width)),
@@ -148,6 +151,37 @@ def element_maps(eds, xray_lines=None, *, background_windows=True, line_width=(2
     return eds.get_lines_intensity(xray_lines=lines, background_windows=bw,
                                    integration_windows=float(integration_windows),
                                    plot_result=False)
+
+
+def _valid_lines(element):
+    from exspy.material import elements
+
+    if not element or not elements.has_item(element):
+        return None
+    return [f"{element}_{line}" for line in
+            elements.get_item(element).Atomic_properties.Xray_lines.keys()]
+
+
+def _check_lines(eds, lines):
+    """ValueError naming an unknown X-ray line and the valid ones, before exspy's KeyError."""
+    for line in lines:
+        element, sep, name = str(line).partition("_")
+        valid = _valid_lines(element) if sep else None
+        if valid is not None and str(line) in valid:
+            continue
+        if valid:  # a known element, an unknown line
+            raise ValueError(f"Unknown X-ray line {line!r} in 'xray_lines'; {element} has "
+                             f"{', '.join(valid)}.")
+        known = eds.metadata.get_item("Sample.elements", None) or []
+        listed = [v for el in known for v in (_valid_lines(str(el)) or [])]
+        hint = (f" Lines of the spectrum's elements: {', '.join(listed)}." if listed else
+                " Add the elements first (eds.add_elements([...])) to see their lines.")
+        raise ValueError(
+            f"Unknown X-ray line {line!r} in 'xray_lines': lines are 'Element_Line' with an "
+            f"element symbol and one of its lines (e.g. 'Zn_Ka', 'Al_Ka', 'Zn_La')."
+            f"{' ' + repr(element) + ' is not an element.' if sep and valid is None else ''}"
+            f"{hint}"
+        )
 
 
 def _line_name(sig, fallback):

@@ -208,3 +208,19 @@ def test_errors(scene):
         epdf.eds.correlate(epdf.eds.element_maps(eds.spectrum), loadings)
     with pytest.raises(ValueError, match="'normalize'"):
         epdf.eds.register_eds(eds.spectrum, eds.scan_haadf, eds.haadf, normalize="thickness")
+
+
+def test_unknown_xray_lines_are_named_with_the_valid_ones():
+    synth = data.two_phase_composite(nav_shape=(8, 8), detector_shape=(32, 32))
+    eds = data.synthetic_eds(synth, n_channels=1024).spectrum
+    # an unknown element: the message names the line and lists the spectrum's lines
+    with pytest.raises(ValueError, match=r"Unknown X-ray line 'Qq_Ka' in 'xray_lines'.*"
+                                         r"'Qq' is not an element.*Zn_Ka"):
+        epdf.eds.element_maps(eds, ["Qq_Ka"])
+    # a known element with a line it does not have: its own lines are listed
+    with pytest.raises(ValueError, match=r"Unknown X-ray line 'Zn_Kz'.*Zn has Zn_Ka, Zn_Kb"):
+        epdf.eds.element_maps(eds, ["Zn_Ka", "Zn_Kz"])
+    with pytest.raises(ValueError, match=r"Unknown X-ray line 'Zn'.*'Element_Line'"):
+        epdf.eds.element_maps(eds, ["Zn"])
+    maps = epdf.eds.element_maps(eds, ["Zn_Ka"])  # valid lines still work
+    assert maps[0].metadata.Sample.xray_lines == ["Zn_Ka"]

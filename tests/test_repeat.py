@@ -82,6 +82,19 @@ def test_identical_statistics_are_not_flagged(scans):
     assert len(fig.axes) == 2
     plt.close(fig)
     assert "Verdict: unchanged" in str(check)
+    # the (2, 1) drift stands far out of the noise-only null and is applied
+    assert check.drift_significant and check.drift_p_value < 0.05
+    assert check.drift_applied.tolist() == list(SHIFT)
+    assert check.drift_noise_nm < 0.5 * np.hypot(*check.shift_nm)
+    # printed verdict and plot titles use the same words, per region and overall
+    assert "inconclusive" in broad.region_verdicts
+    fig = broad.plot()
+    titles = [ax.get_title() for ax in fig.axes]
+    plt.close(fig)
+    for title, label, verdict in zip(titles, broad.labels, broad.region_verdicts, strict=True):
+        assert title.startswith(f"{label}: {verdict} (")
+        assert "no change" not in title
+    assert f"Verdict: {broad.verdict}" in str(broad)
 
 
 def test_injected_peak_shift_is_flagged(scans):
@@ -170,3 +183,82 @@ def test_errors(scans):
         epdf.compare_scans(ri_a, ri_b["same"], regions, chain, labels=["one"])
     with pytest.raises(ValueError, match="image_a"):
         epdf.compare_scans(ri_a, ri_b["same"], regions, chain, image_a=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="'apply_drift'"):
+        epdf.compare_scans(ri_a, ri_b["same"], regions, chain, apply_drift="yes")
+    with pytest.raises(ValueError, match="'drift_alpha'"):
+        epdf.compare_scans(ri_a, ri_b["same"], regions, chain, drift_alpha=5)
+
+
+def test_same_geometry_drift_is_within_the_noise_and_not_applied(scans):
+    """Two noise realisations of one geometry (and a scan with itself): no drift applied."""
+    ri_a, _, regions, chain = scans
+    first = data.two_phase_composite(nav_shape=(26, 26), seed=1)
+    kwargs = dict(labels=["ZIF", "glass"], n_peaks=1, r_range=(1.0, 1.7), tolerance=0.03,
+                  height_tolerance=0.1, n_bootstrap=20)
+    self_check = epdf.compare_scans(ri_a, ri_a, regions, chain, **kwargs)
+    assert self_check.shift_pixels.tolist() == [0.0, 0.0] and self_check.drift_p_value == 1.0
+    assert not self_check.drift_significant
+    for seed in (5, 6):
+        again = _crop(data.two_phase_composite(nav_shape=(26, 26), seed=seed))
+        check = epdf.compare_scans(ri_a, again, regions, chain, **kwargs)
+        assert not check.drift_significant, str(check)
+        assert check.drift_applied.tolist() == [0, 0]
+        assert "within the noise, not applied" in str(check)
+        assert check.verdict != "changed"
+        assert (check.a[0].n_pixels, check.a[1].n_pixels) == (check.b[0].n_pixels,
+                                                               check.b[1].n_pixels)
+    assert first is not None
+
+
+def test_spurious_registration_peak_of_a_small_scan_is_not_applied():
+    """The issue's case: a 16 × 16 low-dose scan registered with a new noise draw of the same
+    area locks onto a noise peak (here ≈ (−4.9, 8.8) positions, NCC 0.87). The noise-only null
+    of these scans jumps as far (its 95th percentile radius ≈ the drift), and the drift is not
+    found again in simulated drifted pairs, so it is reported but not applied."""
+    kw = dict(nav_shape=(18, 18), detector_shape=(64, 64), s_scale=0.08)
+
+    def crop(synth):
+        sig = synth.signal.inav[:16, :16]
+        return epdf.azimuthal_profile(sig, npt=40)
+
+    first = data.two_phase_composite(seed=1, **kw)
+    comp = data.average_composition(first)
+    chain = lambda x: (x.fit_scattering(comp, (1.6, 2.4), weights="poisson", fix_c=True)  # noqa: E731
+                       .polynomial_correct().damp_exponential(0.8).extrapolate_low_s(0.2)
+                       .to_pdf(8, 0.02))
+    glass = first.fractions[:16, :16, 1] > 0.9
+    check = epdf.compare_scans(crop(first), crop(data.two_phase_composite(seed=3, **kw)), glass,
+                               chain, n_peaks=1, r_range=(1.0, 1.7), tolerance=0.05,
+                               n_bootstrap=10)
+    assert np.hypot(*check.shift_pixels) > 3  # the spurious peak
+    assert check.drift_recovery < 0.8 and not check.drift_significant
+    assert check.drift_applied.tolist() == [0, 0]
+    assert check.drift_noise_nm > 0.8 * np.hypot(*check.shift_nm)  # the null knows such jumps
+    assert "within the noise, not applied" in str(check)
+    forced = epdf.compare_scans(crop(first), crop(data.two_phase_composite(seed=3, **kw)),
+                                glass, chain, n_peaks=1, r_range=(1.0, 1.7), tolerance=0.05,
+                                n_bootstrap=10, apply_drift=True)
+    assert forced.drift_applied.tolist() == np.rint(forced.shift_pixels).astype(int).tolist()
+
+
+def test_drift_null_is_calibrated_against_real_noise_realisations():
+    """The null's spread is at least the real spread of drift estimates between independent
+    noise realisations of one scene (it errs wide), and a real drift gets a small p."""
+    from pyxem_epdf.physics.registration import drift_significance, register_translation
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:32, :32]
+    scene = sum(40 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 18.0)
+                for cx, cy in rng.uniform(4, 28, size=(6, 2))) + 100
+    noisy = lambda: rng.poisson(scene).astype(float)  # noqa: E731
+    real = np.array([register_translation(noisy(), noisy())[0] for _ in range(40)])
+    real_95 = np.percentile(np.hypot(*real.T), 95)
+    test = drift_significance(noisy(), noisy(), n_null=40)
+    assert test.noise_radius >= 0.8 * real_95
+    assert test.p_value > 0.05
+    moved = np.roll(scene, (2, -1), axis=(0, 1))
+    drifted = drift_significance(noisy(), rng.poisson(moved).astype(float), n_null=40)
+    np.testing.assert_allclose(drifted.shift, [-2, 1], atol=0.3)
+    assert drifted.p_value < 0.05
+    with pytest.raises(ValueError, match="'n_null'"):
+        drift_significance(scene, scene, n_null=5)
