@@ -342,9 +342,9 @@ def _process(args):
         shape = tuple(args.scan_shape[::-1])  # HyperSpy's navigation_shape is (x, y)
     elif args.navigation_shape_xy:
         shape = tuple(args.navigation_shape_xy)
+    batch.check_output(args.out, [args.scan], overwrite=args.overwrite)
     dp = _load(args.scan, shape)
     steps = batch.plan(dp, cfg)
-    batch.check_output(args.out, [args.scan], overwrite=args.overwrite)
     if args.dry_run:
         sys.stdout.write("dry run: nothing computed; the plan is\n")
         for i, step in enumerate(steps, 1):
