@@ -395,7 +395,7 @@ def check_scan(dp):
         )
     if not isinstance(dp, BaseSignal):
         raise ConfigError(f"The input is a {type(dp).__name__}, not a HyperSpy signal.")
-    kind = type(dp).__name__
+    kind = type(dp).__name__.removeprefix("Lazy")
     stage = dp.metadata.get_item("ePDF.stage", None)
     what = {"pdf": "G(r) data", "reduced_intensity": "φ(s) data",
             "intensity": "an I(s) profile"}.get(stage, "")
