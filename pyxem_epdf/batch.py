@@ -265,7 +265,10 @@ def load_config(path_or_dict):
     try:
         parse_composition(chain["composition"])
     except (ValueError, TypeError, KeyError) as err:
-        raise ConfigError(f"'chain.composition' = {chain['composition']!r}: {err}") from None
+        raise ConfigError(
+            "'chain.composition' must be a formula (e.g. \"SiO2\") or a table of atomic "
+            f"fractions; got {chain['composition']!r}: {err}"
+        ) from None
     cal = cfg["calibration"]
     if cal and "s_per_pixel" not in cal and not {"camera_length_m", "pixel_size_m"} <= set(cal):
         raise ConfigError(

@@ -160,7 +160,7 @@ def test_dry_run_computes_nothing(scan, tmp_path, capsys):
         ({"chain": {"composition": "SiO2", "s_range": [2.5, 1.6]}}, "'chain.s_range' must be"),
         ({"chain": {"composition": "SiO2", "weights": "sqrt"}}, "'chain.weights' must be"),
         ({"chain": {}}, "'chain.composition' is required"),
-        ({"chain": {"composition": "SiQ2"}}, "'chain.composition' = 'SiQ2': Unknown element 'Q'"),
+        ({"chain": {"composition": "SiQ2"}}, "'chain.composition' must be a formula .*; got 'SiQ2': Unknown element 'Q'"),
         ({"chain": {"composition": "SiO2"}, "integration": {"subpixel": 40}},
          "'integration.subpixel' must be an integer in 1–16; got 40"),
         ({"chain": {"composition": "SiO2"}, "mapping": {"n_components": 1}},
