@@ -880,7 +880,7 @@ def _progress(show):
         if show:
             from dask.diagnostics import ProgressBar
 
-            with ProgressBar(out=sys.stderr, minimum=0.5):
+            with ProgressBar(out=sys.stderr):
                 yield
         else:
             yield
