@@ -151,14 +151,21 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
 
     from .physics import corrections, transform
 
+    from .batch import _nav_extent
+
     fig = Figure(figsize=(13, 3.8), layout="tight")
     axes = fig.subplots(1, 3)
-    im = axes[0].imshow(np.asarray(n_map.data) / synth.N_true, cmap="viridis")
+    extent, xlabel, ylabel = _nav_extent(pdf)
+    im = axes[0].imshow(np.asarray(n_map.data) / synth.N_true, cmap="viridis", extent=extent)
     axes[0].set_title("fitted N / true N")
-    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    fig.colorbar(im, ax=axes[0], fraction=0.046, label="ratio")
     frac = np.asarray(synth.fractions[..., 0])
-    axes[1].imshow(frac, cmap="coolwarm", vmin=0, vmax=1)
+    im = axes[1].imshow(frac, cmap="coolwarm", vmin=0, vmax=1, extent=extent)
     axes[1].set_title(f"true fraction of {synth.phases[0].name}")
+    fig.colorbar(im, ax=axes[1], fraction=0.046, label="fraction")
+    for ax in axes[:2]:
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
     r = pdf.axes_manager.signal_axes[0].axis
     g = np.asarray(pdf.data)
     for phase, mask, color in (
