@@ -838,10 +838,21 @@ def staged_output(out_dir, inputs=(), *, overwrite=False):
     ['a.txt']
     """
     final = check_output(out_dir, inputs, overwrite=overwrite)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial_name(final)
-    partial.mkdir()
-    yield partial
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = _partial_name(final)
+        partial.mkdir()
+    except OSError as err:
+        raise OutputError(
+            f"cannot create a folder next to '{final}': {err.strerror or err}."
+        ) from None
+    try:
+        yield partial
+    except BaseException as err:
+        # tell the caller where the partial result is (the CLI prints it)
+        with contextlib.suppress(AttributeError, TypeError):
+            err.partial_folder = str(partial)
+        raise
     _commit(partial, final)
 
 

@@ -303,11 +303,11 @@ def main(argv=None):
     except (batch.ConfigError, batch.OutputError, _InputError) as err:
         sys.stderr.write(f"pyxem-epdf: error: {err}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write(
-            f"pyxem-epdf: interrupted; {args.out} is unchanged, the partial result is in "
-            f"{args.out}.partial-<pid> (provenance.json: \"complete\": false).\n"
-        )
+    except KeyboardInterrupt as err:
+        partial = getattr(err, "partial_folder", None)
+        where = ("nothing was written" if partial is None else
+                 f"the partial result is in {partial} (provenance.json: \"complete\": false)")
+        sys.stderr.write(f"pyxem-epdf: interrupted; {args.out} is unchanged, {where}.\n")
         return 130
     for name, path in summary["files"].items():
         sys.stdout.write(f"wrote {name}: {path}\n")

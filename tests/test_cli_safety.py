@@ -124,6 +124,17 @@ def test_users_files_are_never_replaced(tiny, tmp_path, capsys, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
+def test_uncreatable_output_is_one_line(tiny, tmp_path, capsys):
+    """A parent that is a file (as a read-only parent would) cannot hold the partial folder."""
+    scan, config, _ = tiny
+    blocker = tmp_path / "a_file"
+    blocker.write_text("keep")
+    assert run(scan, config, blocker / "out") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot create a folder next to" in err
+    assert blocker.read_text() == "keep"
+
+
 def test_output_that_is_a_file_is_refused(tiny, tmp_path, capsys):
     scan, config, _ = tiny
     out = tmp_path / "result.txt"
@@ -211,6 +222,7 @@ def test_ctrl_c_during_a_rerun_keeps_the_earlier_result(tiny, tmp_path):
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, (stdout, stderr)
     assert "interrupted" in stderr and "Traceback" not in stderr
+    assert f"the partial result is in {partial}" in stderr
     # the earlier result: untouched and readable
     assert tree_digest(out) == before
     assert json.loads((out / "provenance.json").read_text())["complete"] is True
