@@ -1192,9 +1192,11 @@ def _figures(pdf, dec, unmix, plot_pdfs):
 
 
 def _fmt(value):
-    """Numbers to 4 significant digits (compositions, times); everything else as text."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
+    """Numbers to 4 significant digits (compositions, times), booleans as in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.4g}"
     if isinstance(value, (list, tuple)):
