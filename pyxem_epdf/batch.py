@@ -848,12 +848,16 @@ def staged_output(out_dir, inputs=(), *, overwrite=False):
         ) from None
     try:
         yield partial
+        _commit(partial, final)
     except BaseException as err:
-        # tell the caller where the partial result is (the CLI prints it)
+        # tell the caller where the result is (the CLI prints it): an interrupt
+        # delivered just after the final rename finds the new result complete
         with contextlib.suppress(AttributeError, TypeError):
-            err.partial_folder = str(partial)
+            if partial.exists():
+                err.partial_folder = str(partial)
+            else:
+                err.result_committed = str(final)
         raise
-    _commit(partial, final)
 
 
 class _Stages:
@@ -985,7 +989,9 @@ def process(dp, cfg, out_dir, *, source=None, composition=None, overwrite=False,
     with stages("check"):
         check_scan(dp)
         steps = plan(dp, cfg, composition=composition)
-    with staged_output(out_dir, [source], overwrite=overwrite) as folder:
+    # the file the signal was loaded from (a lazy signal still reads it) is protected too
+    inputs = [source, _loaded_from(dp)]
+    with staged_output(out_dir, inputs, overwrite=overwrite) as folder:
         final = Path(out_dir).expanduser().resolve()
         provenance = {
             "software": "pyxem-epdf",
@@ -1016,6 +1022,18 @@ def process(dp, cfg, out_dir, *, source=None, composition=None, overwrite=False,
     return {"files": {k: str(final / v) for k, v in files.items()},
             "seconds": provenance["seconds"], "stage_seconds": provenance["stage_seconds"],
             "frames": provenance["frames"], "out": str(final)}
+
+
+def _loaded_from(signal):
+    """Path of the file HyperSpy loaded ``signal`` from, if any (``tmp_parameters``)."""
+    tp = signal.tmp_parameters
+    try:
+        folder, name, ext = tp.folder, tp.filename, tp.extension
+    except AttributeError:
+        return None
+    if not all(isinstance(v, str) for v in (folder, name, ext)):
+        return None
+    return Path(folder) / f"{name}{ext if ext.startswith('.') else '.' + ext}"
 
 
 def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progressbar,

@@ -305,9 +305,14 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt as err:
         partial = getattr(err, "partial_folder", None)
-        where = ("nothing was written" if partial is None else
-                 f"the partial result is in {partial} (provenance.json: \"complete\": false)")
-        sys.stderr.write(f"pyxem-epdf: interrupted; {args.out} is unchanged, {where}.\n")
+        done = getattr(err, "result_committed", None)
+        if done is not None:
+            sys.stderr.write(f"pyxem-epdf: interrupted after the result was complete: {done} "
+                             "holds the new result.\n")
+        else:
+            where = ("nothing was written" if partial is None else f"the partial result is in "
+                     f"{partial} (provenance.json: \"complete\": false)")
+            sys.stderr.write(f"pyxem-epdf: interrupted; {args.out} is unchanged, {where}.\n")
         return 130
     for name, path in summary["files"].items():
         sys.stdout.write(f"wrote {name}: {path}\n")

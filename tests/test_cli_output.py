@@ -32,3 +32,21 @@ def test_progress_on_stderr_and_one_timing_source(files, tmp_path):  # noqa: F81
     assert "Completed" not in proc.stdout
     report = (out / "report.html").read_text(encoding="utf-8")
     assert f"processed in {prov['seconds']:.1f} s" in report
+
+
+def test_descan_and_binning_route(files, tmp_path, capsys):  # noqa: F811
+    from pyxem_epdf.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(files["config"].read_text().replace(
+        "[integration]", "[navigation]\nrebin = 2\n[integration]\ndescan = true"))
+    out = tmp_path / "out"
+    assert main(["process", str(files["scan"]), "--config", str(config), "--out", str(out),
+                 "--no-progress"]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    assert list(prov["stage_seconds"]) == ["check", "mask", "descan", "chain", "mapping",
+                                           "write"]
+    assert "descan correction: yes" in prov["plan"] and prov["frames"] == 16
+    import hyperspy.api as hs
+
+    assert hs.load(out / "pdf_cube.zspy").data.shape[:2] == (2, 2)

@@ -84,6 +84,16 @@ def test_input_inside_output_folder_is_refused(tiny, tmp_path, capsys, overwrite
     assert isinstance(hs.load(result / "pdf_cube.zspy"), epdf.PDF1DPlus)
 
 
+def test_python_api_protects_the_file_a_signal_was_loaded_from(tiny):
+    """Without ``source``, the file HyperSpy read the (lazy) scan from is still protected."""
+    scan, config, _ = tiny
+    before = tree_digest(scan)
+    dp = hs.load(scan, lazy=True)
+    with pytest.raises(batch.OutputError, match="is inside the input"):
+        batch.process(dp, batch.load_config(config), scan / "results", show_progressbar=False)
+    assert tree_digest(scan) == before
+
+
 def test_output_is_or_is_inside_the_input_store(tiny, capsys):
     scan, config, _ = tiny
     before = tree_digest(scan)
