@@ -58,7 +58,7 @@ def test_process_end_to_end(scan, processed):
     out = processed
     for name in ("pdf_cube.zspy", "loadings.zspy", "components.zspy", "loadings.csv",
                  "components.csv", "scree.png", "loading_maps.png", "component_pdfs.png",
-                 "N_map.png", "provenance.json", "report.html"):
+                 "N_map.png", "intensity_fit.png", "provenance.json", "report.html"):
         assert (out / name).exists(), name
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["input"]["sha256"] == batch.sha256(path)
@@ -74,7 +74,7 @@ def test_process_end_to_end(scan, processed):
     assert 9 < prov["dose"]["mean_e_per_A2"] < 11  # generated at 10 e⁻/Å²
     report = (out / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', report)
-    assert len(images) == 4
+    assert len(images) == 5
     for encoded in images:
         img = mpimg.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
         assert img.ndim == 3 and img.shape[0] > 100 and img.std() > 0  # a real figure
@@ -131,7 +131,7 @@ def test_report_renders_in_headless_chromium(processed, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
     assert problems == []
-    assert len(sizes) == 4
+    assert len(sizes) == 5
     assert all(done and w > 100 and h > 100 for done, w, h in sizes), sizes
     assert title == "pyxem-epdf report"
     img = mpimg.imread(shot)

@@ -77,7 +77,8 @@ def test_cli_demo_writes_one_analysis(tmp_path, capsys):
     # one analysis, one name per result: no pdf_cube in two places or formats
     assert names == sorted(["pdf_cube.zspy", "loadings.zspy", "components.zspy", "loadings.csv",
                             "components.csv", "scree.png", "loading_maps.png",
-                            "component_pdfs.png", "N_map.png", "truth.png", "report.html",
+                            "component_pdfs.png", "N_map.png", "intensity_fit.png", "truth.png",
+                            "report.html",
                             "provenance.json"])
     pdf = hs.load(out / "pdf_cube.zspy")
     assert isinstance(pdf, epdf.PDF1DPlus)
