@@ -6,7 +6,7 @@ chunk by chunk: calibration (if the file lacks it) → detector mask →
 → ``fit_scattering → polynomial_correct → damp_exponential →
 extrapolate_low_s → to_pdf`` → decomposition and unmixing; it writes the PDF
 cube and the unmixing results (.zspy), loading maps and component PDFs (PNG
-and CSV), the mean I(s) with its fitted background and φ(s)
+and CSV; each component also as ``component_<i>.gr``), the mean I(s) with its fitted background and φ(s)
 (``intensity_fit.png``), ``provenance.json`` (package versions, parameters, SHA-256 of the
 input, start and end times, per-stage times, ``"complete": true``) and one
 self-contained ``report.html``.
@@ -977,9 +977,10 @@ def process(dp, cfg, out_dir, *, source=None, composition=None, overwrite=False,
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
     >>> result = process(synth.signal, cfg, out, show_progressbar=False)
     >>> result["frames"], sorted(pathlib.Path(f).name for f in result["files"].values())
-    (64, ['N_map.png', 'component_pdfs.png', 'components.csv', 'components.zspy',
-          'intensity_fit.png', 'loading_maps.png', 'loadings.csv', 'loadings.zspy',
-          'pdf_cube.zspy', 'provenance.json', 'report.html', 'scree.png'])
+    (64, ['N_map.png', 'component_0.gr', 'component_1.gr', 'component_pdfs.png',
+          'components.csv', 'components.zspy', 'intensity_fit.png', 'loading_maps.png',
+          'loadings.csv', 'loadings.zspy', 'pdf_cube.zspy', 'provenance.json', 'report.html',
+          'scree.png'])
     >>> prov = json.loads((out / "provenance.json").read_text())
     >>> prov["complete"], prov["n_components"], prov["parameters"]["chain"]["r_step"]
     (True, 2, 0.05)
@@ -1046,6 +1047,7 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
     from . import compute_all
     from .mapping import peak_table, plot_pdfs
     from .signals import descan, detector_mask, dose_map
+    from .xray import write_gr
 
     integ, mapping = cfg["integration"], cfg["mapping"]
     with _progress(show_progressbar):
@@ -1091,6 +1093,11 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
             files["loadings_csv"] = "loadings.csv"
             _csv_components(unmix.components, folder / "components.csv")
             files["components_csv"] = "components.csv"
+            for i in range(unmix.components.data.shape[0]):  # for PDFgui / diffpy
+                name = f"component_{i}.gr"
+                write_gr(unmix.components.inav[i], folder / name,
+                         comment=f"{unmix.method} component {i} of {files['pdf_cube']}")
+                files[f"component_{i}_gr"] = name
             figures = _figures(pdf, dec, unmix, plot_pdfs)
             comp = cfg["chain"]["composition"] if composition is None else composition
             figures["intensity_fit"] = _intensity_figure(ri, pdf, comp, cfg["chain"])

@@ -112,7 +112,7 @@ def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, s
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "demo"
     >>> summary = run_demo(out, nav_shape=(2, 2), lazy=False, show_progressbar=False)
     >>> summary["patterns"], sorted(summary["files"])[:4]
-    (4, ['N_map', 'component_pdfs', 'components', 'components_csv'])
+    (4, ['N_map', 'component_0_gr', 'component_1_gr', 'component_pdfs'])
     >>> pdf = hs.load(out / "pdf_cube.zspy")
     >>> type(pdf).__name__, pdf.data.shape
     ('PDF1DPlus', (2, 2, 2001))

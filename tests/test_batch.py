@@ -84,6 +84,16 @@ def test_process_end_to_end(scan, processed):
     assert not re.search(r"\d\.\d{8,}", report)  # no 17-digit numbers
     lines = (out / "components.csv").read_text().splitlines()
     assert lines[0] == "r_A,component_0,component_1" and len(lines) == 502
+    # each component as a .gr file that the X-ray reader (diffpy) reads back
+    import hyperspy.api as hs
+    import numpy as np
+
+    from pyxem_epdf import xray
+
+    comps = hs.load(out / "components.zspy")
+    for i in range(2):
+        gr = xray.load_xray_pdf(out / f"component_{i}.gr")
+        np.testing.assert_allclose(gr.data, comps.inav[i].data, rtol=1e-6, atol=1e-8)
 
 
 def _chromium():

@@ -76,6 +76,7 @@ def test_cli_demo_writes_one_analysis(tmp_path, capsys):
     names = sorted(p.name for p in out.iterdir())
     # one analysis, one name per result: no pdf_cube in two places or formats
     assert names == sorted(["pdf_cube.zspy", "loadings.zspy", "components.zspy", "loadings.csv",
+                            "component_0.gr", "component_1.gr",
                             "components.csv", "scree.png", "loading_maps.png",
                             "component_pdfs.png", "N_map.png", "intensity_fit.png", "truth.png",
                             "report.html",
