@@ -40,6 +40,18 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     n_components = 0         # 0 = from parallel analysis, else 2 … number of (binned) positions
     method = "closure"       # "closure", "ica", "nmf", "sklearn_fastica" or "orthomax"
 
+Output folder::
+
+    pdf_cube.zspy            G(r) cube (PDF1DPlus) with the fit maps in metadata.ePDF
+    loadings.zspy, components.zspy, loadings.csv, components.csv, component_<i>.gr
+    scree.png, loading_maps.png, component_pdfs.png, N_map.png, intensity_fit.png
+    report.html              self-contained (figures inlined)
+    provenance.json          software, complete, status, started, finished (UTC),
+                             seconds, stage_seconds (check, mask, [descan,] chain,
+                             mapping, write), output, input (path, sha256), parameters,
+                             plan, versions, mask, dose, n_components,
+                             parallel_analysis, frames
+
 Safety of the output folder (:func:`staged_output`): the command never writes
 over or inside its input, refuses a non-empty output folder unless
 ``overwrite`` is given (and then only one holding an earlier pyxem-epdf
