@@ -734,8 +734,8 @@ def check_output(out_dir, inputs=(), *, overwrite=False):
     >>> try:
     ...     check_output(scan / "results", [scan])
     ... except OutputError as err:
-    ...     print(str(err).split("(")[0])  # doctest: +ELLIPSIS
-    output folder '.../scan.zspy/results' is inside the input '.../scan.zspy' 
+    ...     print(str(err).split(" (")[0])  # doctest: +ELLIPSIS
+    output folder '.../scan.zspy/results' is inside the input '.../scan.zspy'
     >>> check_output(scan.parent / "results", [scan]).name
     'results'
     """

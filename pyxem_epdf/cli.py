@@ -17,7 +17,6 @@ or output folder (one line on stderr), 130 interrupted (Ctrl-C).
 """
 
 import argparse
-import json
 import logging
 import sys
 import warnings
@@ -149,9 +148,8 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
     import numpy as np
     from matplotlib.figure import Figure
 
-    from .physics import corrections, transform
-
     from .batch import _nav_extent
+    from .physics import corrections, transform
 
     fig = Figure(figsize=(13, 3.8), layout="tight")
     axes = fig.subplots(1, 3)
