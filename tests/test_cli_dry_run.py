@@ -170,3 +170,26 @@ def test_version_and_help(capsys):
         for key, (_, valid) in keys.items():
             assert f"[{section}] {key}: {valid}" in " ".join(text.split()), key
     assert "--scan-shape ROWS COLS" in text and "--navigation-shape" not in text
+
+
+def test_results_too_large_for_memory_are_refused_before_anything_runs():
+    """A huge (lazy, never computed) scan with a fine r grid: refused with the estimate."""
+    import dask.array as da
+    import hyperspy.api as hs
+
+    memory = batch._machine_memory()
+    if memory is None:
+        pytest.skip("this platform does not report its memory")
+    rows = int(np.ceil(np.sqrt(memory / (2001 * 8)))) + 1  # the PDF cube alone > all memory
+    sig = hs.signals.Signal2D(da.zeros((rows, rows, 32, 32), chunks=(64, 64, 32, 32),
+                                       dtype="uint16")).as_lazy()
+    sig.set_signal_type("electron_diffraction")
+    for ax in sig.axes_manager.signal_axes:
+        ax.scale, ax.offset, ax.units = 0.16, -2.56, "Å^-1"
+    cfg = batch.load_config({"chain": {"composition": "SiO2", "s_range": [1.4, 2.3],
+                                       "r_max": 20.0, "r_step": 0.01}})
+    with ComputeCounter() as counter:
+        with pytest.raises(batch.ConfigError, match="The results need about .* GB .*"
+                                                    "2001 r points .* raise chain.r_step"):
+            batch.plan(sig, cfg)
+    assert counter.runs == 0
