@@ -1,19 +1,24 @@
 """Command-line entry point ``pyxem-epdf`` (also ``python -m pyxem_epdf``).
 
 ``pyxem-epdf demo OUT`` generates the embedded synthetic two-phase composite
-scan, runs the ePDF chain on every probe position and writes the PDF cube,
-the N map and a summary figure to ``OUT``.
+scan and runs the batch route on it (:func:`run_demo`): the PDF cube, maps,
+component PDFs, the HTML report and a figure against the ground truth, all
+from one analysis.
 
 ``pyxem-epdf process SCAN --config config.toml --out DIR [--dry-run]`` runs
-the configured chain on a scan file (see :mod:`pyxem_epdf.batch`) and writes
-the results, provenance and an HTML report.
+the configured chain on a scan file (see :mod:`pyxem_epdf.batch`, whose
+docstring documents the configuration keys) and writes the results,
+provenance and an HTML report.
+
+Both commands write into ``OUT.partial-<pid>`` and rename it to ``OUT`` once
+complete; ``OUT`` must be new or empty, or hold an earlier result and be
+given with ``--overwrite``. Exit status: 0 done, 2 bad input, configuration
+or output folder (one line on stderr), 130 interrupted (Ctrl-C).
 """
 
 import argparse
-import json
 import logging
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -32,103 +37,109 @@ DEMO_PARAMETERS = {
 }
 
 
-def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, seed=0):
-    """Run the demo chain and write its outputs.
+def demo_config(synth):
+    """The demo's batch configuration (from :data:`DEMO_PARAMETERS`).
 
     Parameters
     ----------
-    out_dir : str or pathlib.Path
-        Folder to write into (created if missing).
-    nav_shape : tuple of int
-        Scan size (rows, columns) of the synthetic composite.
-    lazy : bool
-        Run lazily (dask) and compute once at the end.
-    show_progressbar : bool
-        Show progress bars for the long steps.
-    seed : int
-        Seed of the synthetic dataset.
+    synth : pyxem_epdf.data.SyntheticComposite
+        The synthetic scan (its average composition goes into ``chain``;
+        :func:`run_demo` overrides it with the per-pixel composition maps).
 
     Returns
     -------
     dict
-        Paths of the written files and summary numbers.
+        A configuration for :func:`pyxem_epdf.batch.load_config`.
 
     Examples
     --------
-    A 2 × 2 scan (too small for the decomposition and the HTML report, which
-    need at least 9 probe positions):
+    >>> from pyxem_epdf import batch, data
+    >>> synth = data.two_phase_composite(nav_shape=(3, 3), detector_shape=(32, 32))
+    >>> cfg = batch.load_config(demo_config(synth))
+    >>> cfg["integration"]["npt"], cfg["chain"]["weights"], cfg["mapping"]["n_components"]
+    (70, 'poisson', 2)
+    """
+    from . import data
 
-    >>> import tempfile
+    p = DEMO_PARAMETERS
+    return {
+        "integration": {"npt": p["npt"], "s_max": p["s_max"] + 0.04},
+        "chain": {"composition": data.average_composition(synth),
+                  "s_range": list(p["s_range"]), "weights": p["weights"], "s_max": p["s_max"],
+                  "b": p["b"], "s_min": p["s_min"], "r_max": p["r_max"], "r_step": p["r_step"]},
+        "mapping": {"r_range": [1.0, 8.0], "n_components": 2},
+    }
+
+
+def run_demo(out_dir, *, nav_shape=(20, 20), lazy=True, show_progressbar=True, seed=0,
+             overwrite=False):
+    """Run the batch route on the embedded synthetic scan and write its outputs.
+
+    One analysis (:func:`demo_config`, with the generator's per-pixel
+    composition maps, as EDS maps would give in practice) through
+    :func:`pyxem_epdf.batch.process`: ``OUT`` gets the batch outputs
+    (``pdf_cube.zspy``, maps, component PDFs, ``provenance.json``,
+    ``report.html``) and ``truth.png`` (fitted N over the true N, the true
+    phase map, region-mean G(r) against the truth band-limited to the same
+    s window).
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Output folder: new or empty, or an earlier result with ``overwrite``.
+    nav_shape : tuple of int
+        Scan size (rows, columns) of the synthetic composite; at least 3
+        probe positions.
+    lazy : bool
+        Run lazily (dask) and compute once.
+    show_progressbar : bool
+        Show dask progress bars (on stderr).
+    seed : int
+        Seed of the synthetic dataset.
+    overwrite : bool
+        Replace an earlier result in ``out_dir`` once the new one is complete.
+
+    Returns
+    -------
+    dict
+        As :func:`pyxem_epdf.batch.process`, plus ``nav_shape`` and ``patterns``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
     >>> import hyperspy.api as hs
-    >>> summary = run_demo(tempfile.mkdtemp(), nav_shape=(2, 2), lazy=False,
-    ...                    show_progressbar=False)
-    >>> sorted(summary["files"]), summary["patterns"]
-    (['N_map', 'figure', 'pdf_cube'], 4)
-    >>> pdf = hs.load(summary["files"]["pdf_cube"])
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "demo"
+    >>> summary = run_demo(out, nav_shape=(2, 2), lazy=False, show_progressbar=False)
+    >>> summary["patterns"], sorted(summary["files"])[:4]
+    (4, ['N_map', 'component_0_gr', 'component_1_gr', 'component_pdfs'])
+    >>> pdf = hs.load(out / "pdf_cube.zspy")
     >>> type(pdf).__name__, pdf.data.shape
     ('PDF1DPlus', (2, 2, 2001))
     """
     import numpy as np
 
-    from . import data
-    from .signals import from_profile
+    from . import batch, data
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    p = DEMO_PARAMETERS
-    t0 = time.perf_counter()
     synth = data.two_phase_composite(nav_shape=nav_shape, lazy=lazy, seed=seed)
-    dp = synth.signal
-    profile = dp.get_azimuthal_integral1d(
-        npt=p["npt"], mean=True, show_progressbar=show_progressbar
-    )
-    if profile._lazy:
-        # The integration is the expensive step: compute it once (chunk by
-        # chunk) rather than once per output map.
-        profile.compute(show_progressbar=show_progressbar)
-    ri = from_profile(profile)
+    cfg = batch.load_config(demo_config(synth))
     # Per-pixel composition (here the generator's truth; in practice EDS maps).
-    composition = {
-        el: synth.element_fractions[..., i] for i, el in enumerate(synth.elements)
-    }
-    pdf = ri.get_pdf(composition, p["s_range"], b=p["b"], s_min=p["s_min"], s_max=p["s_max"],
-                     r_max=p["r_max"], r_step=p["r_step"], weights=p["weights"])
-    n_map = pdf.metadata.ePDF.fit.N
-    elapsed = time.perf_counter() - t0
+    composition = {el: synth.element_fractions[..., i] for i, el in enumerate(synth.elements)}
+    p = DEMO_PARAMETERS
 
-    pdf_path = out / "pdf_cube.hspy"
-    n_path = out / "N_map.hspy"
-    pdf.save(pdf_path, overwrite=True)
-    n_map.save(n_path, overwrite=True)
+    def truth_figure(folder, result):
+        from .signals import _base
 
-    fig_path = out / "summary.png"
-    from .signals import _base
+        s = _base.s_axis_values(result.profile)  # Å⁻¹, the units of metadata.ePDF.s_max
+        pdf = result.pdf
+        _summary_figure(synth, pdf, pdf.metadata.ePDF.fit.N, s[s <= pdf.metadata.ePDF.s_max],
+                        folder / "truth.png", p)
+        return {"truth": "truth.png"}
 
-    s = _base.s_axis_values(ri)  # Å⁻¹, the units of metadata.ePDF.s_max
-    _summary_figure(synth, pdf, n_map, s[s <= pdf.metadata.ePDF.s_max], fig_path, p)
-    n_patterns = int(np.prod(nav_shape))
-    files = {"pdf_cube": str(pdf_path), "N_map": str(n_path), "figure": str(fig_path)}
-    if len(nav_shape) == 2 and n_patterns >= 9:
-        # the batch route on the same scan: decomposition, unmixing and the HTML report
-        from . import batch
-
-        cfg = batch.load_config({
-            "chain": {"composition": data.average_composition(synth), "s_range": list(p["s_range"]),
-                      "weights": "variance", "fix_c": True, "s_max": p["s_max"], "b": p["b"],
-                      "s_min": p["s_min"], "r_max": 10.0, "r_step": 0.02},
-            "integration": {"npt": 64, "s_max": p["s_max"] + 0.04},
-            "mapping": {"r_range": [1.0, 8.0], "n_components": 2},
-        })
-        report = batch.process(synth.signal, cfg, out / "report", show_progressbar=show_progressbar)
-        files["report"] = report["files"]["report"]
-    summary = {
-        "files": files,
-        "nav_shape": list(nav_shape),
-        "patterns": n_patterns,
-        "seconds": round(elapsed, 3),
-        "parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary = batch.process(synth.signal, cfg, out_dir, composition=composition,
+                            overwrite=overwrite, show_progressbar=show_progressbar,
+                            extra=truth_figure)
+    summary["nav_shape"] = list(nav_shape)
+    summary["patterns"] = int(np.prod(nav_shape))
     return summary
 
 
@@ -137,16 +148,22 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
     import numpy as np
     from matplotlib.figure import Figure
 
+    from .batch import _nav_extent
     from .physics import corrections, transform
 
     fig = Figure(figsize=(13, 3.8), layout="tight")
     axes = fig.subplots(1, 3)
-    im = axes[0].imshow(np.asarray(n_map.data) / synth.N_true, cmap="viridis")
+    extent, xlabel, ylabel = _nav_extent(pdf)
+    im = axes[0].imshow(np.asarray(n_map.data) / synth.N_true, cmap="viridis", extent=extent)
     axes[0].set_title("fitted N / true N")
-    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    fig.colorbar(im, ax=axes[0], fraction=0.046, label="ratio")
     frac = np.asarray(synth.fractions[..., 0])
-    axes[1].imshow(frac, cmap="coolwarm", vmin=0, vmax=1)
+    im = axes[1].imshow(frac, cmap="coolwarm", vmin=0, vmax=1, extent=extent)
     axes[1].set_title(f"true fraction of {synth.phases[0].name}")
+    fig.colorbar(im, ax=axes[1], fraction=0.046, label="fraction")
+    for ax in axes[:2]:
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
     r = pdf.axes_manager.signal_axes[0].axis
     g = np.asarray(pdf.data)
     for phase, mask, color in (
@@ -170,6 +187,57 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
     fig.savefig(path, dpi=120)
 
 
+def _parser():
+    from . import __version__
+    from .batch import describe_schema
+
+    parser = argparse.ArgumentParser(
+        prog="pyxem-epdf", description="STEM electron PDF analysis (pyxem-epdf).",
+        epilog="Exit status: 0 done, 2 bad input, configuration or output folder, "
+               "130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"pyxem-epdf {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--overwrite", action="store_true",
+                        help="replace an earlier pyxem-epdf result in the output folder, "
+                             "once the new one is complete")
+    common.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    demo = sub.add_parser(
+        "demo", parents=[common],
+        help="run the batch route on the embedded synthetic composite",
+        description="Run the batch route on the embedded synthetic two-phase composite and "
+                    "write its results, report and a figure against the ground truth.",
+    )
+    demo.add_argument("out", help="output folder (new or empty)")
+    demo.add_argument("--scan-shape", type=int, nargs=2, default=(20, 20),
+                      metavar=("ROWS", "COLS"),
+                      help="scan size of the synthetic dataset (default 20 20)")
+    demo.add_argument("--nav", type=int, nargs=2, dest="scan_shape", help=argparse.SUPPRESS)
+    demo.add_argument("--eager", action="store_true", help="run eagerly instead of lazily")
+    demo.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    proc = sub.add_parser(
+        "process", parents=[common], help="run the configured chain on a scan file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the configured chain on a scan file and write the results, "
+                    "provenance.json and report.html.",
+        epilog="Configuration keys (TOML; documented in the pyxem_epdf.batch module "
+               "docstring, `python -m pydoc pyxem_epdf.batch`, and the docs' batch page):\n  "
+               + describe_schema().replace("\n", "\n  "),
+    )
+    proc.add_argument("scan", help="scan file (.hspy, .zspy, .mib, … as hs.load reads)")
+    proc.add_argument("--config", required=True, help="TOML configuration")
+    proc.add_argument("--out", required=True, help="output folder (new or empty)")
+    proc.add_argument("--dry-run", action="store_true",
+                      help="check the configuration against the data (lazily, computing "
+                           "nothing) and the output folder, and print the plan")
+    proc.add_argument("--scan-shape", type=int, nargs=2, metavar=("ROWS", "COLS"),
+                      help="scan shape for files without it (e.g. .mib)")
+    proc.add_argument("--navigation-shape", type=int, nargs=2, dest="navigation_shape_xy",
+                      help=argparse.SUPPRESS)  # old spelling, X Y order
+    return parser
+
+
 def main(argv=None):
     """Entry point of the ``pyxem-epdf`` console script.
 
@@ -182,7 +250,8 @@ def main(argv=None):
     Returns
     -------
     int
-        Exit status: 0 on success, 2 for a configuration error.
+        Exit status: 0 on success, 2 for a bad input file, configuration or
+        output folder, 130 when interrupted.
 
     Examples
     --------
@@ -200,7 +269,7 @@ def main(argv=None):
     >>> main(["process", str(folder / "scan.zspy"), "--config", str(config),
     ...       "--out", str(folder / "out"), "--dry-run"])
     dry run: nothing computed; the plan is
-      1. scan (4, 4) × detector (64, 64), 0.00 GB, lazy=True
+      1. scan (4, 4) × detector (64, 64), uint16, 0.00 GB, lazy=True
       2. calibration: 0.08 Å⁻¹/pixel, full rings to 2.52 Å⁻¹
     ...
       5. navigation binning 2 × 2 → (2, 2)
@@ -209,84 +278,90 @@ def main(argv=None):
     >>> (folder / "out").exists()
     False
     """
-    parser = argparse.ArgumentParser(
-        prog="pyxem-epdf", description="STEM electron PDF analysis (pyxem-epdf)."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser(
-        "demo", help="run the ePDF chain on the embedded synthetic composite"
-    )
-    demo.add_argument("out", help="output folder")
-    demo.add_argument("--nav", type=int, nargs=2, default=(20, 20), metavar=("ROWS", "COLS"),
-                      help="scan size of the synthetic dataset (default 20 20)")
-    demo.add_argument("--eager", action="store_true", help="run eagerly instead of lazily")
-    demo.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    demo.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    proc = sub.add_parser("process", help="run the configured chain on a scan file")
-    proc.add_argument("scan", help="scan file (.hspy, .zspy, .mib, … as hs.load reads)")
-    proc.add_argument("--config", required=True, help="TOML configuration")
-    proc.add_argument("--out", required=True, help="output folder")
-    proc.add_argument("--dry-run", action="store_true",
-                      help="validate the configuration against the data and print the plan")
-    proc.add_argument("--navigation-shape", type=int, nargs=2, metavar=("X", "Y"),
-                      help="scan shape for files without it (e.g. .mib)")
-    proc.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser = _parser()
     args = parser.parse_args(argv)
     # pyxem 0.21 triggers a HyperSpy deprecation notice about its own internals
     # on import; it is not actionable for a user of this command.
     warnings.filterwarnings("ignore", message=".*has moved to `hyperspy.misc.dask_utils`")
     # rosettasciio's .zspy writer uses a zarr store that zarr 2.18 announces as deprecated
     warnings.filterwarnings("ignore", message="The NestedDirectoryStore is deprecated")
-    if args.command == "process":
-        return _process(args)
-    if args.command == "demo":
-        if min(args.nav) < 1:
-            parser.error("--nav ROWS COLS must be positive integers")
-        summary = run_demo(
-            args.out,
-            nav_shape=tuple(args.nav),
-            lazy=not args.eager,
-            show_progressbar=not args.no_progress,
-            seed=args.seed,
-        )
-        for name, path in summary["files"].items():
-            sys.stdout.write(f"wrote {name}: {path}\n")
-        sys.stdout.write(
-            f"{summary['patterns']} patterns processed in {summary['seconds']} s\n"
-        )
-    return 0
-
-
-def _process(args):
-    import hyperspy.api as hs
-
     from . import batch
 
     try:
-        cfg = batch.load_config(args.config)
-    except (batch.ConfigError, OSError) as err:
-        sys.stderr.write(f"pyxem-epdf: configuration error: {err}\n")
+        if args.command == "process":
+            summary = _process(args)
+            if summary is None:
+                return 0
+        else:
+            if min(args.scan_shape) < 1:
+                parser.error("--scan-shape ROWS COLS must be positive integers")
+            summary = run_demo(args.out, nav_shape=tuple(args.scan_shape),
+                               lazy=not args.eager, show_progressbar=not args.no_progress,
+                               seed=args.seed, overwrite=args.overwrite)
+    except (batch.ConfigError, batch.OutputError, _InputError) as err:
+        sys.stderr.write(f"pyxem-epdf: error: {err}\n")
         return 2
+    except KeyboardInterrupt as err:
+        partial = getattr(err, "partial_folder", None)
+        done = getattr(err, "result_committed", None)
+        if done is not None:
+            sys.stderr.write(f"pyxem-epdf: interrupted after the result was complete: {done} "
+                             "holds the new result.\n")
+        else:
+            where = ("nothing was written" if partial is None else f"the partial result is in "
+                     f"{partial} (provenance.json: \"complete\": false)")
+            sys.stderr.write(f"pyxem-epdf: interrupted; {args.out} is unchanged, {where}.\n")
+        return 130
+    for name, path in summary["files"].items():
+        sys.stdout.write(f"wrote {name}: {path}\n")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in summary["stage_seconds"].items())
+    sys.stdout.write(
+        f"{summary['frames']} patterns processed in {summary['seconds']:.1f} s ({stages})\n"
+    )
+    return 0
+
+
+class _InputError(ValueError):
+    """The input file is missing or unreadable."""
+
+
+def _load(path, navigation_shape=None):
+    import hyperspy.api as hs
+
+    p = Path(path)
+    if not p.exists():
+        raise _InputError(f"input '{path}' does not exist.")
     kwargs = {"lazy": True}
-    if args.navigation_shape:
-        kwargs["navigation_shape"] = tuple(args.navigation_shape)
-    dp = hs.load(args.scan, **kwargs)
+    if navigation_shape is not None:
+        kwargs["navigation_shape"] = navigation_shape
     try:
-        steps = batch.plan(dp, cfg)
-    except batch.ConfigError as err:
-        sys.stderr.write(f"pyxem-epdf: configuration error: {err}\n")
-        return 2
+        return hs.load(p, **kwargs)
+    except Exception as err:  # any reader failure: one line naming the file
+        text = str(err).strip().splitlines()
+        raise _InputError(
+            f"cannot read '{path}': {type(err).__name__}: {text[-1] if text else ''}"
+        ) from None
+
+
+def _process(args):
+    from . import batch
+
+    cfg = batch.load_config(args.config)
+    shape = None
+    if args.scan_shape:
+        shape = tuple(args.scan_shape[::-1])  # HyperSpy's navigation_shape is (x, y)
+    elif args.navigation_shape_xy:
+        shape = tuple(args.navigation_shape_xy)
+    batch.check_output(args.out, [args.scan], overwrite=args.overwrite)
+    dp = _load(args.scan, shape)
+    steps = batch.plan(dp, cfg)
     if args.dry_run:
         sys.stdout.write("dry run: nothing computed; the plan is\n")
         for i, step in enumerate(steps, 1):
             sys.stdout.write(f"  {i}. {step}\n")
-        return 0
-    summary = batch.process(dp, cfg, args.out, source=args.scan,
-                            show_progressbar=not args.no_progress)
-    for name, path in summary["files"].items():
-        sys.stdout.write(f"wrote {name}: {path}\n")
-    sys.stdout.write(f"{summary['frames']} patterns processed in {summary['seconds']} s\n")
-    return 0
+        return None
+    return batch.process(dp, cfg, args.out, source=args.scan, overwrite=args.overwrite,
+                         show_progressbar=not args.no_progress)
 
 
 if __name__ == "__main__":  # pragma: no cover

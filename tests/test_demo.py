@@ -70,31 +70,53 @@ def test_snippet_recovers_phase_peaks(synth_pair):
         assert np.corrcoef(g[win], truth[win])[0, 1] > 0.95
 
 
-def test_cli_demo_writes_readable_outputs(tmp_path):
-    assert main(["demo", str(tmp_path), "--nav", "4", "5", "--no-progress"]) == 0
-    pdf = hs.load(tmp_path / "pdf_cube.hspy")
+def test_cli_demo_writes_one_analysis(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", str(out), "--scan-shape", "4", "5", "--no-progress"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    # one analysis, one name per result: no pdf_cube in two places or formats
+    assert names == sorted(["pdf_cube.zspy", "loadings.zspy", "components.zspy", "loadings.csv",
+                            "component_0.gr", "component_1.gr",
+                            "components.csv", "scree.png", "loading_maps.png",
+                            "component_pdfs.png", "N_map.png", "intensity_fit.png", "truth.png",
+                            "report.html",
+                            "provenance.json"])
+    pdf = hs.load(out / "pdf_cube.zspy")
     assert isinstance(pdf, epdf.PDF1DPlus)
     assert pdf.data.shape[:2] == (4, 5)
     history = pdf.metadata.ePDF.history.as_dictionary()
     methods = [step["method"] for step in history.values()]
     assert methods == [
-        "from_profile",
+        "azimuthal_profile",
         "fit_scattering",
         "polynomial_correct",
         "damp_exponential",
         "extrapolate_low_s",
         "to_pdf",
     ]
-    n_map = hs.load(tmp_path / "N_map.hspy")
-    assert n_map.data.shape == (4, 5) and np.all(n_map.data > 0)
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["patterns"] == 20
-    assert (tmp_path / "summary.png").stat().st_size > 10_000
+    assert np.all(pdf.metadata.ePDF.fit.N.data > 0)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["frames"] == 20 and prov["complete"] is True
+    assert prov["parameters"]["chain"]["weights"] == "poisson"
+    assert "per-pixel maps" in prov["composition_override"]
+    assert (out / "truth.png").stat().st_size > 10_000
+    # the printed time is the provenance's, to the printed precision
+    text = capsys.readouterr().out
+    assert f"20 patterns processed in {prov['seconds']:.1f} s" in text
 
 
-def test_cli_rejects_bad_scan_size(tmp_path):
+def test_cli_demo_old_nav_spelling_still_works(tmp_path):
+    assert main(["demo", str(tmp_path / "d"), "--nav", "3", "2", "--no-progress"]) == 0
+    assert hs.load(tmp_path / "d" / "pdf_cube.zspy").data.shape[:2] == (3, 2)
+
+
+def test_cli_rejects_bad_scan_size(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["demo", str(tmp_path), "--nav", "0", "3"])
+        main(["demo", str(tmp_path / "d"), "--scan-shape", "0", "3"])
+    # too few probe positions for the decomposition: a one-line error, nothing written
+    assert main(["demo", str(tmp_path / "d"), "--scan-shape", "2", "1", "--no-progress"]) == 2
+    assert "at least 2 along each axis" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
 
 
 @pytest.mark.parametrize("lazy", [False, True])
