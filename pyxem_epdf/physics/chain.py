@@ -377,6 +377,32 @@ class ChainParameters:
     defaults: tuple
 
 
+def check_b(b):
+    """The damping factor b in Å² (default :data:`DEFAULT_B` for ``None``), validated.
+
+    A ``TypeError`` for a non-number, a ``ValueError`` below 0, a warning above
+    10 Å² (a value in nm²?).
+
+    Examples
+    --------
+    >>> check_b(None), check_b(0.6)
+    (0.8, 0.6)
+    """
+    if b is None:
+        return DEFAULT_B
+    b = as_float(b, "b", units="Å²")
+    if b < 0:
+        raise ValueError(f"'b' must be a damping factor >= 0 Å²; got {b:g}.")
+    if b > 10:
+        warnings.warn(
+            f"'b' = {b:g} Å² damps φ(s) by exp(-{b:g}·s²), e^-{b * 0.25:.3g} already at "
+            "0.5 Å⁻¹: b is in Å² (the paper: 0.6–1.0). A value in nm² is 100× too large: "
+            f"{b:g} nm² = {b * 100:g} Å², {b:g} Å² = {b / 100:g} nm².",
+            UserWarning, stacklevel=3,
+        )
+    return b
+
+
 def default_s_min(s, first_valid=None):
     """The default direct-beam edge: :data:`DEFAULT_S_MIN`, or the first sample
     with counts (``first_valid``, e.g. the beam-stop edge) if that is later.
@@ -455,26 +481,16 @@ def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None
     if s_range is None:
         defaults.append("s_range")
         hi = min(edge, s_max) if "s_max" not in defaults else edge
-        s_range = (round(FIT_WINDOW_FRACTION * hi, 6), round(hi, 6))
+        s_range = (round(FIT_WINDOW_FRACTION * hi, 6), hi)
     s_range = as_pair(s_range, "s_range")
     top = max(edge, float(s[-1]))
-    if s_range[0] < s[0] - 1e-9 or s_range[1] > top * (1 + 1e-9):
+    if s_range[0] < s[0] - 1e-6 or s_range[1] > top + 1e-6:
         raise ValueError(
             f"'s_range' = {s_range} Å⁻¹ lies outside the data, {s[0]:g} to {top:g} Å⁻¹."
         )
     if b is None:
         defaults.append("b")
-        b = DEFAULT_B
-    b = as_float(b, "b", units="Å²")
-    if b < 0:
-        raise ValueError(f"'b' must be a damping factor >= 0 Å²; got {b:g}.")
-    if b > 10:
-        warnings.warn(
-            f"'b' = {b:g} Å² damps φ(s) to exp(-{b:g}·s²) (e^-{b * 0.25:.3g} at 0.5 Å⁻¹): "
-            "b is in Å² (the paper: 0.6–1.0); a value in nm² is 100× too large "
-            f"(b = {b:g} nm² is {b * 100:g} Å², {b:g} Å² = {b / 100:g} nm²).",
-            UserWarning, stacklevel=3,
-        )
+    b = check_b(b)
     if s_min is None:
         defaults.append("s_min")
         s_min = default_s_min(s, first_valid)
@@ -573,5 +589,5 @@ def checked_r_grid(r_max, r_step, r_min=0.0, *, n_s=1, n_patterns=1, itemsize=8,
     return transform.r_grid(r_max, r_step, r_min)
 
 
-__all__ = ["ChainOperator", "ChainParameters", "chain_operator", "checked_r_grid",
+__all__ = ["ChainOperator", "ChainParameters", "chain_operator", "check_b", "checked_r_grid",
            "default_s_min", "intensity_to_pdf", "validate_chain_parameters"]

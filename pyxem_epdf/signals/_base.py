@@ -42,6 +42,15 @@ def working_data(signal, lazy_output):
     return data, lazy
 
 
+def working_data_kind(signal, lazy_output):
+    """``(None, lazy)``: whether a method's result will be lazy (nothing built)."""
+    return None, (signal._lazy if lazy_output is None else bool(lazy_output))
+
+
+#: Axis units of q = 4π sinθ/λ = 2πs (pyxem's and others' names), refused with advice.
+_Q_UNITS = ("q_A^-1", "q_nm^-1", "q_Å^-1", "q_1/A", "q (Å^-1)", "q_A-1")
+
+
 def s_axis_values(signal):
     """s values of the signal axis in Å⁻¹, checking its calibration.
 
@@ -53,6 +62,13 @@ def s_axis_values(signal):
     """
     axis = signal.axes_manager.signal_axes[0]
     units = axis.units
+    if str(units).strip() in _Q_UNITS or str(axis.name).strip().lower() == "q":
+        raise ValueError(
+            f"The signal axis '{axis.name}' is calibrated in q = 4π sinθ/λ = 2πs (units "
+            f"{units!r}); this package works in s = 2 sinθ/λ (Å⁻¹). Divide the axis scale and "
+            "offset by 2π (e.g. axis.scale /= 2 * numpy.pi; axis.offset /= 2 * numpy.pi; "
+            "axis.units = 'Å^-1'), or convert with pyxem's calibration tools, then retry."
+        )
     try:
         factor = s_unit_factor(units)
     except ValueError as err:
@@ -69,14 +85,22 @@ def s_axis_values(signal):
     return np.maximum(s, 0.0)
 
 
-def nav_signal(template, array, title):
-    """A navigation-shaped map (Signal2D for 2-D scans) of ``array``."""
+def nav_signal(template, array, title, *, read_only=False):
+    """A navigation-shaped map (Signal2D for 2-D scans) of ``array``.
+
+    With ``read_only=True`` the map's NumPy data cannot be written to: result
+    maps are shared between the outputs of chain steps (:func:`new_signal`),
+    so ``out.metadata.ePDF.fit.N.data[0, 0] = -1`` raises instead of changing
+    the map of the step's input too.
+    """
     nav_ndim = template.axes_manager.navigation_dimension
     data = array if nav_ndim else array.reshape((1,))
     if not is_dask(data):
-        data = np.asarray(data)
+        data = np.array(data) if read_only else np.asarray(data)
     out = template._get_navigation_signal(data=data)
     out.metadata.General.title = title
+    if read_only and not is_dask(out.data):
+        out.data.flags.writeable = False
     return out
 
 
