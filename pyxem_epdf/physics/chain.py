@@ -41,9 +41,15 @@ from ._common import (
 #: Measured (``benchmarks/chain_defaults.py``): on the embedded composite the
 #: G(r) correlation with the truth is flat (±0.01) for fractions 0.4–0.8.
 FIT_WINDOW_FRACTION = 0.64
-#: Default damping factor in Å² (the paper: 0.6–1.0). Per-pixel G(r) of the
-#: noisy composite reach 96–98 % of their best correlation with the truth at
-#: 0.8 Å², noiseless ones lose 2–7 % against b = 0.6.
+#: Default damping: exp(−b s²) = e^−5 at the last sample used, b = 5/s_last²
+#: (the paper's 0.8 Å² at 2.5 Å⁻¹). Measured (``benchmarks/chain_defaults.py``):
+#: per-pixel G(r) of the noisy composite (s_last 2.52 Å⁻¹, b = 0.79) reach
+#: 96–98 % of their best correlation with the truth (b = 0.8: 0.472/0.668, best
+#: 0.492/0.681 at 1.2–1.5), noiseless ones lose 2–7 % against b = 0.6; on the
+#: measured a-SiO2 profile (s_last 4.24 Å⁻¹) a fixed 0.8 Å² shifts O–O to
+#: 2.711 Å (truth 2.63), b = 5/s_last² = 0.28 gives 1.611/2.655 Å.
+DAMPING_AT_EDGE = 5.0
+#: The paper's b in Å² (at s_last = 2.5 Å⁻¹); used when no s axis is known.
 DEFAULT_B = 0.8
 #: Default direct-beam edge in Å⁻¹ when the data do not start later (beam stop).
 DEFAULT_S_MIN = 0.14
@@ -377,19 +383,23 @@ class ChainParameters:
     defaults: tuple
 
 
-def check_b(b):
-    """The damping factor b in Å² (default :data:`DEFAULT_B` for ``None``), validated.
+def check_b(b, s_last=None):
+    """The damping factor b in Å², validated; ``None`` gives the default.
 
-    A ``TypeError`` for a non-number, a ``ValueError`` below 0, a warning above
-    10 Å² (a value in nm²?).
+    The default is :data:`DAMPING_AT_EDGE`/s_last² (e^−5 at the last sample
+    used, s_last in Å⁻¹; the paper's 0.8 Å² at 2.5 Å⁻¹), or
+    :data:`DEFAULT_B` without ``s_last``. A ``TypeError`` for a non-number, a
+    ``ValueError`` below 0, a warning above 10 Å² (a value in nm²?).
 
     Examples
     --------
-    >>> check_b(None), check_b(0.6)
-    (0.8, 0.6)
+    >>> check_b(None, 2.5), check_b(0.6), round(check_b(None, 4.2366), 3)
+    (0.8, 0.6, 0.279)
     """
     if b is None:
-        return DEFAULT_B
+        if s_last is None:
+            return DEFAULT_B
+        return round(DAMPING_AT_EDGE / float(s_last) ** 2, 4)
     b = as_float(b, "b", units="Å²")
     if b < 0:
         raise ValueError(f"'b' must be a damping factor >= 0 Å²; got {b:g}.")
@@ -436,7 +446,8 @@ def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None
         s in Å⁻¹ of the profile (bin centres).
     s_range, b, s_min, s_max, polynomial_range : optional
         As :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.get_pdf`; ``None``
-        takes the default: s_range (0.64 s_edge, s_edge), b 0.8 Å², s_min
+        takes the default: s_range (0.64 s_edge, s_edge), b 5/s_last² Å²
+        (:func:`check_b`; 0.8 Å² for s_last = 2.5 Å⁻¹), s_min
         :func:`default_s_min`, s_max the last sample, polynomial_range
         (s_min, s_max).
     r_max, r_step, r_min : float
@@ -462,7 +473,7 @@ def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None
     >>> s = (np.arange(70) + 0.5) * 2.5 / 70
     >>> p = validate_chain_parameters(s)
     >>> p.s_range, p.b, p.s_min, p.defaults
-    ((1.6, 2.5), 0.8, 0.14, ('s_range', 'b', 's_min', 's_max', 'polynomial_range'))
+    ((1.6, 2.5), 0.8116, 0.14, ('s_range', 'b', 's_min', 's_max', 'polynomial_range'))
     >>> validate_chain_parameters(s, s_max=2.5).s_max
     2.5
     >>> validate_chain_parameters(s, s_min=2.45)
@@ -490,7 +501,7 @@ def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None
         )
     if b is None:
         defaults.append("b")
-    b = check_b(b)
+    b = check_b(b, float(s[count_up_to(s, s_max) - 1]))
     if s_min is None:
         defaults.append("s_min")
         s_min = default_s_min(s, first_valid)

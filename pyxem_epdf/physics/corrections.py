@@ -194,6 +194,66 @@ def lorch_damping(s, s_max):
     return np.where(s <= s_max, window, 0.0) + 0.0
 
 
+def updated_lorch_damping(s, s_max):
+    """Soper & Barney's (2011) window 3 (sin x − x cos x)/x³, x = π s/s_max; 0 beyond s_max.
+
+    The same formula as pyxem's ``damp_updated_lorch``.
+
+    Parameters
+    ----------
+    s : array_like
+        s in Å⁻¹.
+    s_max : float
+        Width parameter in Å⁻¹ (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dimensionless window, 1 at s = 0.
+
+    Examples
+    --------
+    >>> np.round(updated_lorch_damping([0.0, 1.0, 2.0, 3.0], 2.0), 6).tolist()
+    [1.0, 0.774037, 0.303964, 0.0]
+    """
+    s_max = as_float(s_max, "s_max", units="Å⁻¹")
+    if s_max <= 0:
+        raise ValueError(f"'s_max' must be > 0 Å⁻¹; got {s_max!r}.")
+    x = np.pi * np.asarray(s, dtype=float) / s_max
+    safe = np.where(x > 1e-3, x, 1.0)
+    window = np.where(x > 1e-3, 3 * (np.sin(safe) - safe * np.cos(safe)) / safe**3,
+                      1 - x * x / 10)
+    return np.where(x <= np.pi * (1 + 1e-12), window, 0.0) + 0.0
+
+
+def erf_low_s_damping(s, scale=20.0, offset=1.3):
+    """The low-s step (erf(scale·s − offset) + 1)/2 of pyxem's ``damp_low_q_region_erfc``.
+
+    Parameters
+    ----------
+    s : array_like
+        s in Å⁻¹.
+    scale : float
+        Steepness in Å (multiplies s).
+    offset : float
+        Dimensionless offset (the step's middle is at s = offset/scale).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dimensionless envelope from ~0 at s = 0 to 1.
+
+    Examples
+    --------
+    >>> np.round(erf_low_s_damping([0.0, 0.065, 0.5]), 4).tolist()
+    [0.033, 0.5, 1.0]
+    """
+    from scipy.special import erf
+
+    scale, offset = as_float(scale, "scale", units="Å"), as_float(offset, "offset")
+    return (erf(scale * np.asarray(s, dtype=float) - offset) + 1) / 2
+
+
 def extrapolate_low_s(phi, s, s_min, *, axis=-1):
     """Replace φ below s_min by the line from (0, 0) to (s_min, φ(s_min)).
 
@@ -295,4 +355,6 @@ __all__ = [
     "lorch_damping",
     "extrapolate_low_s",
     "apply_envelope",
+    "updated_lorch_damping",
+    "erf_low_s_damping",
 ]

@@ -16,6 +16,23 @@ from ..physics.units import s_unit_factor
 _logger = logging.getLogger(__name__)
 
 
+#: Appended to the docstrings of our lazy classes.
+LAZY_DOC = """
+    ``compute()`` also computes every lazy map stored in ``metadata.ePDF`` (fit
+    maps, polynomial coefficients, variance …) in the same dask pass, so
+    plotting or saving them afterwards re-runs nothing.
+"""
+
+
+def pyxem_only(cls, name, ours):
+    """Message of an inherited pyxem method that is refused in favour of ours."""
+    return (
+        f"{cls}.{name} is pyxem's in-place method (changes the data, returns None, leaves no "
+        f"record in metadata.ePDF.history); use {ours} instead: it returns a new signal "
+        "(inplace=False) and records its parameters."
+    )
+
+
 def is_dask(x):
     """True for a dask array."""
     return hasattr(x, "dask")
@@ -261,9 +278,42 @@ class LazyComputeMixin:
     'PDF1DPlus'
     """
 
-    def compute(self, *args, **kwargs):
+    def compute(self, close_file=False, show_progressbar=None, **kwargs):
+        """Compute this signal and the lazy maps in its metadata in one dask pass.
+
+        As :meth:`hyperspy.signal.BaseSignal.compute`, plus: the lazy maps in
+        ``metadata.ePDF`` (fit maps, polynomial coefficients, the variance …)
+        share the graph of the data, so they are computed together
+        (:func:`compute_all`) and become eager signals; plotting or saving
+        them afterwards re-runs nothing.
+
+        Parameters
+        ----------
+        close_file : bool
+            As HyperSpy's ``compute``.
+        show_progressbar : bool, optional
+            Progress bar (HyperSpy's preference by default).
+        **kwargs
+            Passed to dask's ``compute`` when there are no metadata maps.
+
+        Returns
+        -------
+        None
+        """
+        maps = [s for s in _lazy_signals(self) if s is not self]
+        if maps and is_dask(self.data):
+            import dask.array as da
+
+            values = compute(self.data, *[m.data for m in maps],
+                             show_progressbar=show_progressbar)
+            for m, v in zip(maps, values[1:], strict=True):
+                m.data, m._lazy = v, False
+                m._assign_subclass()
+            self.data = da.from_array(values[0], chunks=self.data.chunks)
+            show_progressbar = False
         with one_blas_thread_per_task():
-            return super().compute(*args, **kwargs)
+            return super().compute(close_file=close_file, show_progressbar=show_progressbar,
+                                   **kwargs)
 
 
 def compute(*arrays, show_progressbar=None):

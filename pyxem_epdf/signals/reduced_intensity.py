@@ -38,11 +38,14 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
     Notes
     -----
     This **differs from pyxem's parent** :class:`pyxem.signals.ReducedIntensity1D`,
-    whose ``damp_exponential``/``damp_lorch`` default to ``inplace=True``. The
-    parent's ``damp_updated_lorch``, ``damp_low_q_region_erfc``,
-    ``damp_extrapolate_to_zero`` and ``fit_thermal_multiple_scattering_correction``
-    are inherited with pyxem semantics (in place by default, per-pixel loops,
-    eager); prefer the methods of this class.
+    whose methods default to ``inplace=True`` and return ``None``: here
+    ``ri.damp_exponential(0.8)`` returns the damped signal and leaves ``ri``
+    unchanged. pyxem's ``damp_updated_lorch``, ``damp_low_q_region_erfc`` and
+    ``damp_extrapolate_to_zero`` are overridden with this contract (new
+    signal, lazy-aware, recorded); ``fit_thermal_multiple_scattering_correction``
+    raises a ``TypeError`` pointing to :meth:`polynomial_correct`. HyperSpy's
+    own generic methods (``smooth_*``, ``remove_background`` …) keep
+    HyperSpy's semantics and are not recorded in ``metadata.ePDF.history``.
 
     Examples
     --------
@@ -324,9 +327,13 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         ----------
         b : float, optional
             Damping factor in Å² (≥ 0). The paper used 0.6–1.0 Å²: lower for
-            region-averaged, higher for per-pixel data. Default 0.8 Å²
-            (:data:`pyxem_epdf.physics.chain.DEFAULT_B`, measured on the
-            embedded composite); a value above 10 Å² is warned about (nm²?).
+            region-averaged, higher for per-pixel data. Default 5/s_last²
+            (e^−5 at the last s; the paper's 0.8 Å² at 2.5 Å⁻¹, measured on the
+            embedded composite and the a-SiO2 profile:
+            :func:`pyxem_epdf.physics.chain.check_b`). Call it after
+            :meth:`polynomial_correct` (which crops at s_max) for the same
+            default as :meth:`get_pdf`. A value above 10 Å² is warned about
+            (nm²?).
         inplace, lazy_output, show_progressbar
             See :meth:`fit_scattering`.
 
@@ -346,7 +353,8 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         >>> damped.metadata.ePDF.damping.b
         0.8
         """
-        b = chain.check_b(b)
+        s = _base.s_axis_values(self)
+        b = chain.check_b(b, float(s[-1]))
         envelope = corrections.exponential_damping(_base.s_axis_values(self), b)
         return self._damp(
             envelope, "exponential", {"b": b}, inplace, lazy_output, show_progressbar,
@@ -393,6 +401,152 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         return self._damp(
             envelope, "lorch", {"s_max": s_max}, inplace, lazy_output, show_progressbar,
         )
+
+    def damp_updated_lorch(
+        self,
+        s_max: float | None = None,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_updated_lorch``: φ(s) × Soper's window.
+
+        The window is 3 (sin x − x cos x)/x³ with x = π s/s_max
+        (:func:`pyxem_epdf.physics.corrections.updated_lorch_damping`, pyxem's
+        formula), 0 beyond s_max; recorded in ``metadata.ePDF.history``.
+
+        Parameters
+        ----------
+        s_max : float, optional
+            Window width in Å⁻¹; default the last s.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_updated_lorch().metadata.ePDF.damping.kind
+        'updated_lorch'
+        """
+        s = _base.s_axis_values(self)
+        s_max = float(s[-1]) if s_max is None else _common.check_s_max(s, s_max,
+                                                                       edge=_edge(self, s))
+        envelope = corrections.updated_lorch_damping(s, s_max)
+        return self._damp(envelope, "updated_lorch", {"s_max": s_max}, inplace, lazy_output,
+                          show_progressbar)
+
+    def damp_low_q_region_erfc(
+        self,
+        scale: float = 20.0,
+        offset: float = 1.3,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_low_q_region_erfc``: φ(s) × an erf step.
+
+        The step is (erf(scale·s − offset) + 1)/2
+        (:func:`pyxem_epdf.physics.corrections.erf_low_s_damping`, pyxem's
+        formula and defaults); recorded in ``metadata.ePDF.history``. For the
+        paper's direct-beam removal use :meth:`extrapolate_low_s`.
+
+        Parameters
+        ----------
+        scale : float
+            Steepness in Å.
+        offset : float
+            Offset (the step's middle is at s = offset/scale Å⁻¹).
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_low_q_region_erfc().metadata.ePDF.damping.kind
+        'low_q_region_erfc'
+        """
+        envelope = corrections.erf_low_s_damping(_base.s_axis_values(self), scale, offset)
+        return self._damp(envelope, "low_q_region_erfc",
+                          {"scale": float(scale), "offset": float(offset)}, inplace,
+                          lazy_output, show_progressbar)
+
+    def damp_extrapolate_to_zero(
+        self,
+        s_min: float | None = None,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_extrapolate_to_zero``: :meth:`extrapolate_low_s`.
+
+        The same operation (φ linear to 0 below s_min) under pyxem's name,
+        with this class's contract; recorded as ``extrapolate_low_s``.
+
+        Parameters
+        ----------
+        s_min : float, optional
+            As :meth:`extrapolate_low_s`.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_extrapolate_to_zero(0.2).metadata.ePDF.s_min
+        0.2
+        """
+        return self.extrapolate_low_s(s_min, inplace=inplace, lazy_output=lazy_output,
+                                      show_progressbar=show_progressbar)
+
+    def fit_thermal_multiple_scattering_correction(self, *args, **kwargs):
+        """Not available with pyxem's semantics: use :meth:`polynomial_correct` (returns a new signal).
+
+        pyxem's method fits a per-pixel model in place, returns ``None`` and
+        leaves no record; this class removes the same low-frequency
+        multiple/inelastic-scattering artefact with the Mu polynomial
+        (closed form for all probe positions, recorded in
+        ``metadata.ePDF.history``).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Ignored.
+
+        Raises
+        ------
+        TypeError
+            Always, naming the replacement.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.fit_thermal_multiple_scattering_correction()
+        Traceback (most recent call last):
+        ...
+        TypeError: ReducedIntensity1DPlus.fit_thermal_multiple_scattering_correction is pyxem's in-place method ...
+        """
+        raise TypeError(_base.pyxem_only("ReducedIntensity1DPlus",
+                                         "fit_thermal_multiple_scattering_correction",
+                                         "polynomial_correct(s_max, s_range)"))
 
     def _damp(self, envelope, kind, params, inplace, lazy_output, show_progressbar):
         _base.check_contract(inplace, lazy_output)
@@ -829,7 +983,8 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             As :meth:`fit_scattering`.
         b : float, optional
             Exponential damping exp(−b s²) in Å² (≥ 0; 0: none), as
-            :meth:`damp_exponential`; default 0.8 Å².
+            :meth:`damp_exponential`; default 5/s_last² with s_last the
+            last sample up to s_max (0.8 Å² at 2.5 Å⁻¹).
         s_min : float, optional
             Edge of the direct beam in Å⁻¹, as :meth:`extrapolate_low_s`;
             default 0.14 Å⁻¹ or the first sample with counts if later.
@@ -967,6 +1122,8 @@ class LazyReducedIntensity1DPlus(_base.LazyComputeMixin, LazySignal1D, ReducedIn
     >>> type(lazy).__name__
     'LazyReducedIntensity1DPlus'
     """
+
+    __doc__ += _base.LAZY_DOC
 
 
 # ---------------------------------------------------------------------------
@@ -1284,6 +1441,7 @@ def _fit_metadata(out, fitted):
     out.metadata.set_item("ePDF.fit.table", params["table"])
     out.metadata.set_item("ePDF.composition", params["composition"])
     out.metadata.set_item(_STAGE, "reduced_intensity")
+    out.metadata.set_item("Signal.quantity", "φ(s) (Å⁻¹)")
     out.axes_manager.signal_axes[0].units = "Å^-1"
 
 
@@ -1327,19 +1485,32 @@ def _pdf_metadata(out, r, params, s_last):
     out.metadata.set_item(_STAGE, "pdf")
     out.metadata.set_item("ePDF.r_grid", {k: params[k] for k in ("r_min", "r_max", "r_step")})
     out.metadata.set_item("ePDF.s_max", s_last)
+    out.metadata.set_item("Signal.quantity", "G(r) (Å⁻²)")
+    n_map = out.metadata.get_item("ePDF.fit.N", None)
+    if n_map is not None and out.axes_manager.navigation_dimension in (1, 2):
+        out.navigator = n_map  # HyperSpy's default navigator: the scattering-scale map
+
+
+#: Prefixes our chain puts before the source title (one level is kept).
+_TITLE_PREFIXES = ("G(r) of ", "φ(s) of ", "I(s) of ")
+
+
+def _source_title(title):
+    """The title without the chain's own "G(r) of " / "φ(s) of " / "I(s) of " prefixes."""
+    title = str(title).strip()
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _TITLE_PREFIXES:
+            if title.startswith(prefix):
+                title, changed = title[len(prefix):].strip(), True
+    return title
 
 
 def _title(method, title, **params):
-    """The title a chain method gives its output, from the input's title."""
-    if method == "fit_scattering":
-        return f"φ(s) of {title}".strip()
-    if method == "to_pdf":
-        return f"G(r) of {title}"
-    suffix = {
-        "polynomial_correct": "polynomial-corrected",
-        "damp_exponential": "damped exp(-{b:g} s²)",
-        "damp_lorch": "Lorch-damped (s_max={s_max:g} Å⁻¹)",
-        "extrapolate_low_s": "s<{s_min:g} extrapolated",
-    }[method]
-    return f"{title}, " + suffix.format(**{k: float(v) for k, v in params.items()
-                                          if not isinstance(v, tuple)})
+    """The title a chain method gives its output: one level, "φ(s) of X" or "G(r) of X".
+
+    The steps themselves are in ``metadata.ePDF.history``, not in the title.
+    """
+    source = _source_title(title) or "I(s)"
+    return f"{'G(r)' if method == 'to_pdf' else 'φ(s)'} of {source}"

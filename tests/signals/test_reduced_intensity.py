@@ -111,7 +111,8 @@ def test_metadata_records_every_step(ri_signal):
     assert md.polynomial.coefficients.data.shape == (2, 3)
     assert pdf.metadata.ePDF.fit.elements == ["O", "Si"]
     assert not pdf.metadata.has_item("Sample.elements")  # the sample's own elements untouched
-    assert pdf.metadata.General.title.startswith("G(r) of φ(s) of test")
+    assert pdf.metadata.General.title == "G(r) of test"  # one level; the steps are in history
+    assert pdf.metadata.Signal.quantity == "G(r) (Å⁻²)"
 
 
 def test_formula_composition_equals_dict(ri_signal):
