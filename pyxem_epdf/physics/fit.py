@@ -202,17 +202,18 @@ def robust_z(x, mask):
     return out
 
 
-def _outlier_block(N, chi2, valid, threshold):
+def _outlier_block(N, chi2, valid, floor, threshold):
     N, chi2, valid = np.asarray(N, float), np.asarray(chi2, float), np.asarray(valid, bool)
-    ok = valid & (N > 0) & (chi2 > 0)
+    ok = valid & (N > 0)
+    noisy = ok & (chi2 > np.asarray(floor, float))  # χ² above rounding: a noise level
     with np.errstate(divide="ignore", invalid="ignore"):
         z_n = robust_z(np.log(np.where(ok, N, 1.0)), ok)
-        z_c = robust_z(np.log(np.where(ok, chi2, 1.0)), ok)
+        z_c = robust_z(np.log(np.where(noisy, chi2, 1.0)), noisy)
     outlier = ok & ((np.abs(z_n) > threshold) | (z_c > threshold))
     return np.stack([outlier.astype(float), z_n, z_c])
 
 
-def flag_outliers(fit, *, threshold=None):
+def flag_outliers(fit, *, threshold=None, chi2_floor=0.0):
     """Fit-quality outliers of a scan: robust z of log N and log χ² against the scan.
 
     A pattern whose N is far from the scan's (|z| > threshold, e.g. a pixel
@@ -227,6 +228,9 @@ def flag_outliers(fit, *, threshold=None):
         From :func:`fit_scattering_background` (a whole scan).
     threshold : float, optional
         Robust-z limit; default :data:`OUTLIER_Z`.
+    chi2_floor : float or array
+        Reduced χ² at or below this (e.g. rounding level of noiseless data,
+        in intensity²) is not a noise level and is left out of the χ² test.
 
     Returns
     -------
@@ -255,6 +259,7 @@ def flag_outliers(fit, *, threshold=None):
     if not threshold > 0:
         raise ValueError(f"'threshold' must be > 0; got {threshold!r}.")
     N, chi2, valid = fit.N, fit.reduced_chi2, fit.valid
+    floor = chi2_floor
     if np.ndim(N) == 0:  # a single pattern: nothing to compare with
         return fit, np.zeros((), bool), np.zeros(()), np.zeros(())
     if any(hasattr(v, "dask") for v in (N, chi2, valid)):
@@ -265,13 +270,16 @@ def flag_outliers(fit, *, threshold=None):
             return v.rechunk(-1)
 
         chunks = next(v.chunks for v in (N, chi2, valid) if hasattr(v, "dask"))
-        both = da.map_blocks(_outlier_block, one(N), one(chi2), one(valid), threshold,
+        floor = da.broadcast_to(floor if hasattr(floor, "dask") else np.asarray(floor, float),
+                                np.shape(N))
+        both = da.map_blocks(_outlier_block, one(N), one(chi2), one(valid), one(floor),
+                             threshold,
                              new_axis=0, chunks=((3,),) + tuple((n,) for n in np.shape(N)),
                              dtype=float)
         outlier = (both[0] > 0.5).rechunk(chunks)
         z_n, z_c = both[1].rechunk(chunks), both[2].rechunk(chunks)
     else:
-        both = _outlier_block(N, chi2, valid, threshold)
+        both = _outlier_block(N, chi2, valid, floor, threshold)
         outlier, z_n, z_c = both[0] > 0.5, both[1], both[2]
     return replace(fit, valid=valid & ~outlier), outlier, z_n, z_c
 

@@ -301,16 +301,18 @@ class LazyComputeMixin:
         None
         """
         maps = [s for s in _lazy_signals(self) if s is not self]
-        if maps and is_dask(self.data):
-            import dask.array as da
-
+        if maps and is_dask(self.data) and not kwargs:
             values = compute(self.data, *[m.data for m in maps],
                              show_progressbar=show_progressbar)
             for m, v in zip(maps, values[1:], strict=True):
                 m.data, m._lazy = v, False
                 m._assign_subclass()
-            self.data = da.from_array(values[0], chunks=self.data.chunks)
-            show_progressbar = False
+            self.data = values[0]
+            if close_file:
+                self.close_file()
+            self._lazy = False
+            self._assign_subclass()
+            return None
         with one_blas_thread_per_task():
             return super().compute(close_file=close_file, show_progressbar=show_progressbar,
                                    **kwargs)

@@ -217,7 +217,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             result = fit.fit_scattering_background(
                 data, s, f2, s_range, weights=w, fix_c=fix_c
             )
-        result, outlier, z_n, z_c = fit.flag_outliers(result)
+        # residual rms below 1e-7 of the model: noiseless data, no χ² test
+        floor = (1e-7 * result.N * float(np.median(f2))) ** 2
+        result, outlier, z_n, z_c = fit.flag_outliers(result, chi2_floor=floor)
         window_counts = _window_counts(self, data, s, s_range)
 
         if window_counts is not None and not _base.is_dask(window_counts):
@@ -744,6 +746,11 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
                 "Sum the intensity before fit_scattering."
             )
         single = not isinstance(regions, (list, tuple))
+        if not single and len(regions) == 0:
+            raise ValueError(
+                "'regions' is an empty list; give a mask, signal or ROI, or a list of at least "
+                "one of them."
+            )
         masks = np.stack(
             [_regions.region_mask(self, r) for r in ([regions] if single else regions)]
         )
@@ -1369,11 +1376,13 @@ def _coef_signal(template, coefs):
     """Map of the 3 polynomial coefficients (navigation + one signal axis)."""
     from hyperspy.signals import Signal1D
 
-    data = coefs
+    data = coefs if _base.is_dask(coefs) else np.array(coefs)
     sig = Signal1D(data)
     if _base.is_dask(data):
         sig = sig.as_lazy()
     _base.copy_nav_axes(template, sig)
+    if not _base.is_dask(sig.data):
+        sig.data.flags.writeable = False  # shared between chain steps: never written to
     sig.axes_manager.signal_axes[0].name = "coefficient (c0, c1, c2)"
     sig.metadata.General.title = "Mu polynomial coefficients"
     return sig
