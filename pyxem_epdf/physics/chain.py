@@ -372,6 +372,12 @@ class ChainParameters:
         The r grid.
     defaults : tuple of str
         Names of the parameters that took their default.
+
+    Examples
+    --------
+    >>> p = validate_chain_parameters(np.linspace(0.02, 2.5, 64), b=0.6, r_max=10.0)
+    >>> p.b, p.s_min, p.r.size, "b" in p.defaults
+    (0.6, 0.14, 1001, False)
     """
 
     s_range: tuple
