@@ -585,7 +585,11 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             (:func:`pyxem_epdf.physics.chain.default_s_min`, measured). Below
             the first sample φ is always taken linear to 0 (in the transform),
             so ``s_min`` at the first sample is valid and changes nothing.
-            Above 1 Å⁻¹ a warning asks whether it is in nm⁻¹.
+            Above 1 Å⁻¹ a warning asks whether it is in nm⁻¹. The first
+            sample with counts is known from our integration's valid-pixel
+            counts or, for eager I(s), from the data (zeros below a beam
+            stop); a lazy profile without integration metadata is not
+            computed for it, so give ``s_min`` there.
         inplace, lazy_output, show_progressbar
             See :meth:`fit_scattering`.
 
@@ -1363,7 +1367,9 @@ def _window_counts(signal, data, s, s_range, *, unweighted=False):
         return None
     win = window_slice(s, *s_range)
     weights = 1.0 if n_valid is None else n_valid[win]
-    return (data[..., win] * weights).sum(axis=-1)
+    window = data[..., win]
+    window = np.where(np.isfinite(window), window, 0.0)  # non-finite patterns: invalid anyway
+    return (window * weights).sum(axis=-1)
 
 
 def _base_model(result, f2):

@@ -139,6 +139,20 @@ def test_non_finite_pattern_never_reaches_g(ri_signal, lazy, value):
     np.testing.assert_array_equal(ri.data, before)
 
 
+def test_non_finite_profile_of_our_integration(composite):
+    _, ri, comp = composite
+    bad = ri.deepcopy()
+    bad.data[1, 1, 5] = np.nan
+    bad.data[1, 1, -3] = np.inf  # inside the fit window
+    with pytest.warns(UserWarning, match="1 of 36 patterns contain NaN or inf"):
+        pdf = bad.get_pdf(comp)
+    for key, value in pdf.metadata.ePDF.fit:
+        if hasattr(value, "data") and value.data.dtype.kind == "f":
+            assert np.all(np.isfinite(value.data)), key
+    assert np.isfinite(pdf.metadata.ePDF.fit.window_counts.data[1, 1])
+    assert np.all(np.isfinite(pdf.data)) and not pdf.metadata.ePDF.fit.valid.data[1, 1]
+
+
 def test_negative_data_clear_warning(ri_signal):
     ri = ri_signal((3,))
     ri.data[:] = -np.abs(ri.data)
