@@ -312,10 +312,43 @@ class LazyComputeMixin:
                 self.close_file()
             self._lazy = False
             self._assign_subclass()
+            warn_invalid_maps(self)
             return None
         with one_blas_thread_per_task():
             return super().compute(close_file=close_file, show_progressbar=show_progressbar,
                                    **kwargs)
+
+
+def warn_invalid_maps(signal):
+    """After a lazy fit is computed: the warnings an eager fit gives at once.
+
+    Counts the patterns of ``metadata.ePDF.fit`` that are non-finite, have
+    N <= 0 or are fit-quality outliers, one warning per cause.
+    """
+    import warnings
+
+    fit = signal.metadata.get_item("ePDF.fit", None)
+    if fit is None:
+        return
+    maps = {k: fit.get_item(k, None) for k in ("finite", "N", "outlier", "valid")}
+    if any(m is None or is_dask(m.data) for m in maps.values()):
+        return
+    finite = np.asarray(maps["finite"].data, bool)
+    total = finite.size
+    causes = [
+        (~finite, "contain NaN or inf in I(s): their φ(s) and G(r) are 0"),
+        (finite & ~(np.asarray(maps["N"].data) > 0),
+         "have N <= 0 in the fit window (no, negative or only structureless counts): their "
+         "φ(s) and G(r) are 0"),
+        (np.asarray(maps["outlier"].data, bool),
+         "are fit-quality outliers (robust z of log N or log χ² against the scan, "
+         "metadata.ePDF.fit.z_N / z_chi2): decompositions skip them"),
+    ]
+    for mask, text in causes:
+        n = int(np.count_nonzero(mask))
+        if n:
+            warnings.warn(f"{n} of {total} patterns {text} (valid = False, "
+                          "metadata.ePDF.fit.valid).", UserWarning, stacklevel=3)
 
 
 def compute(*arrays, show_progressbar=None):
