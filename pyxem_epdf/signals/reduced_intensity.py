@@ -14,8 +14,7 @@ from hyperspy.signal import BaseSignal
 from hyperspy.signals import LazySignal1D
 from pyxem.signals import ReducedIntensity1D
 
-from ..physics import chain, corrections, fit, scattering, transform
-from ..physics import _common
+from ..physics import _common, chain, corrections, fit, scattering, transform
 from ..physics._common import count_up_to
 from . import _base, _regions
 

@@ -4,13 +4,18 @@ import dask.array as da
 import numpy as np
 import pytest
 
+from pyxem_epdf.physics.corrections import extrapolate_low_s
 from pyxem_epdf.physics.models import (
     gaussian_peaks_pdf,
     gaussian_peaks_reduced_intensity,
 )
 from pyxem_epdf.physics.peaks import find_peaks
-from pyxem_epdf.physics.corrections import extrapolate_low_s
-from pyxem_epdf.physics.transform import low_s_nodes, r_grid, sine_transform, trapezoid_weights
+from pyxem_epdf.physics.transform import (
+    low_s_nodes,
+    r_grid,
+    sine_transform,
+    trapezoid_weights,
+)
 
 CENTERS = [1.61, 2.63, 3.1, 4.2]
 AMPS = [0.8, 1.2, 1.0, 2.0]

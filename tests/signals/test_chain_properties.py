@@ -4,7 +4,6 @@ parameter, or finite output; the input is never changed (issue 14)."""
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
