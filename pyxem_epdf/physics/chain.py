@@ -497,14 +497,8 @@ def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None
         s_max = check_s_max(s, s_max, edge=edge)
     if s_range is None:
         defaults.append("s_range")
-        hi = min(edge, s_max) if "s_max" not in defaults else edge
-        s_range = (round(FIT_WINDOW_FRACTION * hi, 6), hi)
-    s_range = as_pair(s_range, "s_range")
-    top = max(edge, float(s[-1]))
-    if s_range[0] < s[0] - 1e-6 or s_range[1] > top + 1e-6:
-        raise ValueError(
-            f"'s_range' = {s_range} Å⁻¹ lies outside the data, {s[0]:g} to {top:g} Å⁻¹."
-        )
+    s_range = resolve_s_range(s, s_range, edge=edge,
+                              s_max=None if "s_max" in defaults else s_max)
     if b is None:
         defaults.append("b")
     b = check_b(b, float(s[count_up_to(s, s_max) - 1]))
@@ -557,6 +551,36 @@ def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None
                                                       "polynomial_range") if d in defaults))
 
 
+def resolve_s_range(s, s_range=None, *, edge=None, s_max=None):
+    """The fit window (lo, hi) in Å⁻¹, validated; ``None`` gives the default.
+
+    The default is the upper part of the profile, (0.64 s_edge, s_edge), with
+    s_edge the outer edge of the last bin (or ``s_max`` if lower).
+
+    Examples
+    --------
+    >>> s = (np.arange(70) + 0.5) * 2.5 / 70
+    >>> resolve_s_range(s), resolve_s_range(s, [1.5, 2.4])
+    ((1.6, 2.5), (1.5, 2.4))
+    >>> resolve_s_range(s, 1.6)
+    Traceback (most recent call last):
+    ...
+    TypeError: 's_range' must be a pair (lo, hi) of numbers in Å⁻¹; got 1.6 (float).
+    """
+    s = as_axis(s)
+    edge = outer_edge(s) if edge is None else float(edge)
+    if s_range is None:
+        hi = edge if s_max is None else min(edge, float(s_max))
+        s_range = (round(FIT_WINDOW_FRACTION * hi, 6), hi)
+    s_range = as_pair(s_range, "s_range")
+    top = max(edge, float(s[-1]))
+    if s_range[0] < s[0] - 1e-6 or s_range[1] > top + 1e-6:
+        raise ValueError(
+            f"'s_range' = {s_range} Å⁻¹ lies outside the data, {s[0]:g} to {top:g} Å⁻¹."
+        )
+    return s_range
+
+
 def _available_memory():
     import os
 
@@ -607,4 +631,4 @@ def checked_r_grid(r_max, r_step, r_min=0.0, *, n_s=1, n_patterns=1, itemsize=8,
 
 
 __all__ = ["ChainOperator", "ChainParameters", "chain_operator", "check_b", "checked_r_grid",
-           "default_s_min", "intensity_to_pdf", "validate_chain_parameters"]
+           "default_s_min", "intensity_to_pdf", "resolve_s_range", "validate_chain_parameters"]

@@ -197,9 +197,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             )
         s = _base.s_axis_values(self)
         first_valid = _first_valid(self, s)
-        s_range = chain.validate_chain_parameters(
-            s, s_range=s_range, edge=_edge(self, s), r_max=1.0, r_step=1.0
-        ).s_range
+        s_range = chain.resolve_s_range(s, s_range, edge=_edge(self, s))
         min_window_counts = _common.as_float(min_window_counts, "min_window_counts")
         elements, fractions, comp_md = _composition(composition, self)
         f = scattering.scattering_factors(elements, s, table=table)

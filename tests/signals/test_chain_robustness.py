@@ -219,6 +219,12 @@ def test_step_parameter_errors(ri_signal):
         ri.sum_regions([])
 
 
+def test_low_fit_window_needs_no_s_min(ri_signal):
+    # fit_scattering knows nothing of s_min: a low window is the user's choice
+    phi = ri_signal((2,)).fit_scattering(COMPOSITION, (0.005, 0.5))
+    assert phi.metadata.ePDF.fit.s_range == [0.005, 0.5]
+
+
 def test_unit_slips_warned(ri_signal):
     phi = ri_signal((2,)).fit_scattering(COMPOSITION, (1.6, 2.5))
     with pytest.warns(UserWarning, match=r"b is in Å².*80 nm² = 8000 Å²"):
