@@ -318,6 +318,34 @@ class LazyComputeMixin:
             return super().compute(close_file=close_file, show_progressbar=show_progressbar,
                                    **kwargs)
 
+    def save(self, *args, **kwargs):
+        """HyperSpy's ``save``, computing the lazy metadata maps first in one dask pass.
+
+        Otherwise HyperSpy would compute each lazy map in ``metadata.ePDF``
+        (fit maps, coefficients, variance) on its own, re-running the whole
+        chain once per map; here they take one pass, the data (streamed to
+        the file) a second. The arguments are those of
+        :meth:`hyperspy.signal.BaseSignal.save`.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Passed to HyperSpy's ``save``.
+
+        Returns
+        -------
+        None
+        """
+        maps = [s for s in _lazy_signals(self) if s is not self]
+        if maps:
+            values = compute(*[m.data for m in maps], show_progressbar=False)
+            values = values if len(maps) > 1 else (values,)
+            for m, v in zip(maps, values, strict=True):
+                m.data, m._lazy = v, False
+                m._assign_subclass()
+        with one_blas_thread_per_task():
+            return super().save(*args, **kwargs)
+
 
 def warn_invalid_maps(signal):
     """After a lazy fit is computed: the warnings an eager fit gives at once.

@@ -334,3 +334,13 @@ def test_pdf_round_trip_keeps_navigator_and_maps(ri_signal, tmp_path):
     np.testing.assert_array_equal(back.navigator.data, pdf.metadata.ePDF.fit.N.data)
     np.testing.assert_array_equal(back.metadata.ePDF.fit.outlier.data,
                                   pdf.metadata.ePDF.fit.outlier.data)
+
+
+def test_lazy_save_computes_maps_in_one_pass(ri_signal, tmp_path):
+    pdf = ri_signal((2, 3), lazy=True).get_pdf(COMPOSITION, (1.6, 2.5), r_max=8.0)
+    with ComputeCounter() as counter:
+        pdf.save(tmp_path / "lazy.zspy")
+    assert counter.runs <= 2  # the maps in one pass, the data streamed in another (was 1 + 11)
+    back = hs.load(tmp_path / "lazy.zspy")
+    np.testing.assert_allclose(back.data, pdf.data.compute())
+    assert not pdf.metadata.ePDF.fit.N._lazy
