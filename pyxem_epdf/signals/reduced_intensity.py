@@ -1036,6 +1036,16 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         >>> [step["method"] for step in pdf.metadata.ePDF.history.as_dictionary().values()][1:]
         ['fit_scattering', 'polynomial_correct', 'damp_exponential', 'extrapolate_low_s',
          'to_pdf']
+
+        Defaults only: the fit window is the upper part of the profile, b
+        damps to e^−5 at its end, s_min is the beam-stop edge of these data:
+
+        >>> pdf = ri.get_pdf("SiO2", r_max=10.0)
+        >>> pdf.metadata.ePDF.s_min, pdf.metadata.ePDF.damping.b
+        (0.17702, 0.2785)
+        >>> pos, _ = pdf.find_peaks(2, r_range=(1.3, 3.0))  # Si–O 1.61, O–O 2.63 Å
+        >>> pos.data.round(2).tolist()
+        [1.61, 2.65]
         """
         if not polynomial and (s_max is not None or polynomial_range is not None):
             raise ValueError(
