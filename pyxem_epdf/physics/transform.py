@@ -17,7 +17,7 @@ G(r) whatever the axis start.
 
 import numpy as np
 
-from ._common import as_axis, float_dtype, last_axis
+from ._common import as_axis, as_float, float_dtype, last_axis
 
 
 def r_grid(r_max, r_step, r_min=0.0):
@@ -34,9 +34,9 @@ def r_grid(r_max, r_step, r_min=0.0):
     >>> r_grid(1.0, 0.25).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    r_min, r_max, r_step = float(r_min), float(r_max), float(r_step)
-    if not all(np.isfinite([r_min, r_max, r_step])):
-        raise ValueError("'r_min', 'r_max' and 'r_step' must be finite numbers of Å.")
+    r_min = as_float(r_min, "r_min", units="Å")
+    r_max = as_float(r_max, "r_max", units="Å")
+    r_step = as_float(r_step, "r_step", units="Å")
     if r_step <= 0:
         raise ValueError(f"'r_step' must be > 0 Å; got {r_step:g}: the r grid would be empty.")
     if r_min < 0:

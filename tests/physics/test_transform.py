@@ -138,3 +138,14 @@ def test_float32_transform():
     np.testing.assert_allclose(lazy.compute(), g32, rtol=1e-6, atol=1e-6 * np.abs(g64).max())
     with pytest.raises(ValueError, match="'dtype' must be 'float32' or 'float64'"):
         sine_transform(phi, s, r, dtype="int16")
+
+
+@pytest.mark.parametrize(("kw", "error", "match"), [
+    ({"r_max": None}, TypeError, "'r_max' must be a number in Å"),
+    ({"r_step": "0.01"}, TypeError, "'r_step' must be a number in Å"),
+    ({"r_min": np.nan}, ValueError, "'r_min' must be finite"),
+])
+def test_r_grid_errors_name_the_parameter(kw, error, match):
+    args = {"r_max": 10.0, "r_step": 0.01, "r_min": 0.0, **kw}
+    with pytest.raises(error, match=match):
+        r_grid(**args)
