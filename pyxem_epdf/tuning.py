@@ -127,10 +127,11 @@ class Tuner:
                                                 tuple(p["s_range"]))
             phi = fit.reduced_intensity(self._intensity, self._s, res.N, res.C,
                                         self._f2, self._fsq)
-            # the window polynomial_correct uses by default before extrapolate_low_s,
-            # so that apply() and the batch config reproduce this view exactly
+            # get_pdf's default polynomial window (s_min, s_max), so that apply() and
+            # the batch config reproduce this view exactly
+            lo = max(float(p["s_min"]), float(self._s[0]))
             coefs = corrections.fit_polynomial_correction(
-                phi, self._s, s_max=self._s_max, s_range=(0.1 * self._s_max, self._s_max))
+                phi, self._s, s_max=self._s_max, s_range=(lo, self._s_max))
             keep = self._s <= self._s_max * (1 + 1e-12)
             s = self._s[keep]
             phi = phi[keep] - corrections.polynomial_baseline(coefs, s, self._s_max)
@@ -197,7 +198,10 @@ class Tuner:
         >>> pdf = tuner.apply(ri, r_max=10.0, r_step=0.01)
         >>> type(pdf).__name__, pdf.data.shape
         ('PDF1DPlus', (1001,))
-        >>> bool(np.allclose(pdf.data, epdf.data.example_pdf().data))
+        >>> steps = (ri.fit_scattering("SiO2", (2.8, 4.0))
+        ...          .polynomial_correct(s_max=4.0, s_range=(0.2, 4.0))  # (s_min, s_max)
+        ...          .damp_exponential(0.2).extrapolate_low_s(0.2).to_pdf(10.0, 0.01))
+        >>> bool(np.allclose(pdf.data, steps.data))
         True
         >>> plt.close(tuner.figure)
         """

@@ -85,3 +85,103 @@ def count_up_to(s, s_max):
     """How many samples of the increasing axis ``s`` lie at or below ``s_max``
     (with a relative tolerance of 1e-12, so that s_max = s[-1] keeps every sample)."""
     return int(np.searchsorted(s, s_max * (1 + 1e-12), side="right"))
+
+
+def outer_edge(s):
+    """Outer edge of the last s bin: the last sample plus half a spacing (Å⁻¹).
+
+    Samples are bin centres (pyxem's and our integration's convention), so a
+    profile integrated to s_max = 2.5 Å⁻¹ in 70 bins has its last sample at
+    2.482 Å⁻¹ and its outer edge at 2.5 Å⁻¹.
+
+    Examples
+    --------
+    >>> outer_edge(np.array([0.25, 0.75, 1.25]))
+    1.5
+    """
+    s = np.asarray(s, dtype=float)
+    return float(s[-1] + 0.5 * (s[-1] - s[-2])) if s.size > 1 else float(s[-1])
+
+
+def as_float(value, name, *, units="", allow_none=False):
+    """``value`` as a finite float, or a ``TypeError``/``ValueError`` naming ``name``.
+
+    Examples
+    --------
+    >>> as_float(0.8, "b")
+    0.8
+    >>> as_float("strong", "b", units="Å²")
+    Traceback (most recent call last):
+    ...
+    TypeError: 'b' must be a number in Å²; got 'strong' (str).
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                     np.floating)):
+        if not (isinstance(value, np.ndarray) and value.ndim == 0
+                and np.issubdtype(value.dtype, np.number)):
+            unit = f" in {units}" if units else ""
+            raise TypeError(
+                f"'{name}' must be a number{unit}; got {value!r} ({type(value).__name__})."
+            )
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"'{name}' must be finite; got {value!r}.")
+    return value
+
+
+def as_pair(value, name, *, units="Å⁻¹"):
+    """``value`` as an ordered pair of finite floats ``(lo, hi)``, lo < hi.
+
+    Examples
+    --------
+    >>> as_pair([1.6, 2.5], "s_range")
+    (1.6, 2.5)
+    >>> as_pair(1.6, "s_range")
+    Traceback (most recent call last):
+    ...
+    TypeError: 's_range' must be a pair (lo, hi) of numbers in Å⁻¹; got 1.6 (float).
+    """
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"'{name}' must be a pair (lo, hi) of numbers in {units}; got {value!r} "
+            f"({type(value).__name__})."
+        ) from None
+    lo, hi = as_float(lo, f"{name}[0]", units=units), as_float(hi, f"{name}[1]", units=units)
+    if not lo < hi:
+        raise ValueError(f"'{name}' must satisfy lo < hi; got ({lo:g}, {hi:g}) {units}.")
+    return lo, hi
+
+
+def check_s_max(s, s_max, *, edge=None, name="s_max"):
+    """Validate an upper end ``s_max`` (Å⁻¹) against the axis ``s`` and return it.
+
+    One meaning of s_max everywhere: the polynomial zero and the end of the
+    data used may lie anywhere in (s[0], outer edge], the outer edge being
+    the integration's last bin edge (``edge``, e.g.
+    ``metadata.ePDF.integration.edges[-1]``) or, by default, the last sample
+    plus half a spacing (:func:`outer_edge`). So ``azimuthal_profile(dp,
+    s_max=2.5)`` followed by ``polynomial_correct(s_max=2.5)`` works.
+
+    Examples
+    --------
+    >>> s = np.linspace(0.0125, 2.4875, 100)      # 100 bins of 0.025 up to 2.5
+    >>> check_s_max(s, 2.5)
+    2.5
+    >>> check_s_max(s, 2.6)
+    Traceback (most recent call last):
+    ...
+    ValueError: 's_max' must lie in (0.0125, 2.5] Å⁻¹ (the data up to its outer bin edge); got 2.6.
+    """
+    s = np.asarray(s, dtype=float)
+    value = as_float(s_max, name, units="Å⁻¹")
+    top = outer_edge(s) if edge is None else max(float(edge), float(s[-1]))
+    if not s[0] < value <= top * (1 + 1e-9):
+        raise ValueError(
+            f"'{name}' must lie in ({s[0]:g}, {top:g}] Å⁻¹ (the data up to its outer bin "
+            f"edge); got {value:g}."
+        )
+    return value

@@ -19,12 +19,42 @@ applies L in one matrix product: the cost of the chain is that of the sine
 transform alone, without the intermediate φ arrays of the step-by-step route.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import corrections, transform
-from ._common import as_array, as_axis, count_up_to, float_dtype
+from ._common import (
+    as_array,
+    as_axis,
+    as_float,
+    as_pair,
+    check_s_max,
+    count_up_to,
+    float_dtype,
+    outer_edge,
+)
+
+#: Default fit window: the upper part of the profile, (0.64 s_edge, s_edge)
+#: with s_edge its outer bin edge — the paper's (1.6, 2.5) Å⁻¹ for 2.5 Å⁻¹.
+#: Measured (``benchmarks/chain_defaults.py``): on the embedded composite the
+#: G(r) correlation with the truth is flat (±0.01) for fractions 0.4–0.8.
+FIT_WINDOW_FRACTION = 0.64
+#: Default damping: exp(−b s²) = e^−5 at the last sample used, b = 5/s_last²
+#: (the paper's 0.8 Å² at 2.5 Å⁻¹). Measured (``benchmarks/chain_defaults.py``):
+#: per-pixel G(r) of the noisy composite (s_last 2.52 Å⁻¹, b = 0.79) reach
+#: 96–98 % of their best correlation with the truth (b = 0.8: 0.472/0.668, best
+#: 0.492/0.681 at 1.2–1.5), noiseless ones lose 2–7 % against b = 0.6; on the
+#: measured a-SiO2 profile (s_last 4.24 Å⁻¹) a fixed 0.8 Å² shifts O–O to
+#: 2.711 Å (truth 2.63), b = 5/s_last² = 0.28 gives 1.611/2.655 Å.
+DAMPING_AT_EDGE = 5.0
+#: The paper's b in Å² (at s_last = 2.5 Å⁻¹); used when no s axis is known.
+DEFAULT_B = 0.8
+#: Default direct-beam edge in Å⁻¹ when the data do not start later (beam stop).
+DEFAULT_S_MIN = 0.14
+#: Memory a result may take before the chain refuses to build it (fraction of RAM).
+MEMORY_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -140,11 +170,7 @@ _OPERATORS: dict = {}
 def _build(s, r, *, s_min, envelope, s_max, polynomial, s_range):
     if s[0] < 0:
         raise ValueError(f"'s' must be >= 0 Å⁻¹; the axis starts at {s[0]:g}.")
-    s_max = float(s[-1]) if s_max is None else float(s_max)
-    if not s[0] < s_max <= s[-1] * (1 + 1e-12):
-        raise ValueError(
-            f"'s_max' must lie in ({s[0]:g}, {s[-1]:g}] Å⁻¹ (the data); got {s_max:g}."
-        )
+    s_max = float(s[-1]) if s_max is None else check_s_max(s, s_max)
     keep = count_up_to(s, s_max)
     basis = np.eye(s.size)  # row j: the chain's response to a unit φ in bin j
     coefficients = None
@@ -326,4 +352,283 @@ def _lazy(x, s, N, C, f2, fsq, operator, matrix):
     return G, coefs
 
 
-__all__ = ["ChainOperator", "chain_operator", "intensity_to_pdf"]
+@dataclass(frozen=True)
+class ChainParameters:
+    """Validated chain parameters with every default resolved (Å⁻¹, Å², Å).
+
+    Attributes
+    ----------
+    s_range : tuple of float
+        Fit window of N⟨f²⟩ + C.
+    b : float
+        Exponential damping factor.
+    s_min : float
+        Direct-beam edge (φ linear to 0 below).
+    s_max : float
+        Upper zero of the Mu polynomial and end of the data used.
+    polynomial_range : tuple of float
+        Fit window of the Mu polynomial, (s_min, s_max) by default.
+    r : numpy.ndarray
+        The r grid.
+    defaults : tuple of str
+        Names of the parameters that took their default.
+
+    Examples
+    --------
+    >>> p = validate_chain_parameters(np.linspace(0.02, 2.5, 64), b=0.6, r_max=10.0)
+    >>> p.b, p.s_min, p.r.size, "b" in p.defaults
+    (0.6, 0.14, 1001, False)
+    """
+
+    s_range: tuple
+    b: float
+    s_min: float
+    s_max: float
+    polynomial_range: tuple
+    r: np.ndarray
+    defaults: tuple
+
+
+def check_b(b, s_last=None):
+    """The damping factor b in Å², validated; ``None`` gives the default.
+
+    The default is :data:`DAMPING_AT_EDGE`/s_last² (e^−5 at the last sample
+    used, s_last in Å⁻¹; the paper's 0.8 Å² at 2.5 Å⁻¹), or
+    :data:`DEFAULT_B` without ``s_last``. A ``TypeError`` for a non-number, a
+    ``ValueError`` below 0, a warning above 10 Å² (a value in nm²?).
+
+    Examples
+    --------
+    >>> check_b(None, 2.5), check_b(0.6), round(check_b(None, 4.2366), 3)
+    (0.8, 0.6, 0.279)
+    """
+    if b is None:
+        if s_last is None:
+            return DEFAULT_B
+        return round(DAMPING_AT_EDGE / float(s_last) ** 2, 4)
+    b = as_float(b, "b", units="Å²")
+    if b < 0:
+        raise ValueError(f"'b' must be a damping factor >= 0 Å²; got {b:g}.")
+    if b > 10:
+        warnings.warn(
+            f"'b' = {b:g} Å² damps φ(s) by exp(-{b:g}·s²), e^-{b * 0.25:.3g} already at "
+            "0.5 Å⁻¹: b is in Å² (the paper: 0.6–1.0). A value in nm² is 100× too large: "
+            f"{b:g} nm² = {b * 100:g} Å², {b:g} Å² = {b / 100:g} nm².",
+            UserWarning, stacklevel=3,
+        )
+    return b
+
+
+def default_s_min(s, first_valid=None):
+    """The default direct-beam edge: :data:`DEFAULT_S_MIN`, or the first sample
+    with counts (``first_valid``, e.g. the beam-stop edge) if that is later.
+
+    Examples
+    --------
+    >>> default_s_min(np.linspace(0.02, 2.5, 64))
+    0.14
+    >>> default_s_min(np.linspace(0.0, 4.0, 401), first_valid=0.177)
+    0.177
+    """
+    s = as_axis(s)
+    lo = float(s[0]) if first_valid is None else max(float(first_valid), float(s[0]))
+    return max(DEFAULT_S_MIN, lo)
+
+
+def validate_chain_parameters(s, *, s_range=None, b=None, s_min=None, s_max=None,
+                              polynomial_range=None, r_max=20.0, r_step=0.01, r_min=0.0,
+                              edge=None, first_valid=None, n_patterns=1, itemsize=8,
+                              eager=True):
+    """Check every chain parameter against the s axis and resolve the defaults.
+
+    The one validation of the chain: :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.get_pdf`,
+    the step methods and the batch command's dry run call it, so a value one
+    accepts the others accept. Errors name the parameter, the value and the
+    valid range; likely unit slips are warned about.
+
+    Parameters
+    ----------
+    s : array_like
+        s in Å⁻¹ of the profile (bin centres).
+    s_range, b, s_min, s_max, polynomial_range : optional
+        As :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.get_pdf`; ``None``
+        takes the default: s_range (0.64 s_edge, s_edge), b 5/s_last² Å²
+        (:func:`check_b`; 0.8 Å² for s_last = 2.5 Å⁻¹), s_min
+        :func:`default_s_min`, s_max the last sample, polynomial_range
+        (s_min, s_max).
+    r_max, r_step, r_min : float
+        r grid in Å.
+    edge : float, optional
+        Outer edge of the last s bin (``metadata.ePDF.integration.edges[-1]``);
+        default the last sample plus half a spacing.
+    first_valid : float, optional
+        First s with counts (below: beam stop or mask).
+    n_patterns : int
+        Number of patterns (for the memory estimate).
+    itemsize : int
+        Bytes per G value (8: float64, 4: float32).
+    eager : bool
+        The result is held in memory (else only the chain matrix is).
+
+    Returns
+    -------
+    ChainParameters
+
+    Examples
+    --------
+    >>> s = (np.arange(70) + 0.5) * 2.5 / 70
+    >>> p = validate_chain_parameters(s)
+    >>> p.s_range, p.b, p.s_min, p.defaults
+    ((1.6, 2.5), 0.8116, 0.14, ('s_range', 'b', 's_min', 's_max', 'polynomial_range'))
+    >>> validate_chain_parameters(s, s_max=2.5).s_max
+    2.5
+    >>> validate_chain_parameters(s, s_min=2.45)
+    Traceback (most recent call last):
+    ...
+    ValueError: 's_min' = 2.45 Å⁻¹ must lie below the fit window s_range = (1.6, 2.5) Å⁻¹ ...
+    """
+    s = as_axis(s)
+    edge = outer_edge(s) if edge is None else as_float(edge, "edge", units="Å⁻¹")
+    defaults = []
+    if s_max is None:
+        defaults.append("s_max")
+        s_max = float(s[-1])
+    else:
+        s_max = check_s_max(s, s_max, edge=edge)
+    if s_range is None:
+        defaults.append("s_range")
+    s_range = resolve_s_range(s, s_range, edge=edge,
+                              s_max=None if "s_max" in defaults else s_max)
+    if b is None:
+        defaults.append("b")
+    b = check_b(b, float(s[count_up_to(s, s_max) - 1]))
+    if s_min is None:
+        defaults.append("s_min")
+        s_min = default_s_min(s, first_valid)
+    s_min = as_float(s_min, "s_min", units="Å⁻¹")
+    if s_min < s[0] - 1e-9 * max(abs(s[0]), 1.0):
+        raise ValueError(
+            f"'s_min' = {s_min:g} Å⁻¹ lies below the first sample s = {s[0]:g} Å⁻¹; φ is "
+            "taken linear to 0 from the first sample anyway: pass s_min >= "
+            f"{s[0]:g} or None."
+        )
+    if not s_min < s_range[0]:
+        if s_min > 1.0:
+            hint = f" Is it in nm⁻¹? {s_min:g} nm⁻¹ = {s_min / 10:g} Å⁻¹."
+        else:
+            hint = ""
+        raise ValueError(
+            f"'s_min' = {s_min:g} Å⁻¹ must lie below the fit window s_range = "
+            f"({s_range[0]:g}, {s_range[1]:g}) Å⁻¹ (the direct-beam edge is at low s).{hint}"
+        )
+    if s_min > 1.0:
+        warnings.warn(
+            f"'s_min' = {s_min:g} Å⁻¹ discards φ(s) below {s_min:g} Å⁻¹; the direct beam ends "
+            f"near 0.1–0.2 Å⁻¹ (the paper: 0.18). In nm⁻¹? {s_min:g} nm⁻¹ = {s_min / 10:g} Å⁻¹.",
+            UserWarning, stacklevel=3,
+        )
+    if first_valid is not None and s_min < float(first_valid) - 1e-9:
+        warnings.warn(
+            f"'s_min' = {s_min:g} Å⁻¹ lies below the first s with counts, {float(first_valid):g} "
+            "Å⁻¹ (beam stop or mask): φ there is not data. Use s_min >= "
+            f"{float(first_valid):g} (the default).",
+            UserWarning, stacklevel=3,
+        )
+    if polynomial_range is None:
+        defaults.append("polynomial_range")
+        polynomial_range = (max(s_min, float(s[0])), s_max)
+    polynomial_range = as_pair(polynomial_range, "polynomial_range")
+    if polynomial_range[1] > s_max * (1 + 1e-12):
+        raise ValueError(
+            f"'polynomial_range' upper end {polynomial_range[1]:g} exceeds 's_max' = "
+            f"{s_max:g} Å⁻¹."
+        )
+    r = checked_r_grid(r_max, r_step, r_min, n_s=s.size, n_patterns=n_patterns,
+                       itemsize=itemsize, eager=eager)
+    return ChainParameters(s_range=s_range, b=b, s_min=s_min, s_max=s_max,
+                           polynomial_range=polynomial_range, r=r,
+                           defaults=tuple(d for d in ("s_range", "b", "s_min", "s_max",
+                                                      "polynomial_range") if d in defaults))
+
+
+def resolve_s_range(s, s_range=None, *, edge=None, s_max=None):
+    """The fit window (lo, hi) in Å⁻¹, validated; ``None`` gives the default.
+
+    The default is the upper part of the profile, (0.64 s_edge, s_edge), with
+    s_edge the outer edge of the last bin (or ``s_max`` if lower).
+
+    Examples
+    --------
+    >>> s = (np.arange(70) + 0.5) * 2.5 / 70
+    >>> resolve_s_range(s), resolve_s_range(s, [1.5, 2.4])
+    ((1.6, 2.5), (1.5, 2.4))
+    >>> resolve_s_range(s, 1.6)
+    Traceback (most recent call last):
+    ...
+    TypeError: 's_range' must be a pair (lo, hi) of numbers in Å⁻¹; got 1.6 (float).
+    """
+    s = as_axis(s)
+    edge = outer_edge(s) if edge is None else float(edge)
+    if s_range is None:
+        hi = edge if s_max is None else min(edge, float(s_max))
+        s_range = (round(FIT_WINDOW_FRACTION * hi, 6), hi)
+    s_range = as_pair(s_range, "s_range")
+    top = max(edge, float(s[-1]))
+    if s_range[0] < s[0] - 1e-6 or s_range[1] > top + 1e-6:
+        raise ValueError(
+            f"'s_range' = {s_range} Å⁻¹ lies outside the data, {s[0]:g} to {top:g} Å⁻¹."
+        )
+    return s_range
+
+
+def _available_memory():
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 16e9
+
+
+def checked_r_grid(r_max, r_step, r_min=0.0, *, n_s=1, n_patterns=1, itemsize=8, eager=True):
+    """:func:`~pyxem_epdf.physics.transform.r_grid` after a memory check.
+
+    The chain matrix (n_s × n_r float64) and, for an eager result, G(r)
+    (n_patterns × n_r) are estimated first; above half the available memory
+    a ``ValueError`` gives the estimate instead of an allocation failure.
+    ``r_max`` above 200 Å is warned about (r is in Å; a value in nm?).
+
+    Examples
+    --------
+    >>> checked_r_grid(20.0, 0.01).size
+    2001
+    >>> checked_r_grid(20.0, 1e-7, n_s=64, n_patterns=400)
+    Traceback (most recent call last):
+    ...
+    ValueError: The r grid r_min=0, r_max=20, r_step=1e-07 Å has 200000001 points: ...
+    """
+    r_max = as_float(r_max, "r_max", units="Å")
+    r_step = as_float(r_step, "r_step", units="Å")
+    r_min = as_float(r_min, "r_min", units="Å")
+    if r_step > 0 and r_max > r_min >= 0:
+        n_r = int(np.floor((r_max - r_min) / r_step * (1 + 1e-12))) + 1
+        need = n_r * 8.0 * (3 * n_s) + (n_r * float(itemsize) * n_patterns if eager else 0)
+        have = _available_memory()
+        if need > MEMORY_FRACTION * have:
+            raise ValueError(
+                f"The r grid r_min={r_min:g}, r_max={r_max:g}, r_step={r_step:g} Å has {n_r} "
+                f"points: G(r) and the chain matrix would take {need / 1e9:.3g} GB (available "
+                f"{MEMORY_FRACTION:g} × {have / 1e9:.3g} GB). Use a coarser 'r_step' "
+                "(e.g. 0.01 Å) or a smaller 'r_max'."
+            )
+        if r_max > 200:
+            warnings.warn(
+                f"'r_max' = {r_max:g} Å: ePDF structure dies out within ~20–50 Å, and r is in "
+                f"Å (in nm? {r_max:g} nm = {r_max * 10:g} Å; {r_max:g} Å = {r_max / 10:g} nm).",
+                UserWarning, stacklevel=3,
+            )
+    return transform.r_grid(r_max, r_step, r_min)
+
+
+__all__ = ["ChainOperator", "ChainParameters", "chain_operator", "check_b", "checked_r_grid",
+           "default_s_min", "intensity_to_pdf", "resolve_s_range", "validate_chain_parameters"]

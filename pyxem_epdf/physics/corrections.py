@@ -19,7 +19,7 @@
 
 import numpy as np
 
-from ._common import as_axis, expand_nav, last_axis, window_slice
+from ._common import as_axis, as_float, check_s_max, expand_nav, last_axis, window_slice
 
 
 def polynomial_basis(s, s_max):
@@ -57,7 +57,9 @@ def fit_polynomial_correction(phi, s, *, s_max=None, s_range=None, weights=None,
     s : array_like
         s in Å⁻¹, 1-D increasing.
     s_max : float, optional
-        Where the polynomial returns to zero, in Å⁻¹; default the last s.
+        Where the polynomial returns to zero, in Å⁻¹: anywhere in (s[0],
+        outer bin edge] (:func:`~pyxem_epdf.physics._common.check_s_max`);
+        default the last s.
     s_range : tuple of float, optional
         (lo, hi) window the polynomial is fitted on, in Å⁻¹; default
         (s[0], s_max). Use it to exclude the direct-beam region.
@@ -84,11 +86,7 @@ def fit_polynomial_correction(phi, s, *, s_max=None, s_range=None, weights=None,
     [1.0, -0.5, 0.25]
     """
     s = as_axis(s)
-    s_max = float(s[-1]) if s_max is None else float(s_max)
-    if not s[0] < s_max <= s[-1] * (1 + 1e-12):
-        raise ValueError(
-            f"'s_max' must lie in ({s[0]:g}, {s[-1]:g}] Å⁻¹ (the data); got {s_max:g}."
-        )
+    s_max = float(s[-1]) if s_max is None else check_s_max(s, s_max)
     lo, hi = (s[0], s_max) if s_range is None else s_range
     if hi > s_max * (1 + 1e-12):
         raise ValueError(f"'s_range' upper end {hi:g} exceeds 's_max' = {s_max:g} Å⁻¹.")
@@ -161,8 +159,8 @@ def exponential_damping(s, b):
     >>> round(float(exponential_damping(1.0, 0.8)), 6)
     0.449329
     """
-    b = float(b)
-    if not np.isfinite(b) or b < 0:
+    b = as_float(b, "b", units="Å²")
+    if b < 0:
         raise ValueError(f"'b' must be a finite damping factor >= 0 Å²; got {b!r}.")
     s = np.asarray(s, dtype=float)
     return np.exp(-b * s * s)
@@ -188,19 +186,84 @@ def lorch_damping(s, s_max):
     >>> np.round(lorch_damping([0.0, 1.0, 2.0, 3.0], 2.0), 6).tolist()
     [1.0, 0.63662, 0.0, 0.0]
     """
-    s_max = float(s_max)
-    if not np.isfinite(s_max) or s_max <= 0:
+    s_max = as_float(s_max, "s_max", units="Å⁻¹")
+    if s_max <= 0:
         raise ValueError(f"'s_max' must be > 0 Å⁻¹; got {s_max!r}.")
     s = np.asarray(s, dtype=float)
     window = np.sinc(s / s_max)  # numpy sinc is sin(πx)/(πx)
     return np.where(s <= s_max, window, 0.0) + 0.0
 
 
+def updated_lorch_damping(s, s_max):
+    """Soper & Barney's (2011) window 3 (sin x − x cos x)/x³, x = π s/s_max; 0 beyond s_max.
+
+    The same formula as pyxem's ``damp_updated_lorch``.
+
+    Parameters
+    ----------
+    s : array_like
+        s in Å⁻¹.
+    s_max : float
+        Width parameter in Å⁻¹ (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dimensionless window, 1 at s = 0.
+
+    Examples
+    --------
+    >>> np.round(updated_lorch_damping([0.0, 1.0, 2.0, 3.0], 2.0), 6).tolist()
+    [1.0, 0.774037, 0.303964, 0.0]
+    """
+    s_max = as_float(s_max, "s_max", units="Å⁻¹")
+    if s_max <= 0:
+        raise ValueError(f"'s_max' must be > 0 Å⁻¹; got {s_max!r}.")
+    x = np.pi * np.asarray(s, dtype=float) / s_max
+    safe = np.where(x > 1e-3, x, 1.0)
+    window = np.where(x > 1e-3, 3 * (np.sin(safe) - safe * np.cos(safe)) / safe**3,
+                      1 - x * x / 10)
+    return np.where(x <= np.pi * (1 + 1e-12), window, 0.0) + 0.0
+
+
+def erf_low_s_damping(s, scale=20.0, offset=1.3):
+    """The low-s step (erf(scale·s − offset) + 1)/2 of pyxem's ``damp_low_q_region_erfc``.
+
+    Parameters
+    ----------
+    s : array_like
+        s in Å⁻¹.
+    scale : float
+        Steepness in Å (multiplies s).
+    offset : float
+        Dimensionless offset (the step's middle is at s = offset/scale).
+
+    Returns
+    -------
+    numpy.ndarray
+        Dimensionless envelope from ~0 at s = 0 to 1.
+
+    Examples
+    --------
+    >>> np.round(erf_low_s_damping([0.0, 0.065, 0.5]), 4).tolist()
+    [0.033, 0.5, 1.0]
+    """
+    from scipy.special import erf
+
+    scale, offset = as_float(scale, "scale", units="Å"), as_float(offset, "offset")
+    return (erf(scale * np.asarray(s, dtype=float) - offset) + 1) / 2
+
+
 def extrapolate_low_s(phi, s, s_min, *, axis=-1):
     """Replace φ below s_min by the line from (0, 0) to (s_min, φ(s_min)).
 
     φ(s_min) is interpolated linearly between the two samples bracketing
-    s_min, so the result does not jump by a bin when s_min moves.
+    s_min, so the result does not jump by a bin when s_min moves. With
+    ``s_min`` at the first sample nothing is replaced: below the first
+    sample the transform (:func:`~pyxem_epdf.physics.transform.sine_transform_matrix`)
+    already takes φ linear from φ(s[0]) down to 0 at s = 0, whatever the axis
+    start, so a profile that starts at the beam-stop edge gives the same G(r)
+    as the same data zero-padded from s = 0.
 
     Parameters
     ----------
@@ -209,7 +272,7 @@ def extrapolate_low_s(phi, s, s_min, *, axis=-1):
     s : array_like
         s in Å⁻¹, 1-D increasing.
     s_min : float
-        Edge of the direct beam in Å⁻¹, inside (s[0], s[-1]).
+        Edge of the direct beam in Å⁻¹, in [s[0], s[-1]).
     axis : int
         The s axis of ``phi``.
 
@@ -218,19 +281,31 @@ def extrapolate_low_s(phi, s, s_min, *, axis=-1):
     array
         New array; samples with s ≥ s_min are unchanged.
 
+    Raises
+    ------
+    ValueError
+        If ``s_min`` lies below the first sample (φ is then taken linear
+        from the first sample anyway: pass s[0]) or at/after the last.
+
     Examples
     --------
     >>> s = np.array([0.0, 0.1, 0.2, 0.3])
     >>> extrapolate_low_s(np.array([9.0, 9.0, 4.0, 6.0]), s, 0.2).tolist()
     [0.0, 2.0, 4.0, 6.0]
+    >>> extrapolate_low_s(np.array([4.0, 6.0]), np.array([0.2, 0.3]), 0.2).tolist()
+    [4.0, 6.0]
     """
     s = as_axis(s)
-    s_min = float(s_min)
-    if not s[0] < s_min < s[-1]:
+    s_min = as_float(s_min, "s_min", units="Å⁻¹")
+    if s[0] - s_min > 1e-9 * max(abs(s[0]), 1.0) or not s_min < s[-1]:
         raise ValueError(
-            f"'s_min' must lie inside the data, ({s[0]:g}, {s[-1]:g}) Å⁻¹; got {s_min:g}."
+            f"'s_min' must lie in [{s[0]:g}, {s[-1]:g}) Å⁻¹, the data from its first "
+            f"sample (below it φ is taken linear to 0 anyway); got {s_min:g}."
         )
     y = last_axis(phi, axis)
+    if s_min <= s[0]:
+        out = y if hasattr(y, "dask") else np.array(y, dtype=np.result_type(y, float))
+        return np.moveaxis(out, -1, axis)
     i = int(np.searchsorted(s, s_min, side="right")) - 1
     t = (s_min - s[i]) / (s[i + 1] - s[i])
     at_min = y[..., i] * (1 - t) + y[..., i + 1] * t
@@ -280,4 +355,6 @@ __all__ = [
     "lorch_damping",
     "extrapolate_low_s",
     "apply_envelope",
+    "updated_lorch_damping",
+    "erf_low_s_damping",
 ]

@@ -7,14 +7,17 @@
 (the paper's eq. 2, with s = 2 sin(θ)/λ). The integral over the sampled s-grid
 is the trapezoidal rule, written as a matrix ``M[j, k] = 8π w_j sin(2π s_j r_k)``
 so that ``G = φ @ M`` transforms every probe position in one product (dask
-splits it by navigation blocks). If the grid does not start at s = 0, the
-interval [0, s_0] is included assuming φ(0) = 0, which holds after
-:func:`pyxem_epdf.physics.corrections.extrapolate_low_s`.
+splits it by navigation blocks). If the grid does not start at s = 0 (a
+profile exported from the beam-stop edge), φ is taken linear from φ(s_0) down
+to φ(0) = 0 on [0, s_0] and integrated on the grid's own spacing, exactly as
+if the profile had been zero-padded from s = 0 and extrapolated from its first
+sample (:func:`pyxem_epdf.physics.corrections.extrapolate_low_s`): the same
+G(r) whatever the axis start.
 """
 
 import numpy as np
 
-from ._common import as_axis, float_dtype, last_axis
+from ._common import as_axis, as_float, float_dtype, last_axis
 
 
 def r_grid(r_max, r_step, r_min=0.0):
@@ -31,9 +34,9 @@ def r_grid(r_max, r_step, r_min=0.0):
     >>> r_grid(1.0, 0.25).tolist()
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    r_min, r_max, r_step = float(r_min), float(r_max), float(r_step)
-    if not all(np.isfinite([r_min, r_max, r_step])):
-        raise ValueError("'r_min', 'r_max' and 'r_step' must be finite numbers of Å.")
+    r_min = as_float(r_min, "r_min", units="Å")
+    r_max = as_float(r_max, "r_max", units="Å")
+    r_step = as_float(r_step, "r_step", units="Å")
     if r_step <= 0:
         raise ValueError(f"'r_step' must be > 0 Å; got {r_step:g}: the r grid would be empty.")
     if r_min < 0:
@@ -47,23 +50,54 @@ def r_grid(r_max, r_step, r_min=0.0):
 
 
 def trapezoid_weights(s):
-    """Trapezoid-rule weights on the grid s, including [0, s_0] with φ(0) = 0.
+    """Trapezoid-rule weights on the grid s (the samples only, no [0, s_0] part).
 
     Examples
     --------
     >>> trapezoid_weights([0.0, 1.0, 2.0]).tolist()
     [0.5, 1.0, 0.5]
     >>> trapezoid_weights([1.0, 2.0]).tolist()
-    [1.0, 0.5]
+    [0.5, 0.5]
     """
     s = as_axis(s)
     w = np.zeros_like(s)
     ds = np.diff(s)
     w[:-1] += ds / 2
     w[1:] += ds / 2
-    if s[0] > 0:
-        w[0] += s[0] / 2
     return w
+
+
+def low_s_nodes(s):
+    """Nodes and trapezoid weights of the line φ(s) = φ(s_0) s/s_0 on [0, s_0].
+
+    The nodes continue the grid's first spacing downwards, s_0 − Δs,
+    s_0 − 2Δs, … > 0, and end at 0 (as zero-padded data would); the first
+    sample itself is included with its half-interval weight. Empty for a
+    grid starting at 0.
+
+    Returns
+    -------
+    nodes, weights : numpy.ndarray
+        s values in Å⁻¹ (increasing, ending at s_0) and weights in Å⁻¹; the
+        integral of φ·g over [0, s_0] is ``φ(s_0) Σ weights · nodes/s_0 · g(nodes)``.
+
+    Examples
+    --------
+    >>> nodes, w = low_s_nodes([0.3, 0.4, 0.5])
+    >>> np.round(nodes, 6).tolist(), np.round(w, 6).tolist()
+    ([0.0, 0.1, 0.2, 0.3], [0.05, 0.1, 0.1, 0.05])
+    >>> low_s_nodes([0.0, 0.1])[0].size
+    0
+    """
+    s = as_axis(s)
+    s0, ds = float(s[0]), float(s[1] - s[0])
+    if s0 <= 0:
+        return np.zeros(0), np.zeros(0)
+    k = int(np.floor(s0 / ds * (1 + 1e-9)))
+    inner = s0 - ds * np.arange(k, 0, -1)
+    inner = inner[inner > 1e-9 * ds]
+    nodes = np.concatenate([[0.0], inner, [s0]])
+    return nodes, trapezoid_weights(nodes)
 
 
 def sine_transform_matrix(s, r):
@@ -79,7 +113,9 @@ def sine_transform_matrix(s, r):
     Returns
     -------
     numpy.ndarray
-        ``8π w_j sin(2π s_j r_k)``, in Å⁻¹ (so G is in Å⁻² for φ in Å⁻¹).
+        ``8π w_j sin(2π s_j r_k)``, in Å⁻¹ (so G is in Å⁻² for φ in Å⁻¹); for
+        a grid starting above 0 the first row also holds the line from φ(s_0)
+        to 0 on [0, s_0] (:func:`low_s_nodes`).
 
     Examples
     --------
@@ -95,7 +131,11 @@ def sine_transform_matrix(s, r):
     if s[0] < 0:
         raise ValueError(f"'s' must be >= 0 Å⁻¹; the axis starts at {s[0]:g}.")
     r = np.asarray(r, dtype=float)
-    return 8 * np.pi * trapezoid_weights(s)[:, None] * np.sin(2 * np.pi * np.outer(s, r))
+    m = 8 * np.pi * trapezoid_weights(s)[:, None] * np.sin(2 * np.pi * np.outer(s, r))
+    nodes, w = low_s_nodes(s)
+    if nodes.size:  # φ linear from φ(s_0) to 0 on [0, s_0]: all of it is ∝ φ(s_0)
+        m[0] += 8 * np.pi * (w * nodes / s[0]) @ np.sin(2 * np.pi * np.outer(nodes, r))
+    return m
 
 
 def sine_transform(phi, s, r, *, axis=-1, dtype=None):

@@ -16,6 +16,23 @@ from ..physics.units import s_unit_factor
 _logger = logging.getLogger(__name__)
 
 
+#: Appended to the docstrings of our lazy classes.
+LAZY_DOC = """
+    ``compute()`` also computes every lazy map stored in ``metadata.ePDF`` (fit
+    maps, polynomial coefficients, variance …) in the same dask pass, so
+    plotting or saving them afterwards re-runs nothing.
+"""
+
+
+def pyxem_only(cls, name, ours):
+    """Message of an inherited pyxem method that is refused in favour of ours."""
+    return (
+        f"{cls}.{name} is pyxem's in-place method (changes the data, returns None, leaves no "
+        f"record in metadata.ePDF.history); use {ours} instead: it returns a new signal "
+        "(inplace=False) and records its parameters."
+    )
+
+
 def is_dask(x):
     """True for a dask array."""
     return hasattr(x, "dask")
@@ -42,6 +59,15 @@ def working_data(signal, lazy_output):
     return data, lazy
 
 
+def working_data_kind(signal, lazy_output):
+    """``(None, lazy)``: whether a method's result will be lazy (nothing built)."""
+    return None, (signal._lazy if lazy_output is None else bool(lazy_output))
+
+
+#: Axis units of q = 4π sinθ/λ = 2πs (pyxem's and others' names), refused with advice.
+_Q_UNITS = ("q_A^-1", "q_nm^-1", "q_Å^-1", "q_1/A", "q (Å^-1)", "q_A-1")
+
+
 def s_axis_values(signal):
     """s values of the signal axis in Å⁻¹, checking its calibration.
 
@@ -53,6 +79,13 @@ def s_axis_values(signal):
     """
     axis = signal.axes_manager.signal_axes[0]
     units = axis.units
+    if str(units).strip() in _Q_UNITS or str(axis.name).strip().lower() == "q":
+        raise ValueError(
+            f"The signal axis '{axis.name}' is calibrated in q = 4π sinθ/λ = 2πs (units "
+            f"{units!r}); this package works in s = 2 sinθ/λ (Å⁻¹). Divide the axis scale and "
+            "offset by 2π (e.g. axis.scale /= 2 * numpy.pi; axis.offset /= 2 * numpy.pi; "
+            "axis.units = 'Å^-1'), or convert with pyxem's calibration tools, then retry."
+        )
     try:
         factor = s_unit_factor(units)
     except ValueError as err:
@@ -69,14 +102,22 @@ def s_axis_values(signal):
     return np.maximum(s, 0.0)
 
 
-def nav_signal(template, array, title):
-    """A navigation-shaped map (Signal2D for 2-D scans) of ``array``."""
+def nav_signal(template, array, title, *, read_only=False):
+    """A navigation-shaped map (Signal2D for 2-D scans) of ``array``.
+
+    With ``read_only=True`` the map's NumPy data cannot be written to: result
+    maps are shared between the outputs of chain steps (:func:`new_signal`),
+    so ``out.metadata.ePDF.fit.N.data[0, 0] = -1`` raises instead of changing
+    the map of the step's input too.
+    """
     nav_ndim = template.axes_manager.navigation_dimension
     data = array if nav_ndim else array.reshape((1,))
     if not is_dask(data):
-        data = np.asarray(data)
+        data = np.array(data) if read_only else np.asarray(data)
     out = template._get_navigation_signal(data=data)
     out.metadata.General.title = title
+    if read_only and not is_dask(out.data):
+        out.data.flags.writeable = False
     return out
 
 
@@ -237,9 +278,105 @@ class LazyComputeMixin:
     'PDF1DPlus'
     """
 
-    def compute(self, *args, **kwargs):
+    def compute(self, close_file=False, show_progressbar=None, **kwargs):
+        """Compute this signal and the lazy maps in its metadata in one dask pass.
+
+        As :meth:`hyperspy.signal.BaseSignal.compute`, plus: the lazy maps in
+        ``metadata.ePDF`` (fit maps, polynomial coefficients, the variance …)
+        share the graph of the data, so they are computed together
+        (:func:`compute_all`) and become eager signals; plotting or saving
+        them afterwards re-runs nothing.
+
+        Parameters
+        ----------
+        close_file : bool
+            As HyperSpy's ``compute``.
+        show_progressbar : bool, optional
+            Progress bar (HyperSpy's preference by default).
+        **kwargs
+            Passed to dask's ``compute`` when there are no metadata maps.
+
+        Returns
+        -------
+        None
+        """
+        maps = [s for s in _lazy_signals(self) if s is not self]
+        if maps and is_dask(self.data) and not kwargs:
+            values = compute(self.data, *[m.data for m in maps],
+                             show_progressbar=show_progressbar)
+            for m, v in zip(maps, values[1:], strict=True):
+                m.data, m._lazy = v, False
+                m._assign_subclass()
+            self.data = values[0]
+            if close_file:
+                self.close_file()
+            self._lazy = False
+            self._assign_subclass()
+            warn_invalid_maps(self)
+            return None
         with one_blas_thread_per_task():
-            return super().compute(*args, **kwargs)
+            return super().compute(close_file=close_file, show_progressbar=show_progressbar,
+                                   **kwargs)
+
+    def save(self, *args, **kwargs):
+        """HyperSpy's ``save``, computing the lazy metadata maps first in one dask pass.
+
+        Otherwise HyperSpy would compute each lazy map in ``metadata.ePDF``
+        (fit maps, coefficients, variance) on its own, re-running the whole
+        chain once per map; here they take one pass, the data (streamed to
+        the file) a second. The arguments are those of
+        :meth:`hyperspy.signal.BaseSignal.save`.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Passed to HyperSpy's ``save``.
+
+        Returns
+        -------
+        None
+        """
+        maps = [s for s in _lazy_signals(self) if s is not self]
+        if maps:
+            values = compute(*[m.data for m in maps], show_progressbar=False)
+            values = values if len(maps) > 1 else (values,)
+            for m, v in zip(maps, values, strict=True):
+                m.data, m._lazy = v, False
+                m._assign_subclass()
+        with one_blas_thread_per_task():
+            return super().save(*args, **kwargs)
+
+
+def warn_invalid_maps(signal):
+    """After a lazy fit is computed: the warnings an eager fit gives at once.
+
+    Counts the patterns of ``metadata.ePDF.fit`` that are non-finite, have
+    N <= 0 or are fit-quality outliers, one warning per cause.
+    """
+    import warnings
+
+    fit = signal.metadata.get_item("ePDF.fit", None)
+    if fit is None:
+        return
+    maps = {k: fit.get_item(k, None) for k in ("finite", "N", "outlier", "valid")}
+    if any(m is None or is_dask(m.data) for m in maps.values()):
+        return
+    finite = np.asarray(maps["finite"].data, bool)
+    total = finite.size
+    causes = [
+        (~finite, "contain NaN or inf in I(s): their φ(s) and G(r) are 0"),
+        (finite & ~(np.asarray(maps["N"].data) > 0),
+         "have N <= 0 in the fit window (no, negative or only structureless counts): their "
+         "φ(s) and G(r) are 0"),
+        (np.asarray(maps["outlier"].data, bool),
+         "are fit-quality outliers (robust z of log N or log χ² against the scan, "
+         "metadata.ePDF.fit.z_N / z_chi2): decompositions skip them"),
+    ]
+    for mask, text in causes:
+        n = int(np.count_nonzero(mask))
+        if n:
+            warnings.warn(f"{n} of {total} patterns {text} (valid = False, "
+                          "metadata.ePDF.fit.valid).", UserWarning, stacklevel=3)
 
 
 def compute(*arrays, show_progressbar=None):

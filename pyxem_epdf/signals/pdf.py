@@ -13,8 +13,10 @@ class PDF1DPlus(PairDistributionFunction1D):
 
     Made by :meth:`ReducedIntensity1DPlus.to_pdf`. Adds first-peak
     normalisation (the paper's thickness-robust comparison) and sub-grid
-    peak positions to pyxem's :class:`~pyxem.signals.PairDistributionFunction1D`
-    (whose ``normalise_signal`` is inherited with pyxem semantics).
+    peak positions to pyxem's :class:`~pyxem.signals.PairDistributionFunction1D`.
+    Every method returns a new signal (``inplace=False``), unlike pyxem's;
+    pyxem's in-place ``normalise_signal`` raises a ``TypeError`` pointing to
+    :meth:`normalize_first_peak`.
 
     Examples
     --------
@@ -31,6 +33,34 @@ class PDF1DPlus(PairDistributionFunction1D):
     """
 
     _signal_type = "epdf_pdf"
+
+    def normalise_signal(self, *args, **kwargs):
+        """Not available with pyxem's semantics: use :meth:`normalize_first_peak` (returns a new signal).
+
+        pyxem's ``normalise_signal`` rescales the data in place, returns
+        ``None`` and leaves no record; :meth:`normalize_first_peak` is the
+        paper's thickness-robust normalisation with this class's contract.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Ignored.
+
+        Raises
+        ------
+        TypeError
+            Always, naming the replacement.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> epdf.data.example_pdf().normalise_signal()
+        Traceback (most recent call last):
+        ...
+        TypeError: PDF1DPlus.normalise_signal is pyxem's in-place method ...
+        """
+        raise TypeError(_base.pyxem_only("PDF1DPlus", "normalise_signal",
+                                         "normalize_first_peak(r_range)"))
 
     def _r(self):
         axis = self.axes_manager.signal_axes[0]
@@ -258,3 +288,5 @@ class LazyPDF1DPlus(_base.LazyComputeMixin, LazySignal1D, PDF1DPlus):
     >>> type(lazy).__name__
     'LazyPDF1DPlus'
     """
+
+    __doc__ += _base.LAZY_DOC

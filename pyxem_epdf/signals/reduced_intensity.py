@@ -6,6 +6,7 @@ turns it into the reduced intensity φ(s); the stage is recorded in
 """
 
 import dataclasses
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -13,7 +14,7 @@ from hyperspy.signal import BaseSignal
 from hyperspy.signals import LazySignal1D
 from pyxem.signals import ReducedIntensity1D
 
-from ..physics import chain, corrections, fit, scattering, transform
+from ..physics import _common, chain, corrections, fit, scattering, transform
 from ..physics._common import count_up_to
 from . import _base, _regions
 
@@ -36,11 +37,14 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
     Notes
     -----
     This **differs from pyxem's parent** :class:`pyxem.signals.ReducedIntensity1D`,
-    whose ``damp_exponential``/``damp_lorch`` default to ``inplace=True``. The
-    parent's ``damp_updated_lorch``, ``damp_low_q_region_erfc``,
-    ``damp_extrapolate_to_zero`` and ``fit_thermal_multiple_scattering_correction``
-    are inherited with pyxem semantics (in place by default, per-pixel loops,
-    eager); prefer the methods of this class.
+    whose methods default to ``inplace=True`` and return ``None``: here
+    ``ri.damp_exponential(0.8)`` returns the damped signal and leaves ``ri``
+    unchanged. pyxem's ``damp_updated_lorch``, ``damp_low_q_region_erfc`` and
+    ``damp_extrapolate_to_zero`` are overridden with this contract (new
+    signal, lazy-aware, recorded); ``fit_thermal_multiple_scattering_correction``
+    raises a ``TypeError`` pointing to :meth:`polynomial_correct`. HyperSpy's
+    own generic methods (``smooth_*``, ``remove_background`` …) keep
+    HyperSpy's semantics and are not recorded in ``metadata.ePDF.history``.
 
     Examples
     --------
@@ -69,7 +73,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
     def fit_scattering(
         self,
         composition,
-        s_range: tuple[float, float],
+        s_range: tuple[float, float] | None = None,
         *,
         table: str = "lobato",
         fix_c: bool = False,
@@ -97,21 +101,28 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             ``"0.67[(Na2O)0.9(P2O5)]-0.33[(AlO1.5)(AlF3)1.5]"`` (normalised),
             or a per-pixel composition map: ``{element: array or signal of the
             navigation shape}``, fractions summing to 1 at every pixel.
-        s_range : tuple of float
-            (lo, hi) fit window in Å⁻¹ (the paper: high s, e.g. (1.6, 2.5)).
+        s_range : tuple of float, optional
+            (lo, hi) fit window in Å⁻¹ (the paper: high s, (1.6, 2.5)).
+            Default the upper part of the profile, (0.64 s_edge, s_edge) with
+            s_edge the outer edge of its last bin (the paper's window for
+            s_edge = 2.5; :data:`pyxem_epdf.physics.chain.FIT_WINDOW_FRACTION`).
         table : {"lobato", "xtables"}
             Electron scattering factors: Lobato & Van Dyck (2014) or the
             International Tables Vol. C 4.3.2.3 parameterisation.
         fix_c : bool
             Fix C = 0 (no detector offset) and fit N only.
-        weights : None, "variance", "poisson", array or signal
-            ``None``: unweighted. ``"variance"``: 1/variance from
-            ``metadata.Signal.Noise_properties.variance``. ``"poisson"``:
+        weights : None, "none", "variance", "poisson", array or signal
+            ``None`` (or ``"none"``, as in the batch TOML): unweighted.
+            ``"variance"``: 1/variance from
+            ``metadata.Signal.Noise_properties.variance``; bins with a
+            variance ≤ 0 or non-finite (e.g. from negative counts) get weight
+            0, with a warning giving their number. ``"poisson"``:
             two closed-form passes, the second weighted by the Poisson variance
             of the first-pass model (mean counts per pixel; uses
             ``metadata.ePDF.pixels_per_bin`` or the valid-pixel counts of
             :func:`~pyxem_epdf.signals.azimuthal_profile` when present). An
-            array or signal of non-negative weights broadcastable to the data.
+            array or signal of finite, non-negative weights broadcastable to
+            the data (else a ``ValueError`` naming both shapes).
         min_window_counts : float
             With profiles from :func:`~pyxem_epdf.signals.azimuthal_profile`
             (valid-pixel counts known) the counts in ``s_range`` of every
@@ -128,10 +139,17 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         Returns
         -------
         ReducedIntensity1DPlus or None
-            φ(s) in Å⁻¹. Maps of N, C, their standard errors, the reduced χ²
-            and ``valid`` (N > 0) are in ``metadata.ePDF.fit``. Patterns with
-            N ≤ 0 (vacuum, no counts in the window) get φ = 0 and
-            ``valid = False``; an eager fit warns how many.
+            φ(s) in Å⁻¹. Maps of N, C, their standard errors, the reduced χ²,
+            ``finite``, ``outlier`` (with the robust z maps ``z_N`` and
+            ``z_chi2``) and ``valid`` are in ``metadata.ePDF.fit`` (read-only
+            arrays); the fit composition is ``metadata.ePDF.composition``
+            (``metadata.Sample.elements`` is left as it is). Patterns with a
+            NaN or inf anywhere in I(s), or with N ≤ 0 (vacuum, no or negative
+            counts in the window), get φ = 0 and ``valid = False``; fit-quality
+            outliers (robust z of log N or log χ² against the scan beyond
+            :data:`pyxem_epdf.physics.fit.OUTLIER_Z`) keep their φ but get
+            ``valid = False``, so that decompositions skip them. An eager fit
+            warns how many of each, naming the cause.
 
         Notes
         -----
@@ -173,11 +191,14 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
                 "fit_scattering needs I(s); this signal already holds "
                 f"{stage!r} (metadata.ePDF.stage)."
             )
-        if table not in scattering.SCATTERING_TABLES:
+        if not isinstance(table, str) or table not in scattering.SCATTERING_TABLES:
             raise ValueError(
                 f"'table' must be one of {scattering.SCATTERING_TABLES}; got {table!r}."
             )
         s = _base.s_axis_values(self)
+        first_valid = _first_valid(self, s)
+        s_range = chain.resolve_s_range(s, s_range, edge=_edge(self, s))
+        min_window_counts = _common.as_float(min_window_counts, "min_window_counts")
         elements, fractions, comp_md = _composition(composition, self)
         f = scattering.scattering_factors(elements, s, table=table)
         f2, fsq = scattering.scattering_averages(fractions, f)
@@ -193,8 +214,10 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             result = fit.fit_scattering_background(
                 data, s, f2, s_range, weights=w, fix_c=fix_c
             )
+        # residual rms below 1e-7 of the model: noiseless data, no χ² test
+        floor = (1e-7 * result.N * float(np.median(f2))) ** 2
+        result, outlier, z_n, z_c = fit.flag_outliers(result, chi2_floor=floor)
         window_counts = _window_counts(self, data, s, s_range)
-        import warnings
 
         if window_counts is not None and not _base.is_dask(window_counts):
             low = int(np.count_nonzero(window_counts < min_window_counts))
@@ -207,15 +230,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
                     UserWarning,
                     stacklevel=3,
                 )
-        if not _base.is_dask(result.valid) and not np.all(result.valid):
-            bad = int(np.size(result.valid) - np.count_nonzero(result.valid))
-            warnings.warn(
-                f"{bad} of {np.size(result.valid)} patterns have N <= 0 in s_range "
-                f"{tuple(s_range)} (vacuum or no counts); their φ(s) is set to 0 "
-                "(see metadata.ePDF.fit.valid).",
-                UserWarning,
-                stacklevel=3,
-            )
+        _warn_invalid(result, outlier, data, s_range)
         parameters = {
             "composition": comp_md,
             "s_range": tuple(map(float, s_range)),
@@ -223,9 +238,10 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             "fix_c": bool(fix_c),
             "weights": _weights_name(weights),
         }
+        quality = {"outlier": outlier, "z_N": z_n, "z_chi2": z_c}
         return _Fitted(s=s, data=data, lazy=lazy, f2=f2, fsq=fsq, result=result,
                        window_counts=window_counts, elements=sorted(elements),
-                       parameters=parameters)
+                       parameters=parameters, quality=quality, first_valid=first_valid)
 
     # ----------------------------------------------------------- corrections
     def polynomial_correct(
@@ -246,12 +262,16 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         Parameters
         ----------
         s_max : float, optional
-            Upper zero of the polynomial in Å⁻¹; default the last s. Data
-            beyond s_max is cropped (the polynomial is only defined up to it).
+            Upper zero of the polynomial in Å⁻¹, anywhere up to the outer edge
+            of the last bin (``metadata.ePDF.integration.edges[-1]``, e.g. the
+            ``s_max`` given to :func:`~pyxem_epdf.signals.azimuthal_profile`);
+            default the last s. Data beyond s_max is cropped (the polynomial
+            is only defined up to it).
         s_range : tuple of float, optional
-            (lo, hi) fit window in Å⁻¹. Default (s_min, s_max) with s_min from
-            an earlier :meth:`extrapolate_low_s`, else (0.1 s_max, s_max) so
-            that the direct beam does not drive the fit.
+            (lo, hi) fit window in Å⁻¹. Default (s_min, s_max), with s_min
+            the direct-beam edge: that of an earlier :meth:`extrapolate_low_s`,
+            else its default (:func:`pyxem_epdf.physics.chain.default_s_min`),
+            so that the direct beam does not drive the fit.
         inplace, lazy_output, show_progressbar
             See :meth:`fit_scattering`.
 
@@ -272,7 +292,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         _base.check_contract(inplace, lazy_output)
         self._require_reduced("polynomial_correct")
         s = _base.s_axis_values(self)
-        s_max, s_range = _polynomial_window(s, s_max, s_range, self.metadata)
+        s_max, s_range = _polynomial_window(self, s, s_max, s_range)
         data, lazy = _base.working_data(self, lazy_output)
         coefs = corrections.fit_polynomial_correction(
             data, s, s_max=s_max, s_range=s_range
@@ -294,19 +314,25 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
     def damp_exponential(
         self,
-        b: float,
+        b: float | None = None,
         *,
         inplace: bool = False,
         lazy_output: bool | None = None,
         show_progressbar: bool | None = None,
     ):
-        """Multiply φ(s) by exp(−b s²).
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_exponential``: φ(s) × exp(−b s²).
 
         Parameters
         ----------
-        b : float
+        b : float, optional
             Damping factor in Å² (≥ 0). The paper used 0.6–1.0 Å²: lower for
-            region-averaged, higher for per-pixel data.
+            region-averaged, higher for per-pixel data. Default 5/s_last²
+            (e^−5 at the last s; the paper's 0.8 Å² at 2.5 Å⁻¹, measured on the
+            embedded composite and the a-SiO2 profile:
+            :func:`pyxem_epdf.physics.chain.check_b`). Call it after
+            :meth:`polynomial_correct` (which crops at s_max) for the same
+            default as :meth:`get_pdf`. A value above 10 Å² is warned about
+            (nm²?).
         inplace, lazy_output, show_progressbar
             See :meth:`fit_scattering`.
 
@@ -326,9 +352,11 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         >>> damped.metadata.ePDF.damping.b
         0.8
         """
+        s = _base.s_axis_values(self)
+        b = chain.check_b(b, float(s[-1]))
         envelope = corrections.exponential_damping(_base.s_axis_values(self), b)
         return self._damp(
-            envelope, "exponential", {"b": float(b)}, inplace, lazy_output, show_progressbar,
+            envelope, "exponential", {"b": b}, inplace, lazy_output, show_progressbar,
         )
 
     def damp_lorch(
@@ -339,7 +367,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         lazy_output: bool | None = None,
         show_progressbar: bool | None = None,
     ):
-        """Multiply φ(s) by the Lorch window sin(πs/s_max)/(πs/s_max).
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_lorch``: φ(s) × the Lorch window.
+
+        The window is sin(πs/s_max)/(πs/s_max).
 
         Parameters
         ----------
@@ -364,11 +394,158 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         'lorch'
         """
         s = _base.s_axis_values(self)
-        s_max = float(s[-1]) if s_max is None else float(s_max)
+        s_max = float(s[-1]) if s_max is None else _common.check_s_max(s, s_max,
+                                                                       edge=_edge(self, s))
         envelope = corrections.lorch_damping(s, s_max)
         return self._damp(
             envelope, "lorch", {"s_max": s_max}, inplace, lazy_output, show_progressbar,
         )
+
+    def damp_updated_lorch(
+        self,
+        s_max: float | None = None,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_updated_lorch``: φ(s) × Soper's window.
+
+        The window is 3 (sin x − x cos x)/x³ with x = π s/s_max
+        (:func:`pyxem_epdf.physics.corrections.updated_lorch_damping`, pyxem's
+        formula), 0 beyond s_max; recorded in ``metadata.ePDF.history``.
+
+        Parameters
+        ----------
+        s_max : float, optional
+            Window width in Å⁻¹; default the last s.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_updated_lorch().metadata.ePDF.damping.kind
+        'updated_lorch'
+        """
+        s = _base.s_axis_values(self)
+        s_max = float(s[-1]) if s_max is None else _common.check_s_max(s, s_max,
+                                                                       edge=_edge(self, s))
+        envelope = corrections.updated_lorch_damping(s, s_max)
+        return self._damp(envelope, "updated_lorch", {"s_max": s_max}, inplace, lazy_output,
+                          show_progressbar)
+
+    def damp_low_q_region_erfc(
+        self,
+        scale: float = 20.0,
+        offset: float = 1.3,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_low_q_region_erfc``: φ(s) × an erf step.
+
+        The step is (erf(scale·s − offset) + 1)/2
+        (:func:`pyxem_epdf.physics.corrections.erf_low_s_damping`, pyxem's
+        formula and defaults); recorded in ``metadata.ePDF.history``. For the
+        paper's direct-beam removal use :meth:`extrapolate_low_s`.
+
+        Parameters
+        ----------
+        scale : float
+            Steepness in Å.
+        offset : float
+            Offset (the step's middle is at s = offset/scale Å⁻¹).
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_low_q_region_erfc().metadata.ePDF.damping.kind
+        'low_q_region_erfc'
+        """
+        envelope = corrections.erf_low_s_damping(_base.s_axis_values(self), scale, offset)
+        return self._damp(envelope, "low_q_region_erfc",
+                          {"scale": float(scale), "offset": float(offset)}, inplace,
+                          lazy_output, show_progressbar)
+
+    def damp_extrapolate_to_zero(
+        self,
+        s_min: float | None = None,
+        *,
+        inplace: bool = False,
+        lazy_output: bool | None = None,
+        show_progressbar: bool | None = None,
+    ):
+        """Returns a new signal (inplace=False), unlike pyxem's ``damp_extrapolate_to_zero``: :meth:`extrapolate_low_s`.
+
+        The same operation (φ linear to 0 below s_min) under pyxem's name,
+        with this class's contract; recorded as ``extrapolate_low_s``.
+
+        Parameters
+        ----------
+        s_min : float, optional
+            As :meth:`extrapolate_low_s`.
+        inplace, lazy_output, show_progressbar
+            See :meth:`fit_scattering`.
+
+        Returns
+        -------
+        ReducedIntensity1DPlus or None
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.damp_extrapolate_to_zero(0.2).metadata.ePDF.s_min
+        0.2
+        """
+        return self.extrapolate_low_s(s_min, inplace=inplace, lazy_output=lazy_output,
+                                      show_progressbar=show_progressbar)
+
+    def fit_thermal_multiple_scattering_correction(self, *args, **kwargs):
+        """Not available with pyxem's semantics: use :meth:`polynomial_correct` (returns a new signal).
+
+        pyxem's method fits a per-pixel model in place, returns ``None`` and
+        leaves no record; this class removes the same low-frequency
+        multiple/inelastic-scattering artefact with the Mu polynomial
+        (closed form for all probe positions, recorded in
+        ``metadata.ePDF.history``).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Ignored.
+
+        Raises
+        ------
+        TypeError
+            Always, naming the replacement.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> phi = epdf.data.example_profile().fit_scattering("SiO2", (1.6, 2.5))
+        >>> phi.fit_thermal_multiple_scattering_correction()
+        Traceback (most recent call last):
+        ...
+        TypeError: ReducedIntensity1DPlus.fit_thermal_multiple_scattering_correction is pyxem's in-place method ...
+        """
+        raise TypeError(_base.pyxem_only("ReducedIntensity1DPlus",
+                                         "fit_thermal_multiple_scattering_correction",
+                                         "polynomial_correct(s_max, s_range)"))
 
     def _damp(self, envelope, kind, params, inplace, lazy_output, show_progressbar):
         _base.check_contract(inplace, lazy_output)
@@ -388,7 +565,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
     def extrapolate_low_s(
         self,
-        s_min: float,
+        s_min: float | None = None,
         *,
         inplace: bool = False,
         lazy_output: bool | None = None,
@@ -398,8 +575,18 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
         Parameters
         ----------
-        s_min : float
-            Edge of the direct beam in Å⁻¹ (the paper: 0.18 Å⁻¹).
+        s_min : float, optional
+            Edge of the direct beam in Å⁻¹ (the paper: 0.18 Å⁻¹), from the
+            first sample up to below the fit window. Default 0.14 Å⁻¹ or the
+            first sample with counts (beam-stop edge) if later
+            (:func:`pyxem_epdf.physics.chain.default_s_min`, measured). Below
+            the first sample φ is always taken linear to 0 (in the transform),
+            so ``s_min`` at the first sample is valid and changes nothing.
+            Above 1 Å⁻¹ a warning asks whether it is in nm⁻¹. The first
+            sample with counts is known from our integration's valid-pixel
+            counts or, for eager I(s), from the data (zeros below a beam
+            stop); a lazy profile without integration metadata is not
+            computed for it, so give ``s_min`` there.
         inplace, lazy_output, show_progressbar
             See :meth:`fit_scattering`.
 
@@ -417,6 +604,19 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         _base.check_contract(inplace, lazy_output)
         self._require_reduced("extrapolate_low_s")
         s = _base.s_axis_values(self)
+        fit_range = self.metadata.get_item("ePDF.fit.s_range", None)
+        if fit_range is not None and s_min is not None:
+            lo = float(fit_range[0])
+            if not _common.as_float(s_min, "s_min", units="Å⁻¹") < lo:
+                hint = f" In nm⁻¹? {s_min:g} nm⁻¹ = {s_min / 10:g} Å⁻¹." if s_min > 1 else ""
+                raise ValueError(
+                    f"'s_min' = {s_min:g} Å⁻¹ must lie below the fit window s_range = "
+                    f"({lo:g}, {float(fit_range[1]):g}) Å⁻¹ (the direct-beam edge is at low s)."
+                    + hint
+                )
+        s_min = chain.validate_chain_parameters(
+            s, s_min=s_min, first_valid=_first_valid(self, s), r_max=1.0, r_step=1.0,
+        ).s_min
         data, lazy = _base.working_data(self, lazy_output)
         out = corrections.extrapolate_low_s(data, s, s_min)
         return _base.finish(
@@ -547,6 +747,11 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
                 "Sum the intensity before fit_scattering."
             )
         single = not isinstance(regions, (list, tuple))
+        if not single and len(regions) == 0:
+            raise ValueError(
+                "'regions' is an empty list; give a mask, signal or ROI, or a list of at least "
+                "one of them."
+            )
         masks = np.stack(
             [_regions.region_mask(self, r) for r in ([regions] if single else regions)]
         )
@@ -719,8 +924,11 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         ('Å', (501,))
         """
         self._require_reduced("to_pdf")
-        r = transform.r_grid(r_max, r_step, r_min)
         s = _base.s_axis_values(self)
+        _, lazy_out = _base.working_data_kind(self, lazy_output)
+        r = chain.checked_r_grid(r_max, r_step, r_min, n_s=s.size, n_patterns=_n_patterns(self),
+                                 itemsize=np.dtype(_common.float_dtype(dtype)).itemsize,
+                                 eager=not lazy_out)
         data, lazy = _base.working_data(self, lazy_output)
         g = transform.sine_transform(data, s, r, dtype=dtype)
         params = _pdf_parameters(r_min, r_max, r_step, dtype)
@@ -739,10 +947,10 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
     def get_pdf(
         self,
         composition,
-        s_range: tuple[float, float],
+        s_range: tuple[float, float] | None = None,
         *,
-        b: float,
-        s_min: float,
+        b: float | None = None,
+        s_min: float | None = None,
         lorch: bool = False,
         polynomial: bool = True,
         s_max: float | None = None,
@@ -763,7 +971,8 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         Gives the same G(r), maps and history as the step-by-step chain ::
 
             (self.fit_scattering(composition, s_range, ...)
-                 .polynomial_correct(s_max, polynomial_range)   # if polynomial
+                 .polynomial_correct(s_max, polynomial_range)   # if polynomial;
+                                                                # default (s_min, s_max)
                  .damp_exponential(b)
                  .damp_lorch()                                  # if lorch
                  .extrapolate_low_s(s_min)
@@ -780,18 +989,24 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         ----------
         composition, s_range, table, fix_c, weights, min_window_counts
             As :meth:`fit_scattering`.
-        b : float
+        b : float, optional
             Exponential damping exp(−b s²) in Å² (≥ 0; 0: none), as
-            :meth:`damp_exponential`.
-        s_min : float
-            Edge of the direct beam in Å⁻¹, as :meth:`extrapolate_low_s`.
+            :meth:`damp_exponential`; default 5/s_last² with s_last the
+            last sample up to s_max (0.8 Å² at 2.5 Å⁻¹).
+        s_min : float, optional
+            Edge of the direct beam in Å⁻¹, as :meth:`extrapolate_low_s`;
+            default 0.14 Å⁻¹ or the first sample with counts if later.
         lorch : bool
             Also apply the Lorch window up to the last s (:meth:`damp_lorch`).
         polynomial : bool
             Subtract the Mu polynomial (:meth:`polynomial_correct`).
         s_max, polynomial_range : optional
             ``s_max`` and ``s_range`` of :meth:`polynomial_correct` (Å⁻¹);
-            only with ``polynomial=True``.
+            only with ``polynomial=True``. ``s_max`` may be anything up to the
+            outer edge of the last bin; ``polynomial_range`` defaults to
+            (s_min, s_max). Every parameter is checked by
+            :func:`pyxem_epdf.physics.chain.validate_chain_parameters` (as the
+            batch command's dry run does) before anything is computed.
         r_max, r_step, r_min, dtype
             As :meth:`to_pdf`.
         lazy_output : bool, optional
@@ -813,27 +1028,47 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         >>> import pyxem_epdf as epdf
         >>> ri = epdf.data.example_profile()
         >>> pdf = ri.get_pdf("SiO2", (2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0, r_max=10.0)
-        >>> steps = (ri.fit_scattering("SiO2", (2.8, 4.0)).polynomial_correct(s_max=4.0)
+        >>> steps = (ri.fit_scattering("SiO2", (2.8, 4.0))
+        ...          .polynomial_correct(s_max=4.0, s_range=(0.2, 4.0))  # (s_min, s_max)
         ...          .damp_exponential(0.2).extrapolate_low_s(0.2).to_pdf(r_max=10.0))
         >>> bool(np.allclose(pdf.data, steps.data))
         True
         >>> [step["method"] for step in pdf.metadata.ePDF.history.as_dictionary().values()][1:]
         ['fit_scattering', 'polynomial_correct', 'damp_exponential', 'extrapolate_low_s',
          'to_pdf']
+
+        Defaults only: the fit window is the upper part of the profile, b
+        damps to e^−5 at its end, s_min is the beam-stop edge of these data:
+
+        >>> pdf = ri.get_pdf("SiO2", r_max=10.0)
+        >>> pdf.metadata.ePDF.s_min, pdf.metadata.ePDF.damping.b
+        (0.17702, 0.2785)
+        >>> pos, _ = pdf.find_peaks(2, r_range=(1.3, 3.0))  # Si–O 1.61, O–O 2.63 Å
+        >>> pos.data.round(2).tolist()
+        [1.61, 2.65]
         """
         if not polynomial and (s_max is not None or polynomial_range is not None):
             raise ValueError(
                 "'s_max' and 'polynomial_range' set the Mu polynomial; they need polynomial=True."
             )
-        r = transform.r_grid(r_max, r_step, r_min)
+        s_axis = _base.s_axis_values(self)
+        _, lazy_out = _base.working_data_kind(self, lazy_output)
+        p = chain.validate_chain_parameters(
+            s_axis, s_range=s_range, b=b, s_min=s_min, s_max=s_max,
+            polynomial_range=polynomial_range, r_max=r_max, r_step=r_step, r_min=r_min,
+            edge=_edge(self, s_axis), first_valid=_first_valid(self, s_axis),
+            n_patterns=_n_patterns(self),
+            itemsize=np.dtype(_common.float_dtype(dtype)).itemsize, eager=not lazy_out,
+        )
+        r, b, s_min, s_max_ = p.r, p.b, p.s_min, p.s_max
         pdf_params = _pdf_parameters(r_min, r_max, r_step, dtype)
-        fitted = self._fit(composition, s_range, table=table, fix_c=fix_c, weights=weights,
+        fitted = self._fit(composition, p.s_range, table=table, fix_c=fix_c, weights=weights,
                            min_window_counts=min_window_counts, lazy_output=lazy_output)
         s, title = fitted.s, _title("fit_scattering", self.metadata.General.title)
         steps = []  # (method, parameters) after fit_scattering, as the chain records them
         poly_params = None
         if polynomial:
-            p_max, p_range = _polynomial_window(s, s_max, polynomial_range, self.metadata)
+            p_max, p_range = s_max_, p.polynomial_range
             poly_params = {"s_max": p_max, "s_range": tuple(map(float, p_range))}
             steps.append(("polynomial_correct", poly_params))
         else:
@@ -906,6 +1141,8 @@ class LazyReducedIntensity1DPlus(_base.LazyComputeMixin, LazySignal1D, ReducedIn
     'LazyReducedIntensity1DPlus'
     """
 
+    __doc__ += _base.LAZY_DOC
+
 
 # ---------------------------------------------------------------------------
 def _composition(composition, signal):
@@ -942,12 +1179,19 @@ def _composition(composition, signal):
 
 
 def _weights(signal, weights, data):
-    if weights is None or (isinstance(weights, str) and weights == "poisson"):
+    """The weight array of a fit: None (unweighted), 1/variance or the user's.
+
+    Rule for the variance: bins with variance <= 0 or non-finite (negative
+    counts give a negative Poisson estimate) get weight 0, never a negative
+    or infinite one; an eager signal warns how many.
+    """
+    if weights is None or (isinstance(weights, str) and weights in ("poisson", "none")):
         return None
     if isinstance(weights, str):
         if weights != "variance":
             raise ValueError(
-                f"'weights' must be None, 'variance', 'poisson', an array or a signal; got {weights!r}."
+                "'weights' must be None, 'none', 'variance', 'poisson', an array or a signal; "
+                f"got {weights!r}."
             )
         var = signal.metadata.get_item("Signal.Noise_properties.variance", None)
         if var is None:
@@ -956,19 +1200,145 @@ def _weights(signal, weights, data):
                 "(e.g. from estimate_poissonian_noise_variance())."
             )
         var = var.data if isinstance(var, BaseSignal) else np.asarray(var, dtype=float)
-        return 1.0 / np.where(var > 0, var, np.inf)
+        _check_weight_shape(np.shape(var), data.shape, "variance")
+        if not _base.is_dask(var):
+            bad = ~(np.isfinite(var) & (var > 0))
+            if np.any(bad):
+                warnings.warn(
+                    f"{int(np.count_nonzero(bad))} of {bad.size} variance values are <= 0 or "
+                    f"not finite (min {np.nanmin(np.where(np.isfinite(var), var, np.nan)):.3g}; "
+                    "negative counts give a negative Poisson variance): those bins get "
+                    "weight 0 in the fit.",
+                    UserWarning, stacklevel=4,
+                )
+        ok = np.isfinite(var) & (var > 0)
+        return np.where(ok, 1.0 / np.where(ok, var, 1.0), 0.0)
     w = weights.data if isinstance(weights, BaseSignal) else weights
     if not _base.is_dask(w):
-        w = np.asarray(w, dtype=float)
+        try:
+            w = np.asarray(w, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                "'weights' must be None, 'none', 'variance', 'poisson', an array or a signal; "
+                f"got {type(weights).__name__}."
+            ) from None
         if np.any(w < 0) or not np.all(np.isfinite(w)):
             raise ValueError("'weights' must be finite and >= 0.")
+    _check_weight_shape(np.shape(w), data.shape, "weights")
     return w
+
+
+def _check_weight_shape(shape, data_shape, what):
+    try:
+        np.broadcast_shapes(tuple(shape), tuple(data_shape))
+    except ValueError:
+        raise ValueError(
+            f"'weights' ({what}) of shape {tuple(shape)} cannot be broadcast to the data of "
+            f"shape {tuple(data_shape)} (navigation + s)."
+        ) from None
 
 
 def _weights_name(weights):
     if weights is None or isinstance(weights, str):
         return str(weights)
     return "user array"
+
+
+def _edge(signal, s):
+    """Outer edge of the last s bin from our integration's edges, else None."""
+    edges = signal.metadata.get_item("ePDF.integration.edges", None)
+    if edges is None or len(edges) != s.size + 1:
+        return None
+    return float(edges[-1])
+
+
+def _first_valid(signal, s):
+    """First s with counts (below it: beam stop or mask), or None.
+
+    From ``metadata.ePDF.first_valid_s`` (set by the fit), the valid-pixel
+    counts of our integration, or — for eager I(s) — the first sample that
+    is non-zero and finite in some pattern. A lazy signal is never computed.
+    """
+    value = signal.metadata.get_item("ePDF.first_valid_s", None)
+    if value is not None:
+        return float(value)
+    n_valid = signal.metadata.get_item("ePDF.integration.n_valid", None)
+    if n_valid is not None and len(n_valid) == s.size:
+        index = np.flatnonzero(np.asarray(n_valid) > 0)
+        return float(s[index[0]]) if index.size else None
+    if signal.metadata.get_item(_STAGE, "intensity") != "intensity" or _base.is_dask(signal.data):
+        return None
+    data = np.asarray(signal.data)
+    used = np.any((data != 0) & np.isfinite(data), axis=tuple(range(data.ndim - 1)))
+    index = np.flatnonzero(used)
+    return float(s[index[0]]) if index.size else None
+
+
+_MAP_TITLES = {
+    "window_counts": "counts in the fit window",
+    "finite": "finite I(s)",
+    "outlier": "fit-quality outlier",
+    "z_N": "robust z of log N",
+    "z_chi2": "robust z of log reduced χ²",
+}
+
+
+def _pixels(mask, limit=3):
+    """Text naming the first few navigation indices of a boolean map."""
+    index = np.argwhere(np.asarray(mask))
+    text = ", ".join(str(tuple(int(i) for i in row)) for row in index[:limit])
+    return text + (", …" if len(index) > limit else "")
+
+
+def _warn_invalid(result, outlier, data, s_range):
+    """One warning per cause of invalid patterns (eager fits only)."""
+    if _base.is_dask(result.valid) or np.ndim(result.valid) == 0 and bool(result.valid):
+        return
+    total = int(np.size(result.valid))
+    finite = np.asarray(result.finite, dtype=bool) & np.ones(np.shape(result.valid), bool)
+    if not np.all(finite):
+        bad = ~finite
+        warnings.warn(
+            f"{int(np.count_nonzero(bad))} of {total} patterns contain NaN or inf in I(s) "
+            f"(e.g. at {_pixels(bad)}; unmasked hot or dead detector pixels?): their φ(s) and "
+            "G(r) are set to 0 and valid = False (metadata.ePDF.fit.finite).",
+            UserWarning, stacklevel=4,
+        )
+    nonpositive = finite & ~(np.asarray(result.N) > 0)
+    if np.any(nonpositive):
+        with np.errstate(invalid="ignore"):
+            level = np.nanmax(np.where(np.isfinite(data), data, np.nan), axis=-1)
+        zero, negative = nonpositive & (level == 0), nonpositive & (level < 0)
+        other = nonpositive & ~zero & ~negative
+        for mask, what in ((zero, "have no counts at all (vacuum, or a blank or masked pattern)"),
+                           (negative, "are negative everywhere (background subtracted too "
+                                      "much, or a detector offset)")):
+            if np.any(mask):
+                n_bad = int(np.count_nonzero(mask))
+                every = "All patterns" if np.all(mask) else f"{n_bad} of {total} patterns"
+                warnings.warn(
+                    f"{every} {what}, e.g. at {_pixels(mask)}: N cannot be fitted; their φ(s) "
+                    "and G(r) are set to 0 and valid = False (metadata.ePDF.fit.valid).",
+                    UserWarning, stacklevel=4,
+                )
+        if np.any(other):
+            warnings.warn(
+                f"{int(np.count_nonzero(other))} of {total} patterns have a fitted N <= 0 in "
+                f"s_range {tuple(s_range)} (e.g. at {_pixels(other)}; vacuum, or the window "
+                "holds no structureless scattering): φ(s) is set to 0 and valid = False "
+                "(metadata.ePDF.fit.valid).",
+                UserWarning, stacklevel=4,
+            )
+    outlier = np.asarray(outlier, dtype=bool)
+    if np.any(outlier):
+        warnings.warn(
+            f"{int(np.count_nonzero(outlier))} of {total} patterns are fit-quality outliers "
+            f"(e.g. at {_pixels(outlier)}): log N or log reduced χ² lies more than "
+            f"{fit.OUTLIER_Z:g} robust standard deviations from the scan's median. They keep "
+            "their φ(s) but get valid = False, so decompositions skip them "
+            "(metadata.ePDF.fit.outlier, z_N, z_chi2).",
+            UserWarning, stacklevel=4,
+        )
 
 
 def _contract(masks, data, divisor):
@@ -1004,7 +1374,9 @@ def _window_counts(signal, data, s, s_range, *, unweighted=False):
         return None
     win = window_slice(s, *s_range)
     weights = 1.0 if n_valid is None else n_valid[win]
-    return (data[..., win] * weights).sum(axis=-1)
+    window = data[..., win]
+    window = np.where(np.isfinite(window), window, 0.0)  # non-finite patterns: invalid anyway
+    return (window * weights).sum(axis=-1)
 
 
 def _base_model(result, f2):
@@ -1017,11 +1389,13 @@ def _coef_signal(template, coefs):
     """Map of the 3 polynomial coefficients (navigation + one signal axis)."""
     from hyperspy.signals import Signal1D
 
-    data = coefs
+    data = coefs if _base.is_dask(coefs) else np.array(coefs)
     sig = Signal1D(data)
     if _base.is_dask(data):
         sig = sig.as_lazy()
     _base.copy_nav_axes(template, sig)
+    if not _base.is_dask(sig.data):
+        sig.data.flags.writeable = False  # shared between chain steps: never written to
     sig.axes_manager.signal_axes[0].name = "coefficient (c0, c1, c2)"
     sig.metadata.General.title = "Mu polynomial coefficients"
     return sig
@@ -1040,51 +1414,72 @@ class _Fitted:
     window_counts: object
     elements: list
     parameters: dict
+    quality: dict
+    first_valid: float | None
 
 
 def _computed(fitted, G, coefs, show_progressbar):
     """Compute G, the coefficients and every fit map in one dask pass."""
     names = [f.name for f in dataclasses.fields(fitted.result)]
-    arrays = [G, coefs, fitted.window_counts] + [getattr(fitted.result, n) for n in names]
+    qnames = list(fitted.quality)
+    arrays = ([G, coefs, fitted.window_counts] + [getattr(fitted.result, n) for n in names]
+              + [fitted.quality[n] for n in qnames])
     lazy = [i for i, a in enumerate(arrays) if _base.is_dask(a)]
     values = _base.compute(*[arrays[i] for i in lazy], show_progressbar=show_progressbar)
     values = values if len(lazy) > 1 else (values,)
     for i, v in zip(lazy, values, strict=True):
         arrays[i] = v
-    result = dataclasses.replace(fitted.result, **dict(zip(names, arrays[3:], strict=True)))
-    return dataclasses.replace(fitted, result=result, window_counts=arrays[2]), arrays[0], arrays[1]
+    k = 3 + len(names)
+    result = dataclasses.replace(fitted.result, **dict(zip(names, arrays[3:k], strict=True)))
+    quality = dict(zip(qnames, arrays[k:], strict=True))
+    return (dataclasses.replace(fitted, result=result, window_counts=arrays[2], quality=quality),
+            arrays[0], arrays[1])
 
 
 def _fit_metadata(out, fitted):
     """The maps and parameters :meth:`ReducedIntensity1DPlus.fit_scattering` records."""
     result, lazy = fitted.result, fitted.lazy
     maps = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    maps.update(fitted.quality)
     if fitted.window_counts is not None:
         maps["window_counts"] = fitted.window_counts
+    nav_shape = tuple(out.axes_manager._navigation_shape_in_array)
     for key, value in maps.items():
         if not lazy and _base.is_dask(value):
             value = value.compute()
-        title = "counts in the fit window" if key == "window_counts" else key
-        out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, title))
+        if not _base.is_dask(value):
+            value = np.broadcast_to(np.asarray(value), nav_shape).copy()
+        title = _MAP_TITLES.get(key, key)
+        out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, title,
+                                                                 read_only=True))
     params = fitted.parameters
+    out.metadata.set_item("ePDF.fit.outlier_threshold", float(fit.OUTLIER_Z))
+    out.metadata.set_item("ePDF.fit.elements", fitted.elements)
+    if fitted.first_valid is not None and fitted.first_valid > fitted.s[0]:
+        out.metadata.set_item("ePDF.first_valid_s", float(fitted.first_valid))
     out.metadata.set_item("ePDF.fit.s_range", list(params["s_range"]))
     out.metadata.set_item("ePDF.fit.fix_c", params["fix_c"])
     out.metadata.set_item("ePDF.fit.weights", params["weights"])
     out.metadata.set_item("ePDF.fit.table", params["table"])
     out.metadata.set_item("ePDF.composition", params["composition"])
-    out.metadata.set_item("Sample.elements", fitted.elements)
     out.metadata.set_item(_STAGE, "reduced_intensity")
+    out.metadata.set_item("Signal.quantity", "φ(s) (Å⁻¹)")
     out.axes_manager.signal_axes[0].units = "Å^-1"
 
 
-def _polynomial_window(s, s_max, s_range, metadata):
+def _polynomial_window(signal, s, s_max, s_range, s_min=None):
     """``s_max`` and fit window of :meth:`ReducedIntensity1DPlus.polynomial_correct`
-    with their defaults resolved (s_range: (s_min, s_max) after
-    ``extrapolate_low_s``, else (0.1 s_max, s_max))."""
-    s_max = float(s[-1]) if s_max is None else float(s_max)
+    with their defaults resolved: s_range (s_min, s_max), s_min that of
+    ``extrapolate_low_s`` (or ``s_min``) else the default direct-beam edge."""
+    s_max = float(s[-1]) if s_max is None else _common.check_s_max(s, s_max,
+                                                                   edge=_edge(signal, s))
     if s_range is None:
-        lo = metadata.get_item("ePDF.s_min", 0.1 * s_max)
+        lo = signal.metadata.get_item("ePDF.s_min", None) if s_min is None else s_min
+        if lo is None:
+            lo = chain.default_s_min(s, _first_valid(signal, s))
         s_range = (max(float(lo), float(s[0])), s_max)
+    else:
+        s_range = _common.as_pair(s_range, "s_range")
     return s_max, s_range
 
 
@@ -1093,6 +1488,10 @@ def _polynomial_metadata(out, coefs, params, lazy):
     out.metadata.set_item("ePDF.polynomial.coefficients", _coef_signal(out, c))
     out.metadata.set_item("ePDF.polynomial.s_max", params["s_max"])
     out.metadata.set_item("ePDF.polynomial.s_range", list(params["s_range"]))
+
+
+def _n_patterns(signal):
+    return int(np.prod(signal.axes_manager._navigation_shape_in_array, dtype=np.int64))
 
 
 def _pdf_parameters(r_min, r_max, r_step, dtype):
@@ -1108,19 +1507,32 @@ def _pdf_metadata(out, r, params, s_last):
     out.metadata.set_item(_STAGE, "pdf")
     out.metadata.set_item("ePDF.r_grid", {k: params[k] for k in ("r_min", "r_max", "r_step")})
     out.metadata.set_item("ePDF.s_max", s_last)
+    out.metadata.set_item("Signal.quantity", "G(r) (Å⁻²)")
+    n_map = out.metadata.get_item("ePDF.fit.N", None)
+    if n_map is not None and out.axes_manager.navigation_dimension in (1, 2):
+        out.navigator = n_map  # HyperSpy's default navigator: the scattering-scale map
+
+
+#: Prefixes our chain puts before the source title (one level is kept).
+_TITLE_PREFIXES = ("G(r) of ", "φ(s) of ", "I(s) of ")
+
+
+def _source_title(title):
+    """The title without the chain's own "G(r) of " / "φ(s) of " / "I(s) of " prefixes."""
+    title = str(title).strip()
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _TITLE_PREFIXES:
+            if title.startswith(prefix):
+                title, changed = title[len(prefix):].strip(), True
+    return title
 
 
 def _title(method, title, **params):
-    """The title a chain method gives its output, from the input's title."""
-    if method == "fit_scattering":
-        return f"φ(s) of {title}".strip()
-    if method == "to_pdf":
-        return f"G(r) of {title}"
-    suffix = {
-        "polynomial_correct": "polynomial-corrected",
-        "damp_exponential": "damped exp(-{b:g} s²)",
-        "damp_lorch": "Lorch-damped (s_max={s_max:g} Å⁻¹)",
-        "extrapolate_low_s": "s<{s_min:g} extrapolated",
-    }[method]
-    return f"{title}, " + suffix.format(**{k: float(v) for k, v in params.items()
-                                          if not isinstance(v, tuple)})
+    """The title a chain method gives its output: one level, "φ(s) of X" or "G(r) of X".
+
+    The steps themselves are in ``metadata.ePDF.history``, not in the title.
+    """
+    source = _source_title(title) or "I(s)"
+    return f"{'G(r)' if method == 'to_pdf' else 'φ(s)'} of {source}"

@@ -131,7 +131,7 @@ def test_invalid_patterns_give_zero():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="'s_min' must lie inside"):
+    with pytest.raises(ValueError, match="'s_min' must lie in"):
         chain.chain_operator(S, R, s_min=2.8, s_max=2.5)
     with pytest.raises(ValueError, match="'s_max' must lie in"):
         chain.chain_operator(S, R, s_min=0.2, s_max=3.5)

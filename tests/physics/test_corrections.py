@@ -91,10 +91,38 @@ def test_extrapolation_errors_and_no_mutation():
     before = phi.copy()
     extrapolate_low_s(phi, S, 0.5)
     np.testing.assert_array_equal(phi, before)
-    with pytest.raises(ValueError, match="'s_min' must lie inside"):
+    with pytest.raises(ValueError, match=r"'s_min' must lie in \[0, 2.8\)"):
         extrapolate_low_s(phi, S, 3.0)
-    with pytest.raises(ValueError, match="'s_min' must lie inside"):
-        extrapolate_low_s(phi, S, 0.0)
+    with pytest.raises(ValueError, match="'s_min' must lie in"):
+        extrapolate_low_s(phi[:, 10:], S[10:], 0.05)
+    with pytest.raises(TypeError, match="'s_min' must be a number"):
+        extrapolate_low_s(phi, S, None)
+
+
+def test_extrapolation_at_first_sample_is_identity_copy():
+    phi = np.random.default_rng(2).normal(size=(3, S.size - 17))
+    out = extrapolate_low_s(phi, S[17:], S[17])
+    np.testing.assert_array_equal(out, phi)
+    assert out is not phi and not np.shares_memory(out, phi)
+    lazy = extrapolate_low_s(da.from_array(phi), S[17:], S[17])
+    np.testing.assert_array_equal(lazy.compute(), phi)
+    # s_min = 0 on an axis from 0 is the same: nothing to replace
+    np.testing.assert_array_equal(extrapolate_low_s(np.ones(S.size), S, 0.0), np.ones(S.size))
+
+
+def test_polynomial_s_max_up_to_outer_edge():
+    s = (np.arange(70) + 0.5) * 2.5 / 70  # bin centres of 70 bins to 2.5
+    phi = polynomial_baseline([1.0, -0.5, 0.25], s, 2.5)
+    np.testing.assert_allclose(fit_polynomial_correction(phi, s, s_max=2.5),
+                               [1.0, -0.5, 0.25], atol=1e-9)
+    with pytest.raises(ValueError, match=r"'s_max' must lie in \(.*, 2.5\]"):
+        fit_polynomial_correction(phi, s, s_max=2.52)
+
+
+@pytest.mark.parametrize("bad", [None, "strong", [0.8], True])
+def test_b_type_errors(bad):
+    with pytest.raises(TypeError, match="'b' must be a number in Å²"):
+        exponential_damping(S, bad)
 
 
 def test_envelope_lazy():

@@ -4,12 +4,18 @@ import dask.array as da
 import numpy as np
 import pytest
 
+from pyxem_epdf.physics.corrections import extrapolate_low_s
 from pyxem_epdf.physics.models import (
     gaussian_peaks_pdf,
     gaussian_peaks_reduced_intensity,
 )
 from pyxem_epdf.physics.peaks import find_peaks
-from pyxem_epdf.physics.transform import r_grid, sine_transform, trapezoid_weights
+from pyxem_epdf.physics.transform import (
+    low_s_nodes,
+    r_grid,
+    sine_transform,
+    trapezoid_weights,
+)
 
 CENTERS = [1.61, 2.63, 3.1, 4.2]
 AMPS = [0.8, 1.2, 1.0, 2.0]
@@ -42,10 +48,38 @@ def test_truncated_transform_keeps_peak_positions():
         np.testing.assert_allclose(pos, centers, atol=0.01)
 
 
-def test_trapezoid_includes_zero_interval():
+def test_trapezoid_weights_cover_the_samples_only():
     s = np.array([0.5, 1.0, 1.5])
-    # ∫_0^1.5 s ds = 1.125 for φ = s (which is linear through 0)
-    assert trapezoid_weights(s) @ s == pytest.approx(1.125)
+    assert trapezoid_weights(s).tolist() == [0.25, 0.5, 0.25]
+
+
+def test_low_s_line_integrates_exactly():
+    # φ = s is linear through 0: ∫_0^1.5 s sin(2π s r) ds in closed form
+    s = np.array([0.5, 1.0, 1.5])
+    r = np.array([0.3, 1.1, 2.7])
+    k = 2 * np.pi * r
+    exact = 8 * np.pi * (np.sin(k * 1.5) / k**2 - 1.5 * np.cos(k * 1.5) / k)
+    fine = np.linspace(0.5, 1.5, 2001)
+    g = sine_transform(fine, fine, r)  # the same line, densely sampled from s_0 = 0.5
+    np.testing.assert_allclose(g, exact, rtol=2e-3)
+    # nodes continue the spacing down to 0
+    nodes, w = low_s_nodes(s)
+    np.testing.assert_allclose(nodes, [0.0, 0.5])
+    assert w.sum() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("k0", [1, 7, 106])
+def test_cropped_axis_equals_zero_padded(k0):
+    # A profile exported from the beam-stop edge gives the G of the zero-padded one
+    ds = 0.00167
+    s = ds * np.arange(2538)
+    rng = np.random.default_rng(k0)
+    phi = rng.normal(size=(2, s.size))
+    padded = extrapolate_low_s(phi, s, s[k0])  # the line below the first kept sample
+    r = r_grid(10, 0.05)
+    g_pad = sine_transform(padded, s, r)
+    g_cut = sine_transform(phi[:, k0:], s[k0:], r)
+    np.testing.assert_allclose(g_cut, g_pad, rtol=1e-9, atol=1e-9 * np.abs(g_pad).max())
 
 
 def test_lazy_equals_eager():
@@ -104,3 +138,14 @@ def test_float32_transform():
     np.testing.assert_allclose(lazy.compute(), g32, rtol=1e-6, atol=1e-6 * np.abs(g64).max())
     with pytest.raises(ValueError, match="'dtype' must be 'float32' or 'float64'"):
         sine_transform(phi, s, r, dtype="int16")
+
+
+@pytest.mark.parametrize(("kw", "error", "match"), [
+    ({"r_max": None}, TypeError, "'r_max' must be a number in Å"),
+    ({"r_step": "0.01"}, TypeError, "'r_step' must be a number in Å"),
+    ({"r_min": np.nan}, ValueError, "'r_min' must be finite"),
+])
+def test_r_grid_errors_name_the_parameter(kw, error, match):
+    args = {"r_max": 10.0, "r_step": 0.01, "r_min": 0.0, **kw}
+    with pytest.raises(error, match=match):
+        r_grid(**args)

@@ -109,8 +109,10 @@ def test_metadata_records_every_step(ri_signal):
     md = pdf.metadata.ePDF
     assert md.fit.s_range == [1.6, 2.5] and md.damping.b == 0.2 and md.s_min == 0.18
     assert md.polynomial.coefficients.data.shape == (2, 3)
-    assert pdf.metadata.Sample.elements == ["O", "Si"]
-    assert pdf.metadata.General.title.startswith("G(r) of φ(s) of test")
+    assert pdf.metadata.ePDF.fit.elements == ["O", "Si"]
+    assert not pdf.metadata.has_item("Sample.elements")  # the sample's own elements untouched
+    assert pdf.metadata.General.title == "G(r) of test"  # one level; the steps are in history
+    assert pdf.metadata.Signal.quantity == "G(r) (Å⁻²)"
 
 
 def test_formula_composition_equals_dict(ri_signal):
@@ -151,7 +153,7 @@ def test_fix_c_and_weights(ri_signal):
 def test_vacuum_pattern_no_nan(ri_signal):
     ri = ri_signal((3,))
     ri.data[1] = 0.0
-    with pytest.warns(UserWarning, match="1 of 3 patterns have N <= 0"):
+    with pytest.warns(UserWarning, match="1 of 3 patterns have no counts at all"):
         phi = ri.fit_scattering(COMPOSITION, (1.6, 2.5))
     assert phi.metadata.ePDF.fit.valid.data.tolist() == [True, False, True]
     pdf = phi.polynomial_correct().damp_exponential(0.5).extrapolate_low_s(0.18).to_pdf()
@@ -164,7 +166,7 @@ def test_polynomial_crop_and_range(ri_signal):
     phi = ri_signal((2,)).fit_scattering(COMPOSITION, (1.6, 2.5))
     cropped = phi.polynomial_correct(s_max=2.5)
     assert cropped.axes_manager.signal_axes[0].axis[-1] <= 2.5
-    assert cropped.metadata.ePDF.polynomial.s_range == [0.25, 2.5]
+    assert cropped.metadata.ePDF.polynomial.s_range == [0.14, 2.5]  # (default s_min, s_max)
 
 
 def test_damp_lorch(ri_signal):
@@ -241,7 +243,7 @@ def test_stage_errors(ri_signal):
         phi.damp_exponential(-0.1)
     with pytest.raises(ValueError, match="r grid would be empty"):
         phi.to_pdf(r_max=0)
-    with pytest.raises(ValueError, match="'s_min' must lie inside"):
+    with pytest.raises(ValueError, match="'s_min' = .* must lie below the fit window"):
         phi.extrapolate_low_s(5.0)
 
 
