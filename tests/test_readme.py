@@ -1,12 +1,17 @@
 """README.md runs as written: every Python block, in order, in one namespace, unedited.
 
-The bash blocks are checked for the two commands a new user types first (the
-demo itself runs in ``tests/test_demo.py``; the test command is this suite).
+Then the bash blocks after the first two run in the same folder (the batch
+commands process the scan the first Python block saved). The first two bash
+blocks are checked verbatim: the install + demo command (the demo itself runs
+in ``tests/test_demo.py``) and the test command (this suite, run by ``.ci/run``).
 """
 
+import json
 import linecache
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -44,7 +49,7 @@ def test_readme_has_the_python_blocks_this_test_runs():
 
 
 @pytest.mark.slow
-def test_every_python_block_runs_in_order_as_written(tmp_path, monkeypatch):
+def test_the_readme_runs_top_to_bottom_as_written(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
     matplotlib.use("Agg")
@@ -59,9 +64,20 @@ def test_every_python_block_runs_in_order_as_written(tmp_path, monkeypatch):
             exec(code, namespace)
         finally:
             plt.close("all")
-    # what the blocks promise
+    # what the Python blocks promise
     assert (tmp_path / "scan.zspy").exists()
     assert os.path.getsize(tmp_path / "region_peaks.csv") > 0
     phases, names = namespace["phases"], namespace["names"]
     assert len(names) == len(phases.components.data) == len(phases.loadings.data)
     assert namespace["check"].verdict in ("unchanged", "inconclusive", "changed")
+    # the shell blocks after install and test commands, in the same folder
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    for i, block in enumerate(_blocks("bash")[2:]):
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=600,
+                                stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, f"bash block {i + 3}:\n{result.stderr[-3000:]}"
+    provenance = json.loads((tmp_path / "results" / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["parameters"]["integration"]["descan"] is True  # the README's config
+    assert (tmp_path / "results" / "report.html").stat().st_size > 10_000
