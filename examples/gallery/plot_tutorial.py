@@ -148,17 +148,15 @@ epdf.plot_pdfs([phases.components], labels=names, ax=axes[1])
 # The interface width along a line across it (the paper's Fig. 3e), region
 # PDFs from the I(s) summed where each phase dominates (the paper's Fig. 2),
 # and the main peaks of every PDF.
-from pyxem_epdf.mapping import interface_width, peak_table
-
-print(interface_width(phases.loadings.inav[0], ((16, 73), (64, 87)), linewidth=10,
-                      probe_diameter=5))
+print(epdf.interface_width(phases.loadings.inav[0], ((16, 73), (64, 87)), linewidth=10,
+                           probe_diameter=5))
 dominant = phases.loadings.data.argmax(axis=0)
 regions = ri.sum_regions([dominant == k for k in range(len(names))])
 region_pdfs = regions.get_pdf(comp, s_range, b=0.6, s_min=0.18, s_max=2.5, fix_c=True,
                               r_max=10, r_step=0.02)
 epdf.plot_pdfs([region_pdfs], labels=[f"{n} region" for n in names])
-print(peak_table([phases.components, region_pdfs],
-                 labels=names + [f"{n} region" for n in names]))
+print(epdf.mapping.peak_table([phases.components, region_pdfs],
+                              labels=names + [f"{n} region" for n in names]))
 plt.show()
 
 # %%
