@@ -69,7 +69,8 @@ def test_the_readme_runs_top_to_bottom_as_written(tmp_path, monkeypatch):
     assert os.path.getsize(tmp_path / "region_peaks.csv") > 0
     phases, names = namespace["phases"], namespace["names"]
     assert len(names) == len(phases.components.data) == len(phases.loadings.data)
-    assert namespace["check"].verdict in ("unchanged", "inconclusive", "changed")
+    # the "repeat scan" is a second noise realisation of the same area: never "changed"
+    assert namespace["check"].verdict in ("unchanged", "inconclusive")
     # the shell blocks after install and test commands, in the same folder
     env = dict(os.environ, MPLBACKEND="Agg",
                PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
