@@ -13,6 +13,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # a copy of MathJax 3 shipped on PyPI, served from _static/mathjax: the math
+    # renders without internet (Sphinx's default loads MathJax from a CDN)
+    "sphinx-mathjax-offline",
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",

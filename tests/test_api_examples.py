@@ -2,9 +2,13 @@
 
 An example is a doctest in the docstring (run by ``--doctest-modules``) or a
 call in a gallery script (run by the documentation test). Properties and
-dataclass fields are data, not callables, and are left out.
+dataclass fields are data, not callables, and are left out; so are result
+containers — NamedTuples and dataclasses without public methods of their own,
+which users receive from a function (whose example shows them) and never
+build. Their public methods, if any, still need an example.
 """
 
+import dataclasses
 import importlib
 import inspect
 import pkgutil
@@ -24,6 +28,18 @@ def _public_modules():
             yield importlib.import_module(info.name)
 
 
+def _public_methods(cls):
+    return [m for m, fn in vars(cls).items() if not m.startswith("_") and inspect.isfunction(fn)]
+
+
+def _is_result_container(obj):
+    """A NamedTuple or dataclass with no public methods of its own (pure data)."""
+    if not inspect.isclass(obj):
+        return False
+    record = (issubclass(obj, tuple) and hasattr(obj, "_fields")) or dataclasses.is_dataclass(obj)
+    return record and not _public_methods(obj)
+
+
 def _callables():
     seen = set()
     for mod in _public_modules():
@@ -38,7 +54,8 @@ def _callables():
             if not getattr(obj, "__module__", "").startswith("pyxem_epdf") or id(obj) in seen:
                 continue
             seen.add(id(obj))
-            yield f"{mod.__name__}.{name}", name, obj
+            if not _is_result_container(obj):
+                yield f"{mod.__name__}.{name}", name, obj
             if inspect.isclass(obj):
                 for meth, fn in vars(obj).items():
                     if not meth.startswith("_") and inspect.isfunction(fn):
