@@ -298,6 +298,7 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
     js = np.zeros(nb + 2, np.int64)
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
+    e_last = edges[nb]
     ny = flat.shape[1] // nx
     for f in range(flat.shape[0]):
         row = flat[f]
@@ -311,24 +312,72 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
                 value = row[p]
                 if value == 0 or not valid[p]:
                     continue
-                if k == 1:  # one footprint per pixel: its bins are distinct
+                if k == 1 and uniform:
+                    # one footprint per pixel (its bins are distinct), written out in
+                    # place: the same arithmetic as _footprint, without the call and the
+                    # intermediate arrays (~2x faster)
                     qx = x0 + j * dx - cx
-                    nt = _footprint(a00 * qx + bx, a10 * qx + by, v1x, v1y, v2x, v2y, edges,
-                                    e0, inv_w, uniform, ws, js)
-                    if nt == 0:
+                    ux = a00 * qx + bx
+                    uy = a10 * qx + by
+                    r = math.sqrt(ux * ux + uy * uy)
+                    if r > 0:
+                        inv = 1.0 / r
+                        a = abs(ux * v1x + uy * v1y) * inv
+                        b = abs(ux * v2x + uy * v2y) * inv
+                    else:
+                        a = math.sqrt(v1x * v1x + v1y * v1y)
+                        b = math.sqrt(v2x * v2x + v2y * v2y)
+                    if b > a:
+                        a, b = b, a
+                    if b < 1e-6 * a:
+                        b = 1e-6 * a
+                    h = 0.5 * (a + b)
+                    lo = r - h
+                    hi = r + h
+                    if hi <= e0 or lo >= e_last:
                         continue
-                    if value - value != 0:
+                    j0 = int(math.floor((lo - e0) * inv_w))
+                    j1 = int(math.floor((hi - e0) * inv_w))
+                    if j0 < 0:
+                        j0 = 0
+                    if j1 > nb - 1:
+                        j1 = nb - 1
+                    finite = value - value == 0
+                    if not finite:
                         out[f, 3 * nb] += 1
-                        for t in range(nt):
-                            out[f, 2 * nb + js[t]] += ws[t]
-                        continue
-                    if value < 0:
+                    elif value < 0:
                         out[f, 3 * nb + 1] += 1
-                    for t in range(nt):
-                        jb = js[t]
-                        w = ws[t]
-                        out[f, jb] += w * value
-                        out[f, nb + jb] += w * w * value
+                    if j0 == j1 and lo >= edges[j0] and hi <= edges[j0 + 1]:
+                        if finite:
+                            out[f, j0] += value
+                            out[f, nb + j0] += value
+                        else:
+                            out[f, 2 * nb + j0] += 1.0
+                        continue
+                    g = 0.5 * (a - b)
+                    inv_2ab = 0.5 / (a * b)
+                    t = edges[j0] - r
+                    p1 = max(t + h, 0.0)
+                    p2 = max(t + g, 0.0)
+                    p3 = max(t - g, 0.0)
+                    p4 = max(t - h, 0.0)
+                    below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
+                    for jb in range(j0, j1 + 1):
+                        t = edges[jb + 1] - r
+                        if t >= h:
+                            above = 1.0
+                        else:
+                            p1 = max(t + h, 0.0)
+                            p2 = max(t + g, 0.0)
+                            p3 = max(t - g, 0.0)
+                            above = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                        w = above - below
+                        below = above
+                        if finite:
+                            out[f, jb] += w * value
+                            out[f, nb + jb] += w * w * value
+                        else:
+                            out[f, 2 * nb + jb] += w
                     continue
                 nt = _spread(x0 + j * dx, y0 + i * dy, cx, cy, a00, a01, a10, a11, dx, dy,
                              k, edges, e0, inv_w, uniform, scratch, touched, ws, js)
@@ -411,6 +460,8 @@ def _valid_area(centres, n_exact, near, n_inner, x0, dx, y0, dy, pts_x, pts_y, r
             rx, ry = math.floor(tx + 0.5), math.floor(ty + 0.5)
             for i in range(-near, near + 1):
                 for j in range(-near, near + 1):
+                    if i * i + j * j > (near + 1) * (near + 1):
+                        continue
                     nt = _spread(x0 + (rx + j) * dx, y0 + (ry + i) * dy, cx, cy, a00, a01, a10,
                                  a11, dx, dy, k, edges, e0, inv_w, uniform, scratch, touched,
                                  ws, js)
@@ -575,7 +626,7 @@ def _lattice_total(op):
         table_in = np.zeros((TABLE_GRID_INNER, TABLE_GRID_INNER, nb))
         if n_inner:
             _KERNELS["_lattice_table"](TABLE_GRID_INNER, float(op.kx[0]), dx, float(op.ky[0]),
-                                       dy, near, near, *amat, *rest, table_in)
+                                       dy, near + 2, near + 2, *amat, *rest, table_in)
         op._cache["table"] = (table_in, table_out, n_inner)
         op._cache["reach"] = reach
     return op._cache["table"], op._cache["reach"]
@@ -590,7 +641,8 @@ def _inner(op, radius=None):
     n_inner = int(np.searchsorted(op.edges[1:], radius * d * smin, side="right"))
     if n_inner == 0:
         return 0, 0
-    near = int(np.ceil((op.edges[n_inner] / smin) / d + 2 * np.abs(op.distortion).sum() / smin))
+    sides = np.linalg.norm(op.distortion, axis=0).sum()  # pixel footprint reach, pixels
+    near = int(np.ceil((op.edges[n_inner] / smin) / d + 1.0 + 0.5 * sides / smin))
     return n_inner, near
 
 
