@@ -100,7 +100,9 @@ def _com(flat, ny, nx, threshold):
     if _COM is None:
         import numba
 
-        _COM = numba.njit(nogil=True, cache=False)(_com_kernel)
+        from .integration import _enable_cache
+
+        _COM = _enable_cache(numba.njit(nogil=True)(_com_kernel))
     if flat.dtype.kind not in "uif" or flat.dtype == np.float16 or not flat.dtype.isnative:
         flat = flat.astype(np.float64 if flat.dtype.kind in "cf" else np.int64)
     out = np.empty((flat.shape[0], 2))

@@ -49,10 +49,10 @@ __all__ = ["Integrated", "RadialOperator", "fill_empty_bins", "integrate", "radi
            "valid_area"]
 
 #: Grid of fractional centre offsets on which the lattice total F_b is tabulated.
-TABLE_GRID = 8
+TABLE_GRID = 4
 #: Finer grid for the bins below INNER_RADIUS pixels, where F_b varies fastest.
 TABLE_GRID_INNER = 16
-INNER_RADIUS = 6.0
+INNER_RADIUS = 12.0
 #: Bins below this radius (pixels) get their valid area summed exactly per pattern.
 EXACT_RADIUS = 1.5
 
@@ -416,6 +416,14 @@ def _lattice_table(grid, x0, dx, y0, dy, jx, jy, a00, a01, a10, a11, k, edges, e
                 for j in range(-jx, jx + 1):
                     if (i * i) / (jy * jy) + (j * j) / (jx * jx) > 1.0:
                         continue
+                    if k == 1:
+                        qx, qy = x0 + j * dx - cx, y0 + i * dy - cy
+                        nt = _footprint(a00 * qx + a01 * qy, a10 * qx + a11 * qy, a00 * dx,
+                                        a10 * dx, a01 * dy, a11 * dy, edges, e0, inv_w, uniform,
+                                        ws, js)
+                        for t in range(nt):
+                            table[gy, gx, js[t]] += ws[t]
+                        continue
                     nt = _spread(x0 + j * dx, y0 + i * dy, cx, cy, a00, a01, a10, a11, dx, dy,
                                  k, edges, e0, inv_w, uniform, scratch, touched, ws, js)
                     for t in range(nt):
@@ -485,21 +493,56 @@ def _valid_area(centres, n_exact, near, n_inner, x0, dx, y0, dy, pts_x, pts_y, r
                 row[b] = 0.0
 
 
-def _compile():
-    """The numba versions of the kernels (compiled on first use, not cached on disk).
+def cache_dir():
+    """Directory of the compiled-kernel cache: ``$PYXEM_EPDF_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/pyxem_epdf/numba`` (``~/.cache/pyxem_epdf/numba``); never the
+    package's source tree."""
+    root = os.environ.get("PYXEM_EPDF_CACHE_DIR")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "pyxem_epdf", "numba")
+    return root
 
-    No ``cache=True``: numba would write its cache next to this file (into the
-    package's source tree). The first call in a process compiles each kernel
-    for its frame dtype (measured in ``benchmarks/bench_integration.py``).
-    """
+
+def _enable_cache(dispatcher):
+    """Cache ``dispatcher``'s compiled code in :func:`cache_dir` (this function only:
+    numba's global ``NUMBA_CACHE_DIR`` and other packages' caching are untouched).
+    Without a writable directory, or on a numba without these classes, nothing is
+    cached and the kernel is compiled once per process."""
+    try:
+        from numba.core import caching
+
+        class _Locator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+            def __init__(self, py_func, py_file):
+                self._py_file = py_file
+                self._lineno = py_func.__code__.co_firstlineno
+                self._cache_path = os.path.join(cache_dir(), "physics")
+
+            def get_cache_path(self):
+                return self._cache_path
+
+        class _Impl(caching.CompileResultCacheImpl):
+            _locator_classes = [_Locator]
+
+        class _Cache(caching.FunctionCache):
+            _impl_class = _Impl
+
+        dispatcher._cache = _Cache(dispatcher.py_func)
+    except Exception:  # noqa: BLE001 - any failure: compile per process instead
+        pass
+    return dispatcher
+
+
+def _compile():
+    """The numba versions of the kernels, compiled on first use and cached on disk
+    outside the package (:func:`cache_dir`)."""
     import numba
 
-    jit = numba.njit(nogil=True, cache=False)
+    jit = numba.njit(nogil=True)
     g = globals()
-    inline = numba.njit(nogil=True, cache=False, inline="always")
     for name in ("_bin_of", "_footprint", "_spread", "_interp_periodic"):
-        g[name] = inline(g[name])
-    return {name: jit(g[name]) for name in
+        g[name] = jit(g[name])
+    return {name: _enable_cache(jit(g[name])) for name in
             ("_operator_entries", "_gather", "_gather_shifted", "_lattice_table", "_valid_area")}
 
 
