@@ -66,9 +66,10 @@ def ellipse_matrix(axis_ratio: float, angle: float) -> np.ndarray:
 
 
 def _com_kernel(flat, ny, nx, threshold, out):  # pragma: no cover - compiled
+    """Thresholded centre of mass per frame; the inner loop is branch-free (vectorised)."""
     for f in range(flat.shape[0]):
         row = flat[f]
-        total = 0.0
+        total = 0  # integer sum for integer frames (vectorised)
         for p in range(row.shape[0]):
             total += row[p]
         thr = threshold * total / row.shape[0]
@@ -77,12 +78,15 @@ def _com_kernel(flat, ny, nx, threshold, out):  # pragma: no cover - compiled
         sy = 0.0
         for i in range(ny):
             rs = 0.0
+            rx = 0.0
+            base = i * nx
             for j in range(nx):
-                v = row[i * nx + j]
-                if v >= thr and v > 0:
-                    rs += v
-                    sx += v * j
+                v = float(row[base + j])
+                w = v if v >= thr else 0.0
+                rs += w
+                rx += w * j
             s += rs
+            sx += rx
             sy += rs * i
         if s > 0:
             out[f, 0] = sx / s

@@ -800,7 +800,7 @@ def _sums(flat, op, centres=None):
     return out
 
 
-def _block(frames, op, centres=None, *, allow_negative=False, threads=1):
+def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid=None):
     """(mean, variance, nonfinite) for a NumPy block (..., ny, nx)."""
     lead = frames.shape[:-2]
     flat = _native(frames.reshape(-1, frames.shape[-2] * frames.shape[-1]))
@@ -827,7 +827,12 @@ def _block(frames, op, centres=None, *, allow_negative=False, threads=1):
             "background-subtracted data pass 'allow_negative=True' (the Poisson variance is "
             "then clipped at 0)."
         )
-    n = op.n_valid[None, :] if cen is None else valid_area(op, cen)
+    if cen is None:
+        n = op.n_valid[None, :]
+    elif n_valid is not None:  # computed once for the whole scan
+        n = np.asarray(n_valid, dtype=float).reshape(-1, nb)
+    else:
+        n = valid_area(op, cen)
     n = n - both[:, 2 * nb:3 * nb]
     n = np.where(n > 1e-9, n, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -953,16 +958,22 @@ def integrate(frames, op, centres=None, *, allow_negative=False):
         chunks = frames.chunks[:-2]
 
         def pack(*blocks):
-            m, v, bad = _block(blocks[0], op, None if len(blocks) == 1 else blocks[1], **kw)
+            if len(blocks) == 1:
+                m, v, bad = _block(blocks[0], op, **kw)
+            else:
+                m, v, bad = _block(blocks[0], op, blocks[1], n_valid=blocks[2], **kw)
             return np.concatenate([m, v, bad[..., None]], axis=-1)[..., None, :]
 
         args = [frames]
         if centres is not None:
             args.append(da.from_array(centres[..., None, :], chunks=chunks + ((1,), (2,))))
+            n_nav = n_all.reshape(lead + (1, -1))
+            args.append(da.from_array(n_nav, chunks=chunks + ((1,), (n_nav.shape[-1],))))
         packed = da.map_blocks(pack, *args, chunks=chunks + ((1,), (2 * nb + 1,)), dtype=float)
         packed = packed[..., 0, :]
         return Integrated(packed[..., :nb], packed[..., nb:2 * nb], n_mean, packed[..., 2 * nb],
                           n_min)
     threads = min(os.cpu_count() or 1, 8)
-    m, v, bad = _block(np.asarray(frames), op, centres, threads=threads, **kw)
+    m, v, bad = _block(np.asarray(frames), op, centres, threads=threads,
+                       n_valid=None if centres is None else n_all, **kw)
     return Integrated(m, v, n_mean, bad, n_min)
