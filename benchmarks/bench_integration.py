@@ -145,7 +145,7 @@ def main():
     integration.valid_area(op, cen)
     t_area = best(lambda: integration.valid_area(op, cen), args.repeat)
 
-    print("rates (patterns/s, best of %d; 2 cores shared with other jobs):" % args.repeat)
+    print(f"rates (patterns/s, best of {args.repeat}; 2 cores shared with other jobs):")
     for name, t in res.items():
         t, count = t if isinstance(t, tuple) else (t, n)
         print(f"  {name:52s} {count / t:10.0f} /s  ({t:.3f} s)")
