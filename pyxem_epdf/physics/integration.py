@@ -470,6 +470,15 @@ def _valid_area(centres, n_exact, near, n_inner, x0, dx, y0, dy, pts_x, pts_y, r
                 for j in range(-near, near + 1):
                     if i * i + j * j > (near + 1) * (near + 1):
                         continue
+                    if k == 1:
+                        qx, qy = x0 + (rx + j) * dx - cx, y0 + (ry + i) * dy - cy
+                        nt = _footprint(a00 * qx + a01 * qy, a10 * qx + a11 * qy, a00 * dx,
+                                        a10 * dx, a01 * dy, a11 * dy, edges, e0, inv_w, uniform,
+                                        ws, js)
+                        for t in range(nt):
+                            if js[t] < n_exact:
+                                row[js[t]] += ws[t]
+                        continue
                     nt = _spread(x0 + (rx + j) * dx, y0 + (ry + i) * dy, cx, cy, a00, a01, a10,
                                  a11, dx, dy, k, edges, e0, inv_w, uniform, scratch, touched,
                                  ws, js)
@@ -481,6 +490,12 @@ def _valid_area(centres, n_exact, near, n_inner, x0, dx, y0, dy, pts_x, pts_y, r
         for q in range(pts_x.size):
             qx, qy = pts_x[q] - cx, pts_y[q] - cy
             if qx * qx + qy * qy > reach2:
+                continue
+            if k == 1:
+                nt = _footprint(a00 * qx + a01 * qy, a10 * qx + a11 * qy, a00 * dx, a10 * dx,
+                                a01 * dy, a11 * dy, edges, e0, inv_w, uniform, ws, js)
+                for t in range(nt):
+                    row[js[t]] -= ws[t]
                 continue
             nt = _spread(pts_x[q], pts_y[q], cx, cy, a00, a01, a10, a11, dx, dy, k, edges, e0,
                          inv_w, uniform, scratch, touched, ws, js)
