@@ -162,9 +162,11 @@ def azimuthal_profile(
         Detector mask (True = exclude), detector shape.
     subpixel : int
         Sub-squares per pixel side (1–16), each spread by its own footprint.
-        1 (default): at one bin per pixel the valid areas agree with the exact
-        annulus areas to 0.1 % from 5 px outwards and flat patterns stay flat
-        exactly; higher values cost subpixel² per pixel.
+        1 (default): with one bin per pixel the valid areas differ from the
+        exact annulus areas by < 0.3 % at 5–10 px from the centre, < 0.1 % at
+        10–20 px and < 0.03 % beyond (the old 4 × 4 point sampling: ~0.3 %
+        overall); 2 is ~10× closer and costs 4× per pixel. Flat patterns stay
+        flat exactly for any value.
     center : tuple of float
         (kx0, ky0) pattern centre in Å⁻¹ in the axes' frame (all patterns).
     beam_shift : pyxem BeamShift, descan result, or array_like, optional
@@ -268,9 +270,10 @@ def azimuthal_profile(
         step = min(abs(kx[1] - kx[0]), abs(ky[1] - ky[0]))
         npt = int(np.ceil(s_max / step - 1e-9)) if npt is None else _positive_int(
             npt, "npt", 1, None)
-        edges = np.linspace(0.0, s_max, npt + 1)
     lazy = dp._lazy if lazy_output is None else bool(lazy_output)
-    _check_memory(dp.data, edges.size - 1, lazy)
+    _check_memory(dp.data, npt if edges is None else edges.size - 1, lazy)  # before allocating
+    if edges is None:
+        edges = np.linspace(0.0, s_max, npt + 1)
     data = dp.data
     if data.dtype.kind == "c":
         raise TypeError(f"'dp' holds complex data ({data.dtype}); integrate its .real or abs().")
