@@ -308,6 +308,54 @@ def _beam_shift(dp, shifts, title, params):
     return out
 
 
+def ring_center(dp, r_range, *, mask=None, guess=None, search=4.0):
+    """Centre of the amorphous rings of every pattern, robust to a beam stop.
+
+    Thin wrapper of :func:`pyxem_epdf.physics.geometry.ring_centre` (azimuthal
+    variance of the polar transform, coarse to fine; ~0.1–0.3 s per pattern:
+    meant for single patterns, the scan sum or region sums).
+
+    Parameters
+    ----------
+    dp : pyxem Diffraction2D (0-, 1- or 2-D navigation; lazy input is computed)
+    r_range : tuple of float
+        (inner, outer) radius of the rings to use in **pixels**.
+    mask : array_like of bool, optional
+        Pixels to leave out (beam stop with its arm), detector shape.
+    guess : array_like, optional
+        Starting (x, y) centre in pixel indices; default the detector centre.
+    search : float
+        Half-width in pixels of the coarse search.
+
+    Returns
+    -------
+    pyxem.signals.BeamShift
+        pyxem's convention (pixels, the shift that centres the pattern on
+        pixel (n/2, n/2); (x, y)), usable as ``beam_shift`` of
+        :func:`azimuthal_profile`.
+
+    Examples
+    --------
+    >>> import numpy as np, pyxem as pxm
+    >>> y, x = np.mgrid[:96, :96]
+    >>> r = np.hypot(x - 49.3, y - 46.8)
+    >>> stop = (r < 8) | ((np.abs(y - 46.8) < 3) & (x > 49))
+    >>> dp = pxm.signals.ElectronDiffraction2D(np.where(stop, 0.0, 1 + 4 * np.exp(-((r - 25) / 3) ** 2)))
+    >>> np.round(ring_center(dp, (15, 40), mask=stop).data, 2).tolist()   # 48 − 49.3, 48 − 46.8
+    [-1.3, 1.2]
+    """
+    from ..physics import geometry
+
+    _frames(dp)
+    frames = dp.data.compute() if _base.is_dask(dp.data) else dp.data
+    centre = geometry.ring_centre(frames, r_range, mask=mask, guess=guess, search=search)
+    ny, nx = dp.data.shape[-2:]
+    shifts = np.stack([nx / 2 - centre[..., 0], ny / 2 - centre[..., 1]], axis=-1)
+    params = {"method": "ring centre (azimuthal variance)", "r_range_px": list(map(float, r_range)),
+              "masked_pixels": int(0 if mask is None else np.sum(mask))}
+    return _beam_shift(dp, shifts, "ring centre beam shift", params)
+
+
 def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
                 beam_energy=None, center=None, inplace=False):
     """Calibrate the detector axes in s = 2 sinθ/λ (Å⁻¹), centred on the pattern.
@@ -380,5 +428,5 @@ def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
 
 
 __all__ = [
-    "Descan", "calibrate_s", "descan", "detector_mask", "dose_map", "electrons_from_beam", "virtual_adf",
+    "Descan", "calibrate_s", "descan", "ring_center", "detector_mask", "dose_map", "electrons_from_beam", "virtual_adf",
 ]

@@ -172,3 +172,31 @@ def test_descan_accuracy_against_pyxem_on_the_composite():
     rms_plane = np.sqrt(np.mean((np.asarray(ours.plane.data) - truth) ** 2))
     assert rms < 0.05 and rms_plane < 0.02
     np.testing.assert_allclose(ours.plane.data, theirs.get_linear_plane().data, atol=1e-3)
+
+
+@pytest.mark.parametrize("nav", [(), (2, 2)])
+def test_ring_center_with_a_beam_stop_feeds_the_integration(nav):
+    import pyxem as pxm
+
+    rng = np.random.default_rng(3)
+    truth = 64 + rng.uniform(-2, 2, nav + (2,))
+    y, x = np.mgrid[:128, :128]
+    frames = np.empty(nav + (128, 128))
+    stop = np.zeros((128, 128), bool)
+    for i in np.ndindex(nav):
+        r = np.hypot(x - truth[i][0], y - truth[i][1])
+        frames[i] = 1 + 4 * np.exp(-0.5 * ((r - 30) / 4) ** 2)
+        stop |= (r < 10) | ((np.abs(y - truth[i][1]) < 4) & (x > truth[i][0]))
+    frames[..., stop] = 0.0
+    dp = pxm.signals.ElectronDiffraction2D(frames)
+    dp = epdf.signals.calibrate_s(dp, s_per_pixel=0.02)
+    from pyxem_epdf.signals.scan import ring_center  # not yet exported by signals/__init__
+
+    shift = ring_center(dp, (16, 55), mask=stop)
+    np.testing.assert_allclose(64 - np.asarray(shift.data), truth - 0.0, atol=0.01)
+    assert type(shift).__name__ == "BeamShift" and shift.data.shape == nav + (2,)
+    with pytest.warns(UserWarning, match="hold no valid pixel"):
+        prof = epdf.azimuthal_profile(dp, beam_shift=shift, mask=stop, npt=50)
+    s = prof.axes_manager.signal_axes[0].axis
+    peak = s[np.argmax(prof.data, axis=-1)]
+    np.testing.assert_allclose(peak, 30 * 0.02, atol=0.021)
