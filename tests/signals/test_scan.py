@@ -190,7 +190,9 @@ def test_ring_center_with_a_beam_stop_feeds_the_integration(nav):
     frames[..., stop] = 0.0
     dp = pxm.signals.ElectronDiffraction2D(frames)
     dp = epdf.signals.calibrate_s(dp, s_per_pixel=0.02)
-    from pyxem_epdf.signals.scan import ring_center  # not yet exported by signals/__init__
+    from pyxem_epdf.signals.scan import (
+        ring_center,  # not yet exported by signals/__init__
+    )
 
     shift = ring_center(dp, (16, 55), mask=stop)
     np.testing.assert_allclose(64 - np.asarray(shift.data), truth - 0.0, atol=0.01)
