@@ -5,7 +5,7 @@ spread over the s bins its radial footprint covers. In the corrected frame
 u = A·(p − c) (pattern centre c, optional affine distortion matrix A for an
 elliptical pattern, :func:`pyxem_epdf.physics.geometry.ellipse_matrix`) the
 sub-square is a parallelogram; its extent along the radial direction û is the
-sum of two uniform widths a = |û·A e_x dx|/k and b = |û·A e_y dy|/k, so the
+sum of two uniform widths ``a = |û·A e_x dx|/k`` and ``b = |û·A e_y dy|/k``, so the
 fraction of it below radius R is the closed-form CDF of a trapezoid (the ring
 is taken as straight across one sub-square; the error shrinks as k²). The
 weights of a pixel sum to 1 (0 outside the outer edge), so a flat image
@@ -127,6 +127,13 @@ class Integrated(NamedTuple):
         Number of non-finite pixels left out of each pattern, shape (...).
     n_valid_min : numpy.ndarray
         Smallest valid area of each bin over the patterns (n_bins,).
+
+    Examples
+    --------
+    >>> k = np.arange(-8, 8) + 0.5
+    >>> res = integrate(np.full((2, 3, 16, 16), 2.0), radial_operator(k, k, [0.0, 4.0, 8.0]))
+    >>> res.mean.shape, res.nonfinite.tolist(), bool(np.allclose(res.mean, 2.0))
+    ((2, 3, 2), [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], True)
     """
 
     mean: object
@@ -240,7 +247,7 @@ def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
     The radial extent of the square is the sum of two uniform widths a, b; the
     fraction below t (relative to the centre) is the trapezoid CDF
     ``[P(t + h) − P(t + g) − P(t − g) + P(t − h)] / (2ab)``, P(x) = max(x, 0)²,
-    h = (a + b)/2, g = |a − b|/2 (b is kept ≥ 1e-6 a). Writes the weights and bin
+    h = (a + b)/2, ``g = |a − b|/2`` (b is kept ≥ 1e-6 a). Writes the weights and bin
     indices into ``ws``/``js``; returns how many.
     """
     nb = edges.size - 1
@@ -599,7 +606,7 @@ def radial_operator(kx, ky, edges, *, mask=None, subpixel=1, center=(0.0, 0.0), 
     center : tuple of float
         (kx0, ky0) of the pattern centre in the same units.
     distortion : array_like, optional
-        2 × 2 matrix A: the s of a pixel is |A·(p − c)| (elliptical
+        2 × 2 matrix A: the s of a pixel is ``|A·(p − c)|`` (elliptical
         distortion, :func:`pyxem_epdf.physics.geometry.ellipse_matrix`);
         default the identity.
 

@@ -183,7 +183,7 @@ def azimuthal_profile(
         converts it if the detector was binned too.
     distortion : array_like, optional
         2 × 2 matrix A of the elliptical-distortion correction: each pixel's s
-        is |A·(p − c)| (:func:`pyxem_epdf.physics.geometry.ellipse_matrix`).
+        is ``|A·(p − c)|`` (:func:`pyxem_epdf.physics.geometry.ellipse_matrix`).
     allow_negative : bool
         Accept negative values (background-subtracted frames). By default
         negative counts raise a ``ValueError`` (when computed, for lazy input);

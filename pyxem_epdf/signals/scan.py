@@ -224,7 +224,17 @@ def detector_mask(dp, *, hot_threshold=8.0, dead_min_counts=None, quad_gaps=Fals
 
 
 class Descan(NamedTuple):
-    """Result of :func:`descan`: ``measured``, ``plane`` (pyxem ``BeamShift``) and ``residual``."""
+    """Result of :func:`descan`: ``measured``, ``plane`` (pyxem ``BeamShift``) and ``residual``.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(3, 3), detector_shape=(64, 64))
+    >>> result = epdf.signals.descan(synth.signal)
+    >>> measured, plane, residual = result          # unpacks like a tuple
+    >>> plane is result.plane, type(plane).__name__
+    (True, 'BeamShift')
+    """
 
     measured: object
     plane: object
