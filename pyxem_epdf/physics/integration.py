@@ -276,9 +276,11 @@ def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
     g = 0.5 * (a - b)
     inv_2ab = 0.5 / (a * b)
     n = 0
-    t = edges[j0] - r
-    p1, p2, p3, p4 = max(t + h, 0.0), max(t + g, 0.0), max(t - g, 0.0), max(t - h, 0.0)
-    below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
+    below = 0.0  # CDF at edges[j0]: 0 unless the footprint starts below e0
+    if lo < edges[j0]:
+        t = edges[j0] - r
+        p1, p2, p3, p4 = max(t + h, 0.0), max(t + g, 0.0), max(t - g, 0.0), max(t - h, 0.0)
+        below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
     for jb in range(j0, j1 + 1):
         t = edges[jb + 1] - r
         if t >= h:
@@ -363,12 +365,14 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
                         continue
                     g = 0.5 * (a - b)
                     inv_2ab = 0.5 / (a * b)
-                    t = edges[j0] - r
-                    p1 = max(t + h, 0.0)
-                    p2 = max(t + g, 0.0)
-                    p3 = max(t - g, 0.0)
-                    p4 = max(t - h, 0.0)
-                    below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
+                    below = 0.0  # CDF at edges[j0]: 0 unless the footprint starts below e0
+                    if lo < edges[j0]:
+                        t = edges[j0] - r
+                        p1 = max(t + h, 0.0)
+                        p2 = max(t + g, 0.0)
+                        p3 = max(t - g, 0.0)
+                        p4 = max(t - h, 0.0)
+                        below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
                     for jb in range(j0, j1 + 1):
                         t = edges[jb + 1] - r
                         if t >= h:
