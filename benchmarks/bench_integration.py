@@ -1,16 +1,22 @@
-"""Benchmark: azimuthal integration, ours (sparse operator) vs pyxem, same data, same run.
+"""Benchmark: azimuthal integration and descan, ours vs pyxem, same data, same run.
 
 Poisson uint16 frames (~0.05 counts/pixel, a central beam) with a calibrated
-detector; prints frames/s for pyxem's ``get_azimuthal_integral1d(npt,
-mean=True)`` (whole call), for our ``azimuthal_profile`` eager (first call in
-the process, which loads the cached numba kernel, and the repeat) and lazy
-(dask, 2 threads), our operator set-up time separately, and the ratios.
+detector. Prints patterns/s (best of ``--repeat``) for
+
+* our ``azimuthal_profile`` with a fixed centre and with a different centre
+  for every pattern (``beam_shift``), eager (threads) and lazy (dask, 2
+  threads), at full resolution and 2 × 2-binned navigation, and the ratio
+  per-pattern / fixed;
+* pyxem's ``get_azimuthal_integral1d(npt, mean=True)``;
+* our ``descan`` against pyxem's ``get_direct_beam_position(method=
+  "center_of_mass", threshold=20)`` (+ ``get_linear_plane``);
+* the first call of each compiled kernel in this process (numba compiles it,
+  nothing is cached on disk).
 
 Usage::
 
-    python benchmarks/bench_integration.py                      # 32×32×256×256
-    python benchmarks/bench_integration.py --nav 64 64          # the issue's size
-    python benchmarks/bench_integration.py --det 515 --nav 32 32
+    python benchmarks/bench_integration.py                      # 48×48×128×128
+    python benchmarks/bench_integration.py --nav 32 32 --det 256
 """
 
 import argparse
@@ -21,19 +27,27 @@ import dask
 import hyperspy.api as hs
 import numpy as np
 
-import pyxem_epdf as epdf
-from pyxem_epdf.physics import integration
+t_import = time.perf_counter()
+import pyxem_epdf as epdf  # noqa: E402
+from pyxem_epdf.physics import geometry, integration  # noqa: E402
+
+t_import = time.perf_counter() - t_import
 
 
-def make(nav, det, seed=0):
+def make(nav, det, seed=0, shift=(3.0, -2.0)):
+    """Frames with the pattern centre drifting linearly by ``shift`` px over the scan."""
     rng = np.random.default_rng(seed)
     k = (np.arange(det) - (det - 1) / 2) * 0.01
-    y, x = np.meshgrid(k, k, indexing="ij")
-    r = np.hypot(x, y)
-    lam = 0.05 + 0.5 * np.exp(-r / 0.3) + 200 * np.exp(-0.5 * (r / 0.02) ** 2)
     data = np.empty(tuple(nav) + (det, det), np.uint16)
+    y, x = np.meshgrid(k, k, indexing="ij")
     for i in range(nav[0]):
-        data[i] = rng.poisson(lam, size=(nav[1], det, det))
+        dy = shift[1] * (i / max(nav[0] - 1, 1) - 0.5) * 0.01
+        for j0 in range(0, nav[1], 8):
+            dx = shift[0] * ((j0 + 4) / max(nav[1] - 1, 1) - 0.5) * 0.01
+            r = np.hypot(x - dx, y - dy)
+            lam = 0.05 + 0.5 * np.exp(-r / 0.3) + 200 * np.exp(-0.5 * (r / 0.02) ** 2)
+            n = min(8, nav[1] - j0)
+            data[i, j0:j0 + n] = rng.poisson(lam, size=(n, det, det))
     sig = hs.signals.Signal2D(data)
     sig.set_signal_type("electron_diffraction")
     for ax in sig.axes_manager.signal_axes:
@@ -41,66 +55,116 @@ def make(nav, det, seed=0):
     return sig
 
 
+def best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nav", type=int, nargs=2, default=(32, 32))
-    parser.add_argument("--det", type=int, default=256)
-    parser.add_argument("--npt", type=int, default=180)
+    parser.add_argument("--nav", type=int, nargs=2, default=(48, 48))
+    parser.add_argument("--det", type=int, default=128)
+    parser.add_argument("--npt", type=int, default=None, help="default: one bin per pixel")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     hs.preferences.General.show_progressbar = False
     sig = make(args.nav, args.det)
     n = int(np.prod(args.nav))
-    s_max = (args.det // 2 - 1) * 0.01
-    print(f"{n} frames of {args.det}×{args.det} uint16, npt={args.npt}, s_max={s_max:.2f} Å⁻¹")
+    s_max = (args.det // 2 - 4) * 0.01
+    npt = args.npt or int(round(s_max / 0.01))
+    print(f"{n} frames of {args.det}×{args.det} uint16, npt={npt}, s_max={s_max:.2f} Å⁻¹ "
+          f"(nonzero pixels {np.count_nonzero(sig.data) / sig.data.size:.1%}); "
+          f"import pyxem_epdf {t_import:.2f} s")
 
+    # first calls: numba compiles the kernels (no disk cache)
+    small = sig.inav[:2, :2]
     t0 = time.perf_counter()
-    sig.get_azimuthal_integral1d(npt=args.npt, radial_range=(0.0, s_max), mean=True,
-                                 show_progressbar=False)
-    t_pyxem = time.perf_counter() - t0
+    epdf.azimuthal_profile(small, npt=npt, s_max=s_max)
+    t_first_fixed = time.perf_counter() - t0
+    shifts_small = epdf.signals.descan(small)
+    t0 = time.perf_counter()
+    epdf.azimuthal_profile(small, npt=npt, s_max=s_max, beam_shift=shifts_small.measured)
+    t_first_shift = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    geometry.beam_centres(np.asarray(small.data[:1, :1]))
+    t_first_com = time.perf_counter() - t0
 
-    kx = sig.axes_manager.signal_axes[0].axis
-    t0 = time.perf_counter()
-    integration.radial_operator(kx, kx, np.linspace(0, s_max, args.npt + 1))
-    t_setup = time.perf_counter() - t0
+    res = {}
+    res["descan ours (eager)"] = best(lambda: epdf.signals.descan(sig), args.repeat)
+    ours = epdf.signals.descan(sig)
 
-    # first call in this process: numba loads (or, on a new machine, compiles
-    # once and caches) the kernel for this dtype; the repeat is the steady state
-    t0 = time.perf_counter()
-    epdf.azimuthal_profile(sig, npt=args.npt, s_max=s_max)
-    t_first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    epdf.azimuthal_profile(sig, npt=args.npt, s_max=s_max)
-    t_eager = time.perf_counter() - t0
+    def pyxem_descan():
+        m = sig.get_direct_beam_position(method="center_of_mass", threshold=20)
+        return m, m.get_linear_plane()
 
+    res["descan pyxem (centre of mass + plane)"] = best(pyxem_descan, 1)
+    theirs, theirs_plane = pyxem_descan()
+    plane = ours.plane
+
+    binned = sig.rebin(scale=(2, 2, 1, 1))
     lazy = sig.as_lazy()
-    times = []
-    for _ in range(2):  # the first also loads the kernel for read-only dask blocks
-        t0 = time.perf_counter()
-        with dask.config.set(scheduler="threads", num_workers=2):
-            out = epdf.azimuthal_profile(lazy, npt=args.npt, s_max=s_max)
-            out.compute(show_progressbar=False)
-        times.append(time.perf_counter() - t0)
-    t_lazy_first, t_lazy = times
+    lazy_binned = binned.as_lazy()
+    nb = int(np.prod(binned.data.shape[:-2]))
 
-    t0 = time.perf_counter()
-    sig.data.sum(axis=(-2, -1), dtype=np.uint64)
-    t_bound = time.perf_counter() - t0
+    def run(dp, **kw):
+        out = epdf.azimuthal_profile(dp, npt=npt, s_max=s_max, **kw)
+        if out._lazy:
+            with dask.config.set(scheduler="threads", num_workers=2):
+                out.compute(show_progressbar=False)
+        return out
 
-    rows = {
-        "bound: plain numpy sum of the frames": t_bound,
-        "pyxem get_azimuthal_integral1d": t_pyxem,
-        "ours eager, first call (kernel load)": t_first,
-        "ours eager (incl. set-up)": t_eager,
-        "ours lazy, first call (kernel load)": t_lazy_first,
-        "ours lazy, 2 threads (incl. set-up)": t_lazy,
-    }
-    for name, t in rows.items():
-        print(f"  {name:38s} {n / t:10.0f} frames/s  ({t:.2f} s)")
-    print(f"  our operator set-up alone: {t_setup:.2f} s")
-    print(f"  ratio ours eager / pyxem: {t_pyxem / t_eager:.1f}x; lazy / pyxem: {t_pyxem / t_lazy:.1f}x")
-    print(f"  fraction of the memory-bandwidth bound: ours eager {t_bound / t_eager:.0%}, "
-          f"lazy {t_bound / t_lazy:.0%}, pyxem {t_bound / t_pyxem:.1%}")
+    for label, dp, count in (("full", sig, n), ("2×2 binned", binned, nb),
+                             ("full, lazy", lazy, n), ("2×2 binned, lazy", lazy_binned, nb)):
+        run(dp)
+        run(dp, beam_shift=plane)
+        fixed = best(lambda dp=dp: run(dp), args.repeat)
+        shifted = best(lambda dp=dp: run(dp, beam_shift=plane), args.repeat)
+        res[f"ours fixed centre, {label}"] = (fixed, count)
+        res[f"ours centre per pattern, {label}"] = (shifted, count)
+    res["pyxem get_azimuthal_integral1d (fixed centre)"] = best(
+        lambda: sig.get_azimuthal_integral1d(npt=npt, radial_range=(0.0, s_max), mean=True,
+                                             show_progressbar=False), 1)
+
+    # our operator and per-pattern valid-area set-up alone
+    kx = sig.axes_manager.signal_axes[0].axis
+    edges = np.linspace(0, s_max, npt + 1)
+    t_op = best(lambda: integration.radial_operator(kx, kx, edges), args.repeat)
+    cen = np.random.default_rng(1).uniform(-0.02, 0.02, (n, 2))
+
+    def tables():
+        op = integration.radial_operator(kx, kx, edges)
+        integration.valid_area(op, cen[:1])
+
+    t_tab = best(tables, args.repeat) - t_op
+    op = integration.radial_operator(kx, kx, edges)
+    integration.valid_area(op, cen)
+    t_area = best(lambda: integration.valid_area(op, cen), args.repeat)
+
+    print(f"rates (patterns/s, best of {args.repeat}; 2 cores shared with other jobs):")
+    for name, t in res.items():
+        t, count = t if isinstance(t, tuple) else (t, n)
+        print(f"  {name:52s} {count / t:10.0f} /s  ({t:.3f} s)")
+    for label in ("full", "2×2 binned", "full, lazy", "2×2 binned, lazy"):
+        f, _ = res[f"ours fixed centre, {label}"]
+        s, _ = res[f"ours centre per pattern, {label}"]
+        print(f"  ratio per-pattern / fixed rate, {label:18s} {f / s:6.2f}")
+    tp = res["pyxem get_azimuthal_integral1d (fixed centre)"]
+    print(f"  ratio ours fixed / pyxem: {tp / res['ours fixed centre, full'][0]:.1f}x; "
+          f"ours per-pattern / pyxem (fixed): {tp / res['ours centre per pattern, full'][0]:.1f}x")
+    print(f"  descan ours / pyxem speed: "
+          f"{res['descan pyxem (centre of mass + plane)'] / res['descan ours (eager)']:.0f}x")
+    print(f"  set-up: operator {t_op:.3f} s, valid-area tables {t_tab:.3f} s, "
+          f"per-pattern valid area {n / t_area:.0f} /s")
+    print(f"  first call in the process (numba compile): fixed {t_first_fixed:.2f} s, "
+          f"per-pattern {t_first_shift:.2f} s, centre of mass {t_first_com:.2f} s")
+    diff = np.asarray(ours.measured.data) - np.asarray(theirs.data)
+    print(f"  descan: ours − pyxem centres rms {np.sqrt(np.mean(diff**2)):.2e} px; planes "
+          f"differ by {np.abs(np.asarray(plane.data) - np.asarray(theirs_plane.data)).max():.2e} px")
 
 
 if __name__ == "__main__":

@@ -1,49 +1,89 @@
-"""Azimuthal integration as a precomputed sparse pixel → s-bin operator.
+"""Azimuthal integration: pixel → s-bin weights by exact pixel footprints.
 
-The operator M (n_pixels × n_bins, SciPy CSR) holds for every detector pixel
-the fraction of its area that falls in each s bin: each pixel is split into
-``subpixel × subpixel`` sub-pixels whose centres are binned, so that low-s
-bins, which only a handful of pixels reach, are not aliased. Masked pixels
-have no entries: they are excluded from the averages, never counted as
-zeros. For frames X (n_frames × n_pixels) one sparse product gives
+Every detector pixel (or each of its ``subpixel × subpixel`` sub-squares) is
+spread over the s bins its radial footprint covers. In the corrected frame
+u = A·(p − c) (pattern centre c, optional affine distortion matrix A for an
+elliptical pattern, :func:`pyxem_epdf.physics.geometry.ellipse_matrix`) the
+sub-square is a parallelogram; its extent along the radial direction û is the
+sum of two uniform widths ``a = |û·A e_x dx|/k`` and ``b = |û·A e_y dy|/k``, so the
+fraction of it below radius R is the closed-form CDF of a trapezoid (the ring
+is taken as straight across one sub-square; the error shrinks as k²). The
+weights of a pixel sum to 1 (0 outside the outer edge), so a flat image
+gives a flat profile exactly and the valid area of a bin is the annulus area.
 
-* the mean counts per pixel in each bin, ``(X M) / n``, with
-  ``n = 1ᵀ M`` the (fractional) number of valid pixels per bin;
-* its Poisson variance, ``(X M∘M) / n²`` (Var of a count = its mean,
-  estimated by the count itself), for weighted fits.
+Two ways to apply the weights, both in one pass over the frames:
 
-The product is computed by a small numba kernel that reads the frames in
-their own dtype and skips zero pixels (low-dose frames are mostly zeros),
-both sums in one pass; without numba, SciPy's CSR product on float64 copies.
-Frames are processed in blocks (NumPy, split over threads) or chunk by chunk
-(dask), so a scan never needs to fit in memory.
+* **fixed centre**: a precomputed sparse matrix M (n_pixels × n_bins, SciPy
+  CSR) and a compiled gather that skips zero pixels (:func:`integrate`);
+* **a centre per pattern** (descan): the weights are computed in the compiled
+  kernel for the pattern's own centre, for its *non-zero* pixels only (at low
+  dose most pixels are zero). No operator per centre, no resampling of frames.
+  The valid area per bin n(c) of each pattern is
+
+  .. math:: n_b(c) = F_b(\\{c\\}) - \\sum_{p\\ \\mathrm{invalid}} w_{pb}(c),
+
+  F_b the total weight of bin b over the infinite pixel lattice (periodic in
+  the centre's fractional pixel position; tabulated on a 2 × 2 grid of
+  offsets and interpolated, on a 16 × 16 grid for the bins within 12 px of the
+  centre, where it varies fastest, and summed exactly per pattern within
+  1.5 px), minus the exact weights of the masked pixels and of the lattice
+  points outside the detector within reach. Against the operator built for
+  each centre: < 1e-3 relative for bins of ≥ 0.5 px (measured 3e-4 at one bin
+  per pixel, 7e-4 at two), ~2e-3 for quarter-pixel bins within 2 px.
+
+Both give the mean counts per valid pixel ``(X M) / n`` and its Poisson
+variance ``(X M∘M) / n²`` (Var of a count = its mean, estimated by the count).
+Non-finite pixels are left out of that pattern (its n is reduced by their
+weights) and counted; negative values raise unless ``allow_negative=True``.
+Bins without any valid pixel are filled by linear interpolation from the
+nearest valid bins (:func:`fill_empty_bins`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import os
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["RadialOperator", "integrate", "radial_operator"]
+__all__ = ["Integrated", "RadialOperator", "fill_empty_bins", "integrate", "radial_operator",
+           "valid_area"]
+
+#: Grid of fractional centre offsets on which the lattice total F_b is tabulated
+#: (2: errors ≤ 7e-4 as with 4 or 8, at a third of the set-up time; measured).
+TABLE_GRID = 2
+#: Finer grid for the bins below INNER_RADIUS pixels, where F_b varies fastest.
+TABLE_GRID_INNER = 16
+INNER_RADIUS = 12.0
+#: Bins below this radius (pixels) get their valid area summed exactly per pattern.
+EXACT_RADIUS = 1.5
 
 
 @dataclass(frozen=True)
 class RadialOperator:
-    """Precomputed azimuthal-integration operator.
+    """Precomputed azimuthal-integration operator and the detector geometry.
 
     Attributes
     ----------
     matrix : scipy.sparse.csr_matrix
-        Shape (n_pixels, n_bins): area fraction of each pixel in each bin.
-    matrix_sq : scipy.sparse.csr_matrix
-        Element-wise square of ``matrix`` (for the variance).
+        Shape (n_pixels, n_bins): area fraction of each pixel in each bin for
+        the operator's centre.
     n_valid : numpy.ndarray
-        Effective number of valid pixels per bin (column sums), shape (n_bins,).
+        Valid area (pixels) per bin for that centre (column sums), shape (n_bins,).
     edges : numpy.ndarray
         Bin edges in s (Å⁻¹), shape (n_bins + 1,).
     detector_shape : tuple of int
+    kx, ky : numpy.ndarray
+        Pixel-centre coordinates (Å⁻¹) along columns and rows.
+    center : tuple of float
+        (kx0, ky0) of the matrix's pattern centre (Å⁻¹).
+    distortion : numpy.ndarray
+        The 2 × 2 matrix A of u = A·(p − c).
+    subpixel : int
+    mask : numpy.ndarray of bool or None
 
     Examples
     --------
@@ -51,24 +91,512 @@ class RadialOperator:
     >>> op = radial_operator(k, k, edges=np.arange(0, 9, 1.0))
     >>> op.matrix.shape, op.detector_shape, op.centres[:3].tolist()
     ((256, 8), (16, 16), [0.5, 1.5, 2.5])
-    >>> round(float(op.n_valid.sum()), 2), round(np.pi * 8**2, 2)   # area of the disc
-    (201.75, 201.06)
+    >>> round(float(op.n_valid.sum()), 1), round(np.pi * 8**2, 1)   # area of the disc
+    (201.3, 201.1)
     """
 
     matrix: object
-    matrix_sq: object
     n_valid: np.ndarray
     edges: np.ndarray
     detector_shape: tuple
-    stacked_t: object = None  # [M | M∘M]ᵀ as CSR: both products in one pass
+    kx: np.ndarray
+    ky: np.ndarray
+    center: tuple
+    distortion: np.ndarray
+    subpixel: int
+    mask: object = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def centres(self):
         """Bin centres in Å⁻¹."""
         return 0.5 * (self.edges[1:] + self.edges[:-1])
 
+    @property
+    def matrix_sq(self):
+        """Element-wise square of ``matrix`` (for the variance)."""
+        return self.matrix.multiply(self.matrix).tocsr()
 
-def radial_operator(kx, ky, edges, *, mask=None, subpixel=4, center=(0.0, 0.0)):
+
+class Integrated(NamedTuple):
+    """Result of :func:`integrate`.
+
+    Attributes
+    ----------
+    mean, variance : numpy.ndarray or dask.array.Array
+        Mean counts per valid pixel and its Poisson variance, shape (..., n_bins).
+    n_valid : numpy.ndarray
+        Valid area (pixels) per bin: (n_bins,) for a fixed centre, the mean
+        over patterns with per-pattern centres.
+    nonfinite : numpy.ndarray or dask.array.Array
+        Number of non-finite pixels left out of each pattern, shape (...).
+    n_valid_min : numpy.ndarray
+        Smallest valid area of each bin over the patterns (n_bins,).
+
+    Examples
+    --------
+    >>> k = np.arange(-8, 8) + 0.5
+    >>> res = integrate(np.full((2, 3, 16, 16), 2.0), radial_operator(k, k, [0.0, 4.0, 8.0]))
+    >>> res.mean.shape, res.nonfinite.tolist(), bool(np.allclose(res.mean, 2.0))
+    ((2, 3, 2), [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], True)
+    """
+
+    mean: object
+    variance: object
+    n_valid: np.ndarray
+    nonfinite: object
+    n_valid_min: np.ndarray
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _bin_of(x, edges, e0, inv_w, uniform, nb):  # pragma: no cover - compiled
+    if uniform:
+        j = int(math.floor((x - e0) * inv_w))
+    else:
+        j = np.searchsorted(edges, x, side="right") - 1
+    if j < 0:
+        return 0
+    if j > nb - 1:
+        return nb - 1
+    return j
+
+
+def _spread(px, py, cx, cy, a00, a01, a10, a11, dx, dy, k, edges, e0, inv_w, uniform,
+            scratch, touched, ws, js):  # pragma: no cover - compiled
+    """Add the bin weights of the pixel centred at (px, py) to ``scratch``.
+
+    Returns the number of bins touched (their indices in ``touched[:n]``).
+    """
+    v1x, v1y = a00 * dx / k, a10 * dx / k
+    v2x, v2y = a01 * dy / k, a11 * dy / k
+    qx, qy = px - cx, py - cy
+    ux0 = a00 * qx + a01 * qy
+    uy0 = a10 * qx + a11 * qy
+    wk = 1.0 / (k * k)
+    nt = 0
+    for i in range(k):
+        fi = (i + 0.5) - 0.5 * k  # sub-square offset along y, in sub-squares
+        for j in range(k):
+            fj = (j + 0.5) - 0.5 * k
+            n = _footprint(ux0 + fj * v1x + fi * v2x, uy0 + fj * v1y + fi * v2y, v1x, v1y,
+                           v2x, v2y, edges, e0, inv_w, uniform, ws, js)
+            for q in range(n):
+                jb = js[q]
+                if scratch[jb] == 0:
+                    touched[nt] = jb
+                    nt += 1
+                scratch[jb] += ws[q] * wk
+    return nt
+
+
+def _operator_entries(ny, nx, x0, dx, y0, dy, cx, cy, a00, a01, a10, a11, k, edges, e0,
+                      inv_w, uniform, valid, rows, cols, vals, count_only):  # pragma: no cover
+    """COO entries of the operator (or only their number)."""
+    nb = edges.size - 1
+    scratch = np.zeros(nb)
+    touched = np.zeros(nb, np.int64)
+    ws = np.zeros(nb + 2)
+    js = np.zeros(nb + 2, np.int64)
+    n = 0
+    for i in range(ny):
+        py = y0 + i * dy
+        for j in range(nx):
+            p = i * nx + j
+            if not valid[p]:
+                continue
+            nt = _spread(x0 + j * dx, py, cx, cy, a00, a01, a10, a11, dx, dy, k, edges, e0,
+                         inv_w, uniform, scratch, touched, ws, js)
+            for t in range(nt):
+                jb = touched[t]
+                if not count_only:
+                    rows[n] = p
+                    cols[n] = jb
+                    vals[n] = scratch[jb]
+                scratch[jb] = 0.0
+                n += 1
+    return n
+
+
+def _gather(flat, indptr, indices, weights, out):  # pragma: no cover - compiled
+    """Fixed centre: out[f] = [Σ w X, Σ w² X, Σ w (non-finite), n_nonfinite, n_negative]."""
+    nb = (out.shape[1] - 2) // 3
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        for p in range(row.shape[0]):
+            value = row[p]
+            if value == 0:  # low-dose frames are mostly zeros
+                continue
+            start, stop = indptr[p], indptr[p + 1]
+            if start == stop:
+                continue
+            if value - value != 0:  # NaN or inf (always 0 for integers)
+                out[f, 3 * nb] += 1
+                for q in range(start, stop):
+                    out[f, 2 * nb + indices[q]] += weights[q]
+                continue
+            if value < 0:
+                out[f, 3 * nb + 1] += 1
+            for q in range(start, stop):
+                b = indices[q]
+                w = weights[q]
+                out[f, b] += w * value
+                out[f, nb + b] += w * w * value
+
+
+def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
+    # pragma: no cover - compiled
+    """Bin weights of one (sub-)square at corrected position u with sides v1, v2.
+
+    The radial extent of the square is the sum of two uniform widths a, b; the
+    fraction below t (relative to the centre) is the trapezoid CDF
+    ``[P(t + h) − P(t + g) − P(t − g) + P(t − h)] / (2ab)``, P(x) = max(x, 0)²,
+    h = (a + b)/2, ``g = |a − b|/2`` (b is kept ≥ 1e-6 a). Writes the weights and bin
+    indices into ``ws``/``js``; returns how many.
+    """
+    nb = edges.size - 1
+    r = math.sqrt(ux * ux + uy * uy)
+    if r > 0:
+        inv = 1.0 / r
+        a = abs(ux * v1x + uy * v1y) * inv
+        b = abs(ux * v2x + uy * v2y) * inv
+    else:
+        a = math.sqrt(v1x * v1x + v1y * v1y)
+        b = math.sqrt(v2x * v2x + v2y * v2y)
+    m = max(a, b)
+    b = max(min(a, b), 1e-6 * m)
+    a = m
+    h = 0.5 * (a + b)
+    lo = r - h
+    hi = r + h
+    if hi <= e0 or lo >= edges[nb]:
+        return 0
+    j0 = _bin_of(lo, edges, e0, inv_w, uniform, nb)
+    j1 = _bin_of(hi, edges, e0, inv_w, uniform, nb)
+    if j0 == j1 and lo >= edges[j0] and hi <= edges[j0 + 1]:
+        ws[0] = 1.0
+        js[0] = j0
+        return 1
+    g = 0.5 * (a - b)
+    inv_2ab = 0.5 / (a * b)
+    n = 0
+    below = 0.0  # CDF at edges[j0]: 0 unless the footprint starts below e0
+    if lo < edges[j0]:
+        t = edges[j0] - r
+        p1, p2, p3, p4 = max(t + h, 0.0), max(t + g, 0.0), max(t - g, 0.0), max(t - h, 0.0)
+        below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
+    for jb in range(j0, j1 + 1):
+        t = edges[jb + 1] - r
+        if t >= h:
+            above = 1.0
+        else:
+            p1, p2, p3 = max(t + h, 0.0), max(t + g, 0.0), max(t - g, 0.0)
+            above = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+        w = above - below
+        below = above
+        if w > 0:
+            ws[n] = w
+            js[n] = jb
+            n += 1
+    return n
+
+
+def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, edges, e0,
+                    inv_w, uniform, valid, out):  # pragma: no cover - compiled
+    """A centre per frame: the weights of each non-zero pixel for the frame's centre."""
+    nb = edges.size - 1
+    scratch = np.zeros(nb)
+    touched = np.zeros(nb, np.int64)
+    ws = np.zeros(nb + 2)
+    js = np.zeros(nb + 2, np.int64)
+    v1x, v1y = a00 * dx, a10 * dx
+    v2x, v2y = a01 * dy, a11 * dy
+    e_last = edges[nb]
+    ny = flat.shape[1] // nx
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        cx, cy = centres[f, 0], centres[f, 1]
+        for i in range(ny):
+            qy = y0 + i * dy - cy
+            bx = a01 * qy
+            by = a11 * qy
+            for j in range(nx):
+                p = i * nx + j
+                value = row[p]
+                if value == 0 or not valid[p]:
+                    continue
+                if k == 1 and uniform:
+                    # one footprint per pixel (its bins are distinct), written out in
+                    # place: the same arithmetic as _footprint, without the call and the
+                    # intermediate arrays (~2x faster)
+                    qx = x0 + j * dx - cx
+                    ux = a00 * qx + bx
+                    uy = a10 * qx + by
+                    r = math.sqrt(ux * ux + uy * uy)
+                    if r > 0:
+                        inv = 1.0 / r
+                        a = abs(ux * v1x + uy * v1y) * inv
+                        b = abs(ux * v2x + uy * v2y) * inv
+                    else:
+                        a = math.sqrt(v1x * v1x + v1y * v1y)
+                        b = math.sqrt(v2x * v2x + v2y * v2y)
+                    if b > a:
+                        a, b = b, a
+                    if b < 1e-6 * a:
+                        b = 1e-6 * a
+                    h = 0.5 * (a + b)
+                    lo = r - h
+                    hi = r + h
+                    if hi <= e0 or lo >= e_last:
+                        continue
+                    j0 = int(math.floor((lo - e0) * inv_w))
+                    j1 = int(math.floor((hi - e0) * inv_w))
+                    if j0 < 0:
+                        j0 = 0
+                    if j1 > nb - 1:
+                        j1 = nb - 1
+                    finite = value - value == 0
+                    if not finite:
+                        out[f, 3 * nb] += 1
+                    elif value < 0:
+                        out[f, 3 * nb + 1] += 1
+                    if j0 == j1 and lo >= edges[j0] and hi <= edges[j0 + 1]:
+                        if finite:
+                            out[f, j0] += value
+                            out[f, nb + j0] += value
+                        else:
+                            out[f, 2 * nb + j0] += 1.0
+                        continue
+                    g = 0.5 * (a - b)
+                    inv_2ab = 0.5 / (a * b)
+                    below = 0.0  # CDF at edges[j0]: 0 unless the footprint starts below e0
+                    if lo < edges[j0]:
+                        t = edges[j0] - r
+                        p1 = max(t + h, 0.0)
+                        p2 = max(t + g, 0.0)
+                        p3 = max(t - g, 0.0)
+                        p4 = max(t - h, 0.0)
+                        below = (p1 * p1 - p2 * p2 - p3 * p3 + p4 * p4) * inv_2ab
+                    for jb in range(j0, j1 + 1):
+                        t = edges[jb + 1] - r
+                        if t >= h:
+                            above = 1.0
+                        else:
+                            p1 = max(t + h, 0.0)
+                            p2 = max(t + g, 0.0)
+                            p3 = max(t - g, 0.0)
+                            above = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                        w = above - below
+                        below = above
+                        if finite:
+                            out[f, jb] += w * value
+                            out[f, nb + jb] += w * w * value
+                        else:
+                            out[f, 2 * nb + jb] += w
+                    continue
+                nt = _spread(x0 + j * dx, y0 + i * dy, cx, cy, a00, a01, a10, a11, dx, dy,
+                             k, edges, e0, inv_w, uniform, scratch, touched, ws, js)
+                if nt == 0:
+                    continue
+                if value - value != 0:
+                    out[f, 3 * nb] += 1
+                    for t in range(nt):
+                        jb = touched[t]
+                        out[f, 2 * nb + jb] += scratch[jb]
+                        scratch[jb] = 0.0
+                    continue
+                if value < 0:
+                    out[f, 3 * nb + 1] += 1
+                for t in range(nt):
+                    jb = touched[t]
+                    w = scratch[jb]
+                    out[f, jb] += w * value
+                    out[f, nb + jb] += w * w * value
+                    scratch[jb] = 0.0
+
+
+def _lattice_table(grid, x0, dx, y0, dy, jx, jy, a00, a01, a10, a11, k, edges, e0, inv_w,
+                   uniform, table):  # pragma: no cover - compiled
+    """F_b on a grid × grid of fractional centre offsets: total weight over the lattice."""
+    nb = edges.size - 1
+    scratch = np.zeros(nb)
+    touched = np.zeros(nb, np.int64)
+    ws = np.zeros(nb + 2)
+    js = np.zeros(nb + 2, np.int64)
+    for gy in range(grid):
+        cy = y0 + gy * dy / grid
+        for gx in range(grid):
+            cx = x0 + gx * dx / grid
+            for i in range(-jy, jy + 1):
+                for j in range(-jx, jx + 1):
+                    if (i * i) / (jy * jy) + (j * j) / (jx * jx) > 1.0:
+                        continue
+                    if k == 1:
+                        qx, qy = x0 + j * dx - cx, y0 + i * dy - cy
+                        nt = _footprint(a00 * qx + a01 * qy, a10 * qx + a11 * qy, a00 * dx,
+                                        a10 * dx, a01 * dy, a11 * dy, edges, e0, inv_w, uniform,
+                                        ws, js)
+                        for t in range(nt):
+                            table[gy, gx, js[t]] += ws[t]
+                        continue
+                    nt = _spread(x0 + j * dx, y0 + i * dy, cx, cy, a00, a01, a10, a11, dx, dy,
+                                 k, edges, e0, inv_w, uniform, scratch, touched, ws, js)
+                    for t in range(nt):
+                        jb = touched[t]
+                        table[gy, gx, jb] += scratch[jb]
+                        scratch[jb] = 0.0
+
+
+def _interp_periodic(table, tx, ty, b0, b1, sign, out_row):  # pragma: no cover - compiled
+    """out_row[b0:b1] += sign × table bilinearly interpolated at the fractional (tx, ty)."""
+    grid = table.shape[0]
+    gx = (tx - math.floor(tx)) * grid
+    gy = (ty - math.floor(ty)) * grid
+    ix, iy = int(math.floor(gx)), int(math.floor(gy))
+    wx, wy = gx - ix, gy - iy
+    ix0, iy0 = ix % grid, iy % grid
+    ix1, iy1 = (ix + 1) % grid, (iy + 1) % grid
+    for b in range(b0, b1):
+        out_row[b] += sign * ((1 - wy) * ((1 - wx) * table[iy0, ix0, b] + wx * table[iy0, ix1, b])
+                              + wy * ((1 - wx) * table[iy1, ix0, b] + wx * table[iy1, ix1, b]))
+
+
+def _valid_area(centres, n_exact, near, n_inner, x0, dx, y0, dy, pts_x, pts_y, reach2, a00, a01,
+                a10, a11, k, edges, e0, inv_w, uniform, table_in, table_out, out):
+    # pragma: no cover - compiled
+    """n_b(c) = F_b({c}) (two periodic tables) − weights of the invalid lattice points."""
+    nb = edges.size - 1
+    scratch = np.zeros(nb)
+    touched = np.zeros(nb, np.int64)
+    ws = np.zeros(nb + 2)
+    js = np.zeros(nb + 2, np.int64)
+    for f in range(centres.shape[0]):
+        cx, cy = centres[f, 0], centres[f, 1]
+        tx = (cx - x0) / dx
+        ty = (cy - y0) / dy
+        row = out[f]
+        for b in range(nb):
+            row[b] = 0.0
+        _interp_periodic(table_in, tx, ty, n_exact, n_inner, 1.0, row)
+        _interp_periodic(table_out, tx, ty, n_inner, nb, 1.0, row)
+        if n_exact > 0:
+            rx, ry = math.floor(tx + 0.5), math.floor(ty + 0.5)
+            for i in range(-near, near + 1):
+                for j in range(-near, near + 1):
+                    if i * i + j * j > (near + 1) * (near + 1):
+                        continue
+                    if k == 1:
+                        qx, qy = x0 + (rx + j) * dx - cx, y0 + (ry + i) * dy - cy
+                        nt = _footprint(a00 * qx + a01 * qy, a10 * qx + a11 * qy, a00 * dx,
+                                        a10 * dx, a01 * dy, a11 * dy, edges, e0, inv_w, uniform,
+                                        ws, js)
+                        for t in range(nt):
+                            if js[t] < n_exact:
+                                row[js[t]] += ws[t]
+                        continue
+                    nt = _spread(x0 + (rx + j) * dx, y0 + (ry + i) * dy, cx, cy, a00, a01, a10,
+                                 a11, dx, dy, k, edges, e0, inv_w, uniform, scratch, touched,
+                                 ws, js)
+                    for t in range(nt):
+                        jb = touched[t]
+                        if jb < n_exact:
+                            row[jb] += scratch[jb]
+                        scratch[jb] = 0.0
+        for q in range(pts_x.size):
+            qx, qy = pts_x[q] - cx, pts_y[q] - cy
+            if qx * qx + qy * qy > reach2:
+                continue
+            if k == 1:
+                nt = _footprint(a00 * qx + a01 * qy, a10 * qx + a11 * qy, a00 * dx, a10 * dx,
+                                a01 * dy, a11 * dy, edges, e0, inv_w, uniform, ws, js)
+                for t in range(nt):
+                    row[js[t]] -= ws[t]
+                continue
+            nt = _spread(pts_x[q], pts_y[q], cx, cy, a00, a01, a10, a11, dx, dy, k, edges, e0,
+                         inv_w, uniform, scratch, touched, ws, js)
+            for t in range(nt):
+                jb = touched[t]
+                row[jb] -= scratch[jb]
+                scratch[jb] = 0.0
+        for b in range(nb):
+            if row[b] < 1e-9:
+                row[b] = 0.0
+
+
+def cache_dir():
+    """Directory of the compiled-kernel cache: ``$PYXEM_EPDF_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/pyxem_epdf/numba`` (``~/.cache/pyxem_epdf/numba``); never the
+    package's source tree."""
+    root = os.environ.get("PYXEM_EPDF_CACHE_DIR")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "pyxem_epdf", "numba")
+    return root
+
+
+def _enable_cache(dispatcher):
+    """Cache ``dispatcher``'s compiled code in :func:`cache_dir` (this function only:
+    numba's global ``NUMBA_CACHE_DIR`` and other packages' caching are untouched).
+    Without a writable directory, or on a numba without these classes, nothing is
+    cached and the kernel is compiled once per process."""
+    try:
+        from numba.core import caching
+
+        class _Locator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+            def __init__(self, py_func, py_file):
+                self._py_file = py_file
+                self._lineno = py_func.__code__.co_firstlineno
+                self._cache_path = os.path.join(cache_dir(), "physics")
+
+            def get_cache_path(self):
+                return self._cache_path
+
+        class _Impl(caching.CompileResultCacheImpl):
+            _locator_classes = [_Locator]
+
+        class _Cache(caching.FunctionCache):
+            _impl_class = _Impl
+
+        dispatcher._cache = _Cache(dispatcher.py_func)
+    except Exception:  # noqa: BLE001 - any failure: compile per process instead
+        pass
+    return dispatcher
+
+
+def _compile():
+    """The numba versions of the kernels, compiled on first use and cached on disk
+    outside the package (:func:`cache_dir`)."""
+    import numba
+
+    jit = numba.njit(nogil=True)
+    g = globals()
+    for name in ("_bin_of", "_footprint", "_spread", "_interp_periodic"):
+        g[name] = jit(g[name])
+    return {name: _enable_cache(jit(g[name])) for name in
+            ("_operator_entries", "_gather", "_gather_shifted", "_lattice_table", "_valid_area")}
+
+
+_KERNELS = _compile()
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _edges_info(edges):
+    w = np.diff(edges)
+    uniform = bool(np.allclose(w, w[0], rtol=1e-9, atol=0))
+    return float(edges[0]), (1.0 / w[0]) if uniform else 1.0, uniform
+
+
+def _geometry_args(op):
+    a = op.distortion
+    dx, dy = float(op.kx[1] - op.kx[0]), float(op.ky[1] - op.ky[0])
+    e0, inv_w, uniform = _edges_info(op.edges)
+    return dx, dy, (float(a[0, 0]), float(a[0, 1]), float(a[1, 0]), float(a[1, 1])), \
+        (op.subpixel, op.edges, e0, inv_w, uniform)
+
+
+def radial_operator(kx, ky, edges, *, mask=None, subpixel=1, center=(0.0, 0.0), distortion=None):
     """Build the sparse pixel → s-bin operator of a calibrated detector.
 
     Parameters
@@ -82,9 +610,14 @@ def radial_operator(kx, ky, edges, *, mask=None, subpixel=4, center=(0.0, 0.0)):
     mask : array_like of bool, optional
         True for pixels to exclude (shape (len(ky), len(kx))).
     subpixel : int
-        Sub-pixels per pixel side (1–16).
+        Sub-squares per pixel side (1–16), each spread by its own footprint;
+        1 (default) treats the rings as straight across a pixel.
     center : tuple of float
         (kx0, ky0) of the pattern centre in the same units.
+    distortion : array_like, optional
+        2 × 2 matrix A: the s of a pixel is ``|A·(p − c)|`` (elliptical
+        distortion, :func:`pyxem_epdf.physics.geometry.ellipse_matrix`);
+        default the identity.
 
     Returns
     -------
@@ -94,235 +627,384 @@ def radial_operator(kx, ky, edges, *, mask=None, subpixel=4, center=(0.0, 0.0)):
     --------
     >>> k = np.arange(-8, 8) + 0.5
     >>> op = radial_operator(k, k, edges=np.arange(0, 9, 1.0))
-    >>> mean, var, n = integrate(np.ones((1, 16, 16)), op)
-    >>> bool(np.allclose(mean, 1.0)), bool(np.isclose(n.sum(), (op.n_valid).sum()))
-    (True, True)
+    >>> res = integrate(np.ones((1, 16, 16)), op)
+    >>> bool(np.allclose(res.mean, 1.0)), round(float(res.n_valid[-1]) / (np.pi * (64 - 49)), 3)
+    (True, 1.0)
     """
     kx = np.asarray(kx, dtype=float)
     ky = np.asarray(ky, dtype=float)
     edges = np.asarray(edges, dtype=float)
     if kx.ndim != 1 or ky.ndim != 1 or kx.size < 2 or ky.size < 2:
         raise ValueError("'kx' and 'ky' must be 1-D pixel-centre coordinates (>= 2 pixels).")
-    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
-        raise ValueError("'edges' must be a 1-D increasing array of at least 2 bin edges (Å⁻¹).")
+    if not (np.all(np.isfinite(kx)) and np.all(np.isfinite(ky))
+            and kx[1] != kx[0] and ky[1] != ky[0]):
+        raise ValueError(
+            f"'kx' and 'ky' must be finite with a non-zero step; got steps "
+            f"{kx[1] - kx[0]:g} and {ky[1] - ky[0]:g} Å⁻¹ (a detector axis with scale 0?)."
+        )
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0) or edges[0] < 0:
+        raise ValueError(
+            "'edges' must be a 1-D increasing array of at least 2 bin edges >= 0 (Å⁻¹)."
+        )
+    if isinstance(subpixel, bool) or not float(subpixel).is_integer() \
+            or not 1 <= int(subpixel) <= 16:
+        raise ValueError(f"'subpixel' must be an integer between 1 and 16; got {subpixel!r}.")
     subpixel = int(subpixel)
-    if not 1 <= subpixel <= 16:
-        raise ValueError(f"'subpixel' must be between 1 and 16; got {subpixel}.")
     shape = (ky.size, kx.size)
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != shape:
             raise ValueError(f"'mask' must have the detector shape {shape}; got {mask.shape}.")
-    dx, dy = kx[1] - kx[0], ky[1] - ky[0]
-    frac = (np.arange(subpixel) + 0.5) / subpixel - 0.5
-    sub_x = (kx[:, None] + frac * dx - center[0]).ravel()  # (nx * k,)
-    sub_y = (ky[:, None] + frac * dy - center[1]).ravel()  # (ny * k,)
-    radius = np.hypot(sub_y[:, None], sub_x[None, :])  # (ny k, nx k)
-    bins = np.searchsorted(edges, radius, side="right") - 1
-    rows = (np.arange(ky.size).repeat(subpixel)[:, None] * kx.size
-            + np.arange(kx.size).repeat(subpixel)[None, :])
-    keep = (bins >= 0) & (bins < edges.size - 1)
-    if mask is not None:
-        keep &= ~mask.ravel()[rows]
-    weight = 1.0 / subpixel**2
-    matrix = sp.coo_matrix(
-        (np.full(int(keep.sum()), weight), (rows[keep], bins[keep])),
-        shape=(kx.size * ky.size, edges.size - 1),
-    ).tocsr()
-    matrix.sum_duplicates()
+        if mask.all():
+            raise ValueError("'mask' excludes every detector pixel; nothing to integrate.")
+    a = _distortion(distortion)
+    op = RadialOperator(None, None, edges, shape, kx, ky, (float(center[0]), float(center[1])),
+                        a, subpixel, mask)
+    dx, dy, amat, rest = _geometry_args(op)
+    valid = np.ones(kx.size * ky.size, np.uint8) if mask is None else (~mask).ravel().astype(np.uint8)
+    args = (ky.size, kx.size, float(kx[0]), dx, float(ky[0]), dy, op.center[0], op.center[1],
+            *amat, *rest, valid)
+    empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0)
+    n = _KERNELS["_operator_entries"](*args, empty_i, empty_i, empty_f, True)
+    rows, cols, vals = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+    _KERNELS["_operator_entries"](*args, rows, cols, vals, False)
+    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(kx.size * ky.size, edges.size - 1))
     n_valid = np.asarray(matrix.sum(axis=0)).ravel()
-    matrix_sq = matrix.multiply(matrix).tocsr()
-    stacked_t = sp.hstack([matrix, matrix_sq]).T.tocsr()
-    return RadialOperator(matrix, matrix_sq, n_valid, edges, shape, stacked_t)
+    object.__setattr__(op, "matrix", matrix)
+    object.__setattr__(op, "n_valid", n_valid)
+    return op
 
 
-#: Frames per sparse product (bounds the float64 copy to ~64 MB at 256×256).
-BLOCK_FRAMES = 128
+def _distortion(distortion):
+    a = np.eye(2) if distortion is None else np.asarray(distortion, dtype=float)
+    if a.shape != (2, 2) or not np.all(np.isfinite(a)) or abs(np.linalg.det(a)) < 1e-6:
+        raise ValueError(
+            f"'distortion' must be a finite, invertible 2 × 2 matrix; got {np.asarray(a).tolist()}."
+        )
+    return a
 
 
-def _gather(flat, indptr, indices, weights, weights_sq, out):  # pragma: no cover - compiled
-    """out[f, b] += M[p, b] X[f, p]; out[f, n + b] += M²[p, b] X[f, p], zero pixels skipped."""
-    n_bins = out.shape[1] // 2
-    for f in range(flat.shape[0]):
-        row = flat[f]
-        for p in range(row.shape[0]):
-            value = row[p]
-            if value == 0:  # low-dose frames are mostly zeros
-                continue
-            for k in range(indptr[p], indptr[p + 1]):
-                b = indices[k]
-                out[f, b] += weights[k] * value
-                out[f, n_bins + b] += weights_sq[k] * value
+def _lattice_total(op):
+    """The periodic tables of F_b (inner bins on a fine grid), cached on the operator."""
+    if "table" not in op._cache:
+        dx, dy, amat, rest = _geometry_args(op)
+        smin = np.linalg.svd(op.distortion, compute_uv=False).min()
+        half = 0.5 * (abs(dx) + abs(dy)) * np.abs(op.distortion).sum()
+        reach = (op.edges[-1] + half) / smin
+        jx, jy = int(reach / abs(dx)) + 3, int(reach / abs(dy)) + 3
+        nb = op.edges.size - 1
+        n_inner, near = _inner(op)
+        table_out = np.zeros((TABLE_GRID, TABLE_GRID, nb))
+        _KERNELS["_lattice_table"](TABLE_GRID, float(op.kx[0]), dx, float(op.ky[0]), dy, jx, jy,
+                                   *amat, *rest, table_out)
+        table_in = np.zeros((TABLE_GRID_INNER, TABLE_GRID_INNER, nb))
+        if n_inner:
+            _KERNELS["_lattice_table"](TABLE_GRID_INNER, float(op.kx[0]), dx, float(op.ky[0]),
+                                       dy, near + 2, near + 2, *amat, *rest, table_in)
+        op._cache["table"] = (table_in, table_out, n_inner)
+        op._cache["reach"] = reach
+    return op._cache["table"], op._cache["reach"]
 
 
-try:  # numba comes with pyxem; without it the scipy product below is used
-    import numba
+def _inner(op, radius=None):
+    """Bins whose upper edge lies below ``radius`` px (default INNER_RADIUS) and the
+    index half-width of the lattice square that holds all their pixels."""
+    radius = INNER_RADIUS if radius is None else radius
+    d = min(abs(op.kx[1] - op.kx[0]), abs(op.ky[1] - op.ky[0]))
+    smin = np.linalg.svd(op.distortion, compute_uv=False).min()
+    n_inner = int(np.searchsorted(op.edges[1:], radius * d * smin, side="right"))
+    if n_inner == 0:
+        return 0, 0
+    sides = np.linalg.norm(op.distortion, axis=0).sum()  # pixel footprint reach, pixels
+    near = int(np.ceil((op.edges[n_inner] / smin) / d + 1.0 + 0.5 * sides / smin))
+    return n_inner, near
 
-    _KERNEL = numba.njit(nogil=True, cache=True)(_gather)
-except ImportError:  # pragma: no cover
-    _KERNEL = None
+
+def _invalid_points(op, centres):
+    """Lattice points that are masked or off the detector, within reach of any centre."""
+    _, reach = _lattice_total(op)
+    c = np.asarray(centres, dtype=float).reshape(-1, 2)
+    lo, hi = c.min(axis=0), c.max(axis=0)
+    key = (tuple(np.round(lo, 12)), tuple(np.round(hi, 12)))
+    if op._cache.get("invalid_key") == key:
+        return op._cache["invalid"]
+    dx, dy = op.kx[1] - op.kx[0], op.ky[1] - op.ky[0]
+    ny, nx = op.detector_shape
+    tx = (np.array([lo[0], hi[0]]) - op.kx[0]) / dx
+    ty = (np.array([lo[1], hi[1]]) - op.ky[0]) / dy
+    rx, ry = reach / abs(dx) + 2, reach / abs(dy) + 2
+    j = np.arange(int(np.floor(tx.min() - rx)), int(np.ceil(tx.max() + rx)) + 1)
+    i = np.arange(int(np.floor(ty.min() - ry)), int(np.ceil(ty.max() + ry)) + 1)
+    jj, ii = np.meshgrid(j, i)
+    px, py = op.kx[0] + jj * dx, op.ky[0] + ii * dy
+    # distance to the centres' bounding box
+    gx = np.maximum(0, np.maximum(lo[0] - px, px - hi[0]))
+    gy = np.maximum(0, np.maximum(lo[1] - py, py - hi[1]))
+    near = np.hypot(gx, gy) <= reach + abs(dx) + abs(dy)
+    inside = (jj >= 0) & (jj < nx) & (ii >= 0) & (ii < ny)
+    bad = near & ~inside
+    if op.mask is not None:
+        masked = np.zeros_like(bad)
+        masked[inside] = op.mask[ii[inside], jj[inside]]
+        bad |= near & masked
+    pts = (np.ascontiguousarray(px[bad]), np.ascontiguousarray(py[bad]))
+    op._cache["invalid_key"], op._cache["invalid"] = key, pts
+    return pts
 
 
-def _sums(flat, op):
-    """Σ_p M[p, b] X[f, p] and Σ_p M²[p, b] X[f, p] for a (frames, pixels) array."""
-    n_bins = op.n_valid.size
-    kernel = _KERNEL
-    if kernel is not None and flat.dtype.kind in "uif" and flat.dtype.itemsize <= 8:
-        if not flat.dtype.isnative:  # e.g. big-endian '>u2' frames of .mib files
-            flat = flat.astype(flat.dtype.newbyteorder("="))
-        out = np.zeros((flat.shape[0], 2 * n_bins))
-        m = op.matrix
-        kernel(np.ascontiguousarray(flat), m.indptr, m.indices, m.data, m.data**2, out)
+def valid_area(op, centres):
+    """Valid area (pixels) per bin of a pattern centred at each of ``centres``.
+
+    Parameters
+    ----------
+    op : RadialOperator
+        Geometry, bins and mask (its own centre is not used).
+    centres : array_like
+        (kx0, ky0) pattern centres in Å⁻¹, shape (..., 2).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (..., n_bins): the column sums of the operator each centre
+        would have (to < 1e-3 relative; bins within 6 px of the centre
+        exactly, the others from a table of the lattice total over fractional
+        centre positions).
+
+    Examples
+    --------
+    >>> k = np.arange(-16, 16) + 0.5
+    >>> op = radial_operator(k, k, np.arange(0.0, 17.0, 2.0))
+    >>> n = valid_area(op, [[0.0, 0.0], [3.3, -1.2]])
+    >>> exact = radial_operator(k, k, op.edges, center=(3.3, -1.2)).n_valid
+    >>> bool(np.allclose(n[1], exact, rtol=1e-3)), bool(n[1, -1] < n[0, -1])  # ring cut
+    (True, True)
+    """
+    centres = np.asarray(centres, dtype=float)
+    (table_in, table_out, n_inner), reach = _lattice_total(op)
+    pts_x, pts_y = _invalid_points(op, centres)
+    dx, dy, amat, rest = _geometry_args(op)
+    flat = np.ascontiguousarray(centres.reshape(-1, 2))
+    out = np.empty((flat.shape[0], op.edges.size - 1))
+    reach2 = (reach + abs(dx) + abs(dy)) ** 2
+    n_exact, near = _inner(op, EXACT_RADIUS)
+    _KERNELS["_valid_area"](flat, n_exact, near, n_inner, float(op.kx[0]), dx, float(op.ky[0]), dy, pts_x, pts_y,
+                            reach2, *amat, *rest, table_in, table_out, out)
+    return out.reshape(centres.shape[:-1] + (-1,))
+
+
+# --------------------------------------------------------------------------- integration
+
+
+def _native(flat):
+    if flat.dtype.kind == "c":
+        raise TypeError(f"Complex frames ({flat.dtype}) cannot be integrated; take .real or abs().")
+    if flat.dtype.kind == "b":
+        flat = flat.astype(np.uint8)
+    if flat.dtype.kind not in "uif":
+        raise TypeError(f"Frames must be numeric; got dtype {flat.dtype}.")
+    if flat.dtype == np.float16 or flat.dtype.itemsize > 8:
+        flat = flat.astype(np.float32 if flat.dtype == np.float16 else np.float64)
+    if not flat.dtype.isnative:  # e.g. big-endian '>u2' frames of .mib files
+        flat = flat.astype(flat.dtype.newbyteorder("="))
+    return np.ascontiguousarray(flat)
+
+
+def _sums(flat, op, centres=None):
+    """(frames, 3 n_bins + 2): Σ w X, Σ w² X, non-finite weights, counts."""
+    nb = op.edges.size - 1
+    out = np.zeros((flat.shape[0], 3 * nb + 2))
+    if flat.shape[0] == 0:
         return out
-    out = np.empty((flat.shape[0], 2 * n_bins))
-    for start in range(0, flat.shape[0], BLOCK_FRAMES):
-        part = np.ascontiguousarray(flat[start:start + BLOCK_FRAMES].T, dtype=np.float64)
-        out[start:start + BLOCK_FRAMES] = (op.stacked_t @ part).T
+    if centres is None:
+        m = op.matrix
+        _KERNELS["_gather"](flat, m.indptr, m.indices, m.data, out)
+        return out
+    dx, dy, amat, rest = _geometry_args(op)
+    valid = op._cache.get("valid")
+    if valid is None:
+        valid = np.ones(flat.shape[1], np.uint8) if op.mask is None else \
+            (~op.mask).ravel().astype(np.uint8)
+        op._cache["valid"] = valid
+    _KERNELS["_gather_shifted"](flat, op.detector_shape[1], float(op.kx[0]), dx, float(op.ky[0]),
+                                dy, np.ascontiguousarray(centres, dtype=float), *amat, *rest,
+                                valid, out)
     return out
 
 
-def _block(frames, op, *, threads=1):
-    """(mean, variance) for a NumPy block (..., ny, nx).
-
-    Sums with a compiled kernel that reads the frames in their own dtype and
-    skips zero pixels (scipy's CSR product on float64 copies without numba);
-    ``threads`` > 1 splits the frames over threads (the kernel releases the GIL).
-    """
+def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid=None):
+    """(mean, variance, nonfinite) for a NumPy block (..., ny, nx)."""
     lead = frames.shape[:-2]
-    flat = frames.reshape(-1, frames.shape[-2] * frames.shape[-1])
-    n_bins = op.n_valid.size
+    flat = _native(frames.reshape(-1, frames.shape[-2] * frames.shape[-1]))
+    cen = None if centres is None else np.asarray(centres, dtype=float).reshape(-1, 2)
+    nb = op.edges.size - 1
     if threads > 1 and flat.shape[0] >= 2 * threads:
         from concurrent.futures import ThreadPoolExecutor
 
         parts = np.array_split(np.arange(flat.shape[0]), threads)
+
+        def run(idx):
+            sl = slice(idx[0], idx[-1] + 1)
+            return _sums(flat[sl], op, None if cen is None else cen[sl])
+
         with ThreadPoolExecutor(threads) as pool:
-            both = np.concatenate(list(pool.map(lambda idx: _sums(flat[idx[0]:idx[-1] + 1], op),
-                                                parts)))
+            both = np.concatenate(list(pool.map(run, parts)))
     else:
-        both = _sums(flat, op)
-    n = op.n_valid
+        both = _sums(flat, op, cen)
+    negative = both[:, 3 * nb + 1]
+    if not allow_negative and np.any(negative > 0):
+        raise ValueError(
+            f"The frames hold negative values ({int(negative.sum())} pixels in "
+            f"{int(np.count_nonzero(negative))} patterns): counts cannot be negative. For "
+            "background-subtracted data pass 'allow_negative=True' (the Poisson variance is "
+            "then clipped at 0)."
+        )
+    if cen is None:
+        n = op.n_valid[None, :]
+    elif n_valid is not None:  # computed once for the whole scan
+        n = np.asarray(n_valid, dtype=float).reshape(-1, nb)
+    else:
+        n = valid_area(op, cen)
+    n = n - both[:, 2 * nb:3 * nb]
+    n = np.where(n > 1e-9, n, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(n > 0, both[:, :n_bins] / n, 0.0)
-        var = np.where(n > 0, both[:, n_bins:] / n**2, 0.0)
-    return mean.reshape(lead + (-1,)), var.reshape(lead + (-1,))
+        mean = np.where(n > 0, both[:, :nb] / n, 0.0)
+        var = np.where(n > 0, both[:, nb:2 * nb] / n**2, 0.0)
+    if allow_negative:
+        var = np.maximum(var, 0.0)
+    if np.any(n == 0):
+        mean, var = fill_empty_bins(mean, var, n)
+    return (mean.reshape(lead + (-1,)), var.reshape(lead + (-1,)),
+            both[:, 3 * nb].reshape(lead))
 
 
-def integrate(frames, op):
+def fill_empty_bins(mean, variance, n_valid):
+    """Fill bins without valid pixels by linear interpolation from the nearest valid bins.
+
+    Parameters
+    ----------
+    mean, variance : numpy.ndarray
+        Shape (n_patterns, n_bins).
+    n_valid : numpy.ndarray
+        Valid area per bin, shape (n_bins,) or (n_patterns, n_bins); 0 = empty.
+
+    Returns
+    -------
+    mean, variance : numpy.ndarray
+        New arrays; an empty bin between valid bins l and r gets
+        w_l I_l + w_r I_r (variance w_l² σ_l² + w_r² σ_r²); empty bins before
+        the first (after the last) valid bin take its value. Patterns
+        without any valid bin are left at 0.
+
+    Examples
+    --------
+    >>> m, v = fill_empty_bins(np.array([[0.0, 1.0, 0.0, 3.0]]), np.ones((1, 4)),
+    ...                        np.array([0.0, 5.0, 0.0, 7.0]))
+    >>> m.tolist(), v.tolist()
+    ([[1.0, 1.0, 2.0, 3.0]], [[1.0, 1.0, 0.5, 1.0]])
+    """
+    mean, variance = np.array(mean, dtype=float), np.array(variance, dtype=float)
+    empty = np.broadcast_to(np.asarray(n_valid) <= 0, mean.shape)
+    patterns, inverse = np.unique(empty, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    x = np.arange(mean.shape[1])
+    for g, pattern in enumerate(patterns):
+        if not pattern.any() or pattern.all():
+            continue
+        rows = np.flatnonzero(inverse == g)
+        good = np.flatnonzero(~pattern)
+        bad = np.flatnonzero(pattern)
+        right = np.searchsorted(good, bad)
+        li = good[np.clip(right - 1, 0, good.size - 1)]
+        ri = good[np.clip(right, 0, good.size - 1)]
+        span = np.where(ri != li, ri - li, 1)
+        wr = np.where(ri != li, (x[bad] - li) / span, 0.0)
+        wl = 1.0 - wr
+        sub_m, sub_v = mean[rows], variance[rows]
+        sub_m[:, bad] = wl * sub_m[:, li] + wr * sub_m[:, ri]
+        sub_v[:, bad] = wl**2 * sub_v[:, li] + wr**2 * sub_v[:, ri]
+        mean[rows], variance[rows] = sub_m, sub_v
+    return mean, variance
+
+
+def integrate(frames, op, centres=None, *, allow_negative=False):
     """Mean counts per valid pixel in each s bin, with Poisson variance.
 
     Parameters
     ----------
     frames : numpy.ndarray or dask.array.Array
-        Diffraction patterns, shape (..., ny, nx) (any integer or float dtype).
+        Diffraction patterns, shape (..., ny, nx): integer or float dtype
+        (float16 is read as float32); complex raises a ``TypeError``.
     op : RadialOperator
         From :func:`radial_operator` for this detector.
+    centres : array_like, optional
+        Pattern centre (kx0, ky0) of every frame in Å⁻¹, shape (..., 2)
+        (NumPy; descan). Default: the operator's centre for all frames.
+    allow_negative : bool
+        Accept negative pixel values (background-subtracted data); the
+        variance is then clipped at 0. Default: a ``ValueError``.
 
     Returns
     -------
-    mean, variance : numpy.ndarray or dask.array.Array
-        Shape (..., n_bins); bins without valid pixels are 0.
-    n_valid : numpy.ndarray
-        Effective number of valid pixels per bin, shape (n_bins,).
+    Integrated
+        ``mean`` and ``variance`` of shape (..., n_bins) (lazy for dask
+        input), ``n_valid``, ``nonfinite`` (count map) and ``n_valid_min``.
+        Bins with no valid pixel are filled by :func:`fill_empty_bins`.
 
     Examples
     --------
     >>> k = np.arange(-4, 4) + 0.5
-    >>> op = radial_operator(k, k, edges=[0.0, 2.0, 4.0], subpixel=1)
-    >>> mean, var, n = integrate(np.full((2, 8, 8), 3.0), op)
-    >>> mean.tolist(), n.tolist()
-    ([[3.0, 3.0], [3.0, 3.0]], [12.0, 40.0])
+    >>> op = radial_operator(k, k, edges=[0.0, 2.0, 4.0])
+    >>> res = integrate(np.full((2, 8, 8), 3.0), op)
+    >>> np.round(res.mean, 12).tolist(), np.round(res.n_valid, 2).tolist()
+    ([[3.0, 3.0], [3.0, 3.0]], [12.8, 37.68])
+    >>> shifted = integrate(np.full((2, 8, 8), 3.0), op, centres=[[0.0, 0.0], [0.4, -0.3]])
+    >>> bool(np.allclose(shifted.mean, 3.0, rtol=1e-3))
+    True
     """
     if tuple(frames.shape[-2:]) != tuple(op.detector_shape):
         raise ValueError(
             f"Frames have detector shape {tuple(frames.shape[-2:])}; the operator was built "
             f"for {op.detector_shape}."
         )
-    if hasattr(frames, "dask"):
-        n_bins = op.n_valid.size
-        frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
-
-        def both_block(block):
-            return np.stack(_block(block, op), axis=-2)
-
-        # one pass over the frames for both outputs: (..., 2, n_bins)
-        both = frames.map_blocks(
-            both_block, chunks=frames.chunks[:-2] + ((2,), (n_bins,)), dtype=float
-        )
-        return both[..., 0, :], both[..., 1, :], op.n_valid
-    import os
-
-    mean, var = _block(np.asarray(frames), op, threads=min(os.cpu_count() or 1, 8))
-    return mean, var, op.n_valid
-
-
-def integrate_shifted(frames, kx, ky, edges, centres, *, quantum=0.25, mask=None, subpixel=4):
-    """Like :func:`integrate`, with a pattern centre per frame (descan).
-
-    The centres are rounded to ``quantum`` pixels and one operator is built
-    per distinct rounded centre within each block of frames (the radii are
-    shifted inside the integration; no frame is resampled).
-
-    Parameters
-    ----------
-    frames : numpy.ndarray or dask.array.Array
-        Patterns, shape (..., ny, nx).
-    kx, ky, edges, mask, subpixel
-        As for :func:`radial_operator`.
-    centres : numpy.ndarray or dask.array.Array
-        Pattern centre (kx0, ky0) of every frame in Å⁻¹, shape (..., 2).
-    quantum : float
-        Rounding of the centres in pixels (0 < quantum ≤ 1).
-
-    Returns
-    -------
-    mean, variance : numpy.ndarray or dask.array.Array
-        Shape (..., n_bins).
-
-    Examples
-    --------
-    >>> k = np.arange(-8, 8) + 0.5
-    >>> frames = np.ones((3, 16, 16))
-    >>> centres = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, -2.0]])
-    >>> mean, var = integrate_shifted(frames, k, k, [0.0, 2.0, 4.0], centres)
-    >>> bool(np.allclose(mean, 1.0))
-    True
-    """
-    kx = np.asarray(kx, dtype=float)
-    ky = np.asarray(ky, dtype=float)
-    if not 0 < quantum <= 1:
-        raise ValueError(f"'quantum' must be in (0, 1] pixels; got {quantum}.")
-    if tuple(centres.shape) != tuple(frames.shape[:-2]) + (2,):
-        raise ValueError(
-            f"'centres' must have shape {tuple(frames.shape[:-2]) + (2,)}; got {tuple(centres.shape)}."
-        )
-    step = np.array([kx[1] - kx[0], ky[1] - ky[0]])
-    n_bins = len(edges) - 1
-
-    def block(fr, ce):
-        lead = fr.shape[:-2]
-        flat = fr.reshape((-1,) + fr.shape[-2:])
-        keys = np.round(np.asarray(ce, dtype=float).reshape(-1, 2) / (quantum * step)).astype(np.int64)
-        out = np.empty((2, flat.shape[0], n_bins))
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        for j, key in enumerate(unique):
-            rows = np.flatnonzero(inverse.ravel() == j)
-            op = radial_operator(kx, ky, edges, mask=mask, subpixel=subpixel,
-                                 center=tuple(key * quantum * step))
-            out[0, rows], out[1, rows] = _block(flat[rows], op)
-        return out.reshape((2,) + lead + (n_bins,))
-
+    lead = tuple(frames.shape[:-2])
+    if centres is not None:
+        centres = np.asarray(centres, dtype=float)
+        if centres.shape != lead + (2,):
+            raise ValueError(
+                f"'centres' must have shape {lead + (2,)} (navigation + (kx0, ky0)); got "
+                f"{centres.shape}."
+            )
+        if not np.all(np.isfinite(centres)):
+            raise ValueError("'centres' must be finite.")
+        n_all = valid_area(op, centres).reshape(-1, op.edges.size - 1)
+        n_mean, n_min = n_all.mean(axis=0), n_all.min(axis=0)
+    else:
+        n_mean = n_min = op.n_valid
+    kw = {"allow_negative": bool(allow_negative)}
     if hasattr(frames, "dask"):
         import dask.array as da
 
+        nb = op.edges.size - 1
         frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
-        # an extra length-1 axis so that both arrays have the same block grid
-        centres = da.asarray(centres)[..., None, :].rechunk(frames.chunks[:-2] + ((1,), (2,)))
+        chunks = frames.chunks[:-2]
 
-        def kernel(fr, ce):
-            return np.moveaxis(block(fr, ce), 0, -2)
+        def pack(*blocks):
+            if len(blocks) == 1:
+                m, v, bad = _block(blocks[0], op, **kw)
+            else:
+                m, v, bad = _block(blocks[0], op, blocks[1], n_valid=blocks[2], **kw)
+            return np.concatenate([m, v, bad[..., None]], axis=-1)[..., None, :]
 
-        both = da.map_blocks(kernel, frames, centres,
-                             chunks=frames.chunks[:-2] + ((2,), (n_bins,)), dtype=float)
-        return both[..., 0, :], both[..., 1, :]
-    result = block(np.asarray(frames), centres)
-    return result[0], result[1]
+        args = [frames]
+        if centres is not None:
+            args.append(da.from_array(centres[..., None, :], chunks=chunks + ((1,), (2,))))
+            n_nav = n_all.reshape(lead + (1, -1))
+            args.append(da.from_array(n_nav, chunks=chunks + ((1,), (n_nav.shape[-1],))))
+        packed = da.map_blocks(pack, *args, chunks=chunks + ((1,), (2 * nb + 1,)), dtype=float)
+        packed = packed[..., 0, :]
+        return Integrated(packed[..., :nb], packed[..., nb:2 * nb], n_mean, packed[..., 2 * nb],
+                          n_min)
+    threads = min(os.cpu_count() or 1, 8)
+    m, v, bad = _block(np.asarray(frames), op, centres, threads=threads,
+                       n_valid=None if centres is None else n_all, **kw)
+    return Integrated(m, v, n_mean, bad, n_min)

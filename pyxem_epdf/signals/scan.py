@@ -8,6 +8,7 @@ the probe area. Lazy in, lazy out.
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,7 +27,7 @@ def _frames(dp):
     return axes
 
 
-def virtual_adf(dp, s_range=(1.5, 2.5), *, mask=None, subpixel=4, center=(0.0, 0.0)):
+def virtual_adf(dp, s_range=(1.5, 2.5), *, mask=None, subpixel=1, center=(0.0, 0.0)):
     """Virtual annular dark-field image: counts with s in ``s_range`` per pattern.
 
     Parameters
@@ -38,7 +39,8 @@ def virtual_adf(dp, s_range=(1.5, 2.5), *, mask=None, subpixel=4, center=(0.0, 0
     mask : array_like of bool, optional
         Detector pixels to exclude.
     subpixel : int
-        Sub-pixels per pixel side for the annulus edges.
+        Sub-squares per pixel side for the annulus edges (pixels on an edge
+        count with the fraction of their area inside the annulus).
     center : tuple of float
         (kx0, ky0) pattern centre in Å⁻¹.
 
@@ -63,10 +65,10 @@ def virtual_adf(dp, s_range=(1.5, 2.5), *, mask=None, subpixel=4, center=(0.0, 0
     op = integration.radial_operator(kx, ky, [lo, hi], mask=mask, subpixel=subpixel, center=center)
     if op.n_valid[0] == 0:
         raise ValueError(f"'s_range' {tuple(s_range)} Å⁻¹ contains no detector pixel.")
-    mean, _, n_valid = integration.integrate(dp.data, op)
-    image = mean[..., 0] * n_valid[0]
+    res = integration.integrate(dp.data, op)
+    image = res.mean[..., 0] * res.n_valid[0]
     out = _base.nav_signal(dp, image, f"vADF {lo:g}–{hi:g} Å⁻¹")
-    out.metadata.set_item("ePDF.vadf", {"s_range": [lo, hi], "n_pixels": float(n_valid[0])})
+    out.metadata.set_item("ePDF.vadf", {"s_range": [lo, hi], "n_pixels": float(res.n_valid[0])})
     return out
 
 
@@ -221,48 +223,147 @@ def detector_mask(dp, *, hot_threshold=8.0, dead_min_counts=None, quad_gaps=Fals
     return mask, report
 
 
-def descan(dp, *, threshold=20.0, **kwargs):
+class Descan(NamedTuple):
+    """Result of :func:`descan`: ``measured``, ``plane`` (pyxem ``BeamShift``) and ``residual``.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(3, 3), detector_shape=(64, 64))
+    >>> result = epdf.signals.descan(synth.signal)
+    >>> measured, plane, residual = result          # unpacks like a tuple
+    >>> plane is result.plane, type(plane).__name__
+    (True, 'BeamShift')
+    """
+
+    measured: object
+    plane: object
+    residual: object
+
+
+def descan(dp, *, threshold=20.0, show_progressbar=None):
     """Pattern centres per probe position, their plane fit and the residual map.
 
-    Uses pyxem's ``get_direct_beam_position(method="center_of_mass",
-    threshold=...)`` and ``BeamShift.get_linear_plane()``. At ~10 e⁻/Å² the
-    unscattered beam still holds most electrons, so the thresholded centre of
-    mass is precise (0.01 px rms per pattern and < 0.001 px after the plane on
-    the synthetic scan); without a threshold the diffuse scattering biases it.
+    The direct-beam centre of every pattern is the centre of mass of the
+    pattern thresholded at ``threshold`` × its mean count (pyxem's
+    ``get_direct_beam_position(method="center_of_mass", threshold=...)``, in
+    one compiled pass over the frames:
+    :func:`pyxem_epdf.physics.geometry.beam_centres`); the descan is then the
+    least-squares plane over the probe positions (a line for a 1-D scan; a
+    single pattern keeps its measured centre),
+    :func:`pyxem_epdf.physics.geometry.fit_descan`.
 
     Parameters
     ----------
-    dp : pyxem Diffraction2D (2-D scan)
+    dp : pyxem Diffraction2D (eager or lazy; 0-, 1- or 2-D navigation)
     threshold : float
-        pyxem's threshold (multiples of the mean pattern intensity).
-    **kwargs
-        Passed to ``get_direct_beam_position``.
+        Multiples of the pattern's mean count below which pixels are ignored
+        (> 0). At ~10 e⁻/Å² the unscattered beam holds most electrons, so the
+        thresholded centre is precise; without a threshold the diffuse
+        scattering biases it.
+    show_progressbar : bool, optional
+        Progress bar for lazy input (the centres are computed: they are small).
 
     Returns
     -------
-    measured, plane : pyxem.signals.BeamShift
-        Per-pattern and plane-fitted shifts (pyxem's convention, pixels);
-        pass ``plane`` to :func:`azimuthal_profile` as ``beam_shift``.
-    residual : BaseSignal
-        Distance between measured and plane-fitted centre per probe position in pixels (the map to inspect
-        for diffraction-contrast outliers).
+    Descan
+        NamedTuple ``(measured, plane, residual)``: ``measured`` and ``plane``
+        are pyxem ``BeamShift`` signals in pyxem's convention (pixels; the
+        shift that would centre the pattern on pixel (n/2, n/2); (x, y); the
+        detector axes in ``metadata.Shifts.signal_axes`` as pyxem stores them);
+        pass ``descan(dp)`` or its ``plane`` to :func:`azimuthal_profile` as
+        ``beam_shift``. ``residual`` is the distance between measured and
+        fitted centre per probe position in pixels (the map to inspect for
+        diffraction-contrast outliers).
 
     Examples
     --------
     >>> import pyxem_epdf as epdf
     >>> synth = epdf.data.two_phase_composite(nav_shape=(4, 5), descan=(3.0, 0.0))
-    >>> measured, plane, residual = epdf.signals.descan(synth.signal)
-    >>> bool(residual.data.max() < 0.1)
-    True
+    >>> result = epdf.signals.descan(synth.signal)
+    >>> bool(result.residual.data.max() < 0.1), result.plane.data.shape
+    (True, (4, 5, 2))
     """
-    measured = dp.get_direct_beam_position(method="center_of_mass", threshold=threshold, **kwargs)
-    if measured._lazy:
-        measured.compute(show_progressbar=False)
-    plane = measured.get_linear_plane()
-    diff = np.asarray(measured.data) - np.asarray(plane.data)
-    residual = _base.nav_signal(dp, np.hypot(diff[..., 0], diff[..., 1]),
-                                "descan residual (px)")
-    return measured, plane, residual
+    from ..physics import geometry
+
+    _frames(dp)
+    com = geometry.beam_centres(dp.data, threshold)
+    if _base.is_dask(com):
+        com = _base.compute(com, show_progressbar=show_progressbar)
+    ny, nx = dp.data.shape[-2:]
+    measured = np.stack([nx / 2 - com[..., 0], ny / 2 - com[..., 1]], axis=-1)
+    plane = geometry.fit_descan(measured)
+    diff = measured - plane
+    params = {"threshold": float(threshold), "method": "thresholded centre of mass",
+              "fit": ("plane", "line", "none")[2 - min(measured.ndim - 1, 2)]}
+    residual = _base.nav_signal(dp, np.hypot(diff[..., 0], diff[..., 1]), "descan residual (px)")
+    residual.metadata.set_item("ePDF.descan", params)
+    return Descan(_beam_shift(dp, measured, "measured beam shift", params),
+                  _beam_shift(dp, plane, "descan plane", params), residual)
+
+
+def _beam_shift(dp, shifts, title, params):
+    """A pyxem BeamShift with the scan's navigation axes and pyxem's metadata."""
+    from copy import deepcopy
+
+    from pyxem.signals import BeamShift
+
+    out = BeamShift(shifts)
+    _base.copy_nav_axes(dp, out)
+    out.axes_manager.signal_axes[0].name = "Beam position"
+    out.metadata.General.title = title
+    out.metadata.add_node("Shifts")
+    out.metadata.Shifts.signal_axes = deepcopy(dp.axes_manager.signal_axes)
+    out.metadata.set_item("ePDF.descan", params)
+    return out
+
+
+def ring_center(dp, r_range, *, mask=None, guess=None, search=4.0):
+    """Centre of the amorphous rings of every pattern, robust to a beam stop.
+
+    Thin wrapper of :func:`pyxem_epdf.physics.geometry.ring_centre` (azimuthal
+    variance of the polar transform, coarse to fine; ~0.1–0.3 s per pattern:
+    meant for single patterns, the scan sum or region sums).
+
+    Parameters
+    ----------
+    dp : pyxem Diffraction2D (0-, 1- or 2-D navigation; lazy input is computed)
+    r_range : tuple of float
+        (inner, outer) radius of the rings to use in **pixels**.
+    mask : array_like of bool, optional
+        Pixels to leave out (beam stop with its arm), detector shape.
+    guess : array_like, optional
+        Starting (x, y) centre in pixel indices; default the detector centre.
+    search : float
+        Half-width in pixels of the coarse search.
+
+    Returns
+    -------
+    pyxem.signals.BeamShift
+        pyxem's convention (pixels, the shift that centres the pattern on
+        pixel (n/2, n/2); (x, y)), usable as ``beam_shift`` of
+        :func:`azimuthal_profile`.
+
+    Examples
+    --------
+    >>> import numpy as np, pyxem as pxm
+    >>> y, x = np.mgrid[:96, :96]
+    >>> r = np.hypot(x - 49.3, y - 46.8)
+    >>> stop = (r < 8) | ((np.abs(y - 46.8) < 3) & (x > 49))
+    >>> dp = pxm.signals.ElectronDiffraction2D(np.where(stop, 0.0, 1 + 4 * np.exp(-((r - 25) / 3) ** 2)))
+    >>> np.round(ring_center(dp, (15, 40), mask=stop).data, 2).tolist()   # 48 − 49.3, 48 − 46.8
+    [-1.3, 1.2]
+    """
+    from ..physics import geometry
+
+    _frames(dp)
+    frames = dp.data.compute() if _base.is_dask(dp.data) else dp.data
+    centre = geometry.ring_centre(frames, r_range, mask=mask, guess=guess, search=search)
+    ny, nx = dp.data.shape[-2:]
+    shifts = np.stack([nx / 2 - centre[..., 0], ny / 2 - centre[..., 1]], axis=-1)
+    params = {"method": "ring centre (azimuthal variance)", "r_range_px": list(map(float, r_range)),
+              "masked_pixels": int(0 if mask is None else np.sum(mask))}
+    return _beam_shift(dp, shifts, "ring centre beam shift", params)
 
 
 def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
@@ -315,6 +416,11 @@ def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
                     "'beam_energy' (kV) is needed with camera_length: pass it or set "
                     "metadata.Acquisition_instrument.TEM.beam_energy."
                 )
+        if not (isinstance(beam_energy, (int, float, np.number)) and 1 <= beam_energy <= 3000):
+            raise ValueError(
+                f"'beam_energy' must be an accelerating voltage in kV between 1 and 3000; got "
+                f"{beam_energy!r}."
+            )
         s_per_pixel = pixel_size / (camera_length * electron_wavelength(beam_energy))
     if not s_per_pixel > 0:
         raise ValueError(f"'s_per_pixel' must be > 0 Å⁻¹; got {s_per_pixel}.")
@@ -332,5 +438,5 @@ def calibrate_s(dp, *, s_per_pixel=None, camera_length=None, pixel_size=None,
 
 
 __all__ = [
-    "calibrate_s", "descan", "detector_mask", "dose_map", "electrons_from_beam", "virtual_adf",
+    "Descan", "calibrate_s", "descan", "ring_center", "detector_mask", "dose_map", "electrons_from_beam", "virtual_adf",
 ]

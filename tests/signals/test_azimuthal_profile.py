@@ -145,3 +145,171 @@ def test_geometry_errors(synth):
         epdf.azimuthal_profile(synth.signal, npt=10, center=(9.0, 0.0))
     with pytest.raises(ValueError, match="'mask' must have the detector shape"):
         epdf.azimuthal_profile(synth.signal, npt=10, mask=np.zeros((3, 3), bool))
+
+
+@pytest.fixture(scope="module")
+def drifted():
+    return data.two_phase_composite(nav_shape=(8, 8), descan=(4.0, -3.0), noise=False, seed=5)
+
+
+def test_descan_result_as_beam_shift_and_on_the_binned_scan(drifted):
+    """descan(dp) itself is a beam_shift; a full-resolution map is averaged over the bin
+    blocks of a navigation-binned scan, whose profile is 4× the block mean of the
+    full-resolution profiles (rebin sums counts; the detector axes are unchanged)."""
+    dp = drifted.signal
+    result = epdf.signals.descan(dp)
+    full = epdf.azimuthal_profile(dp, npt=50, s_max=2.0, beam_shift=result)
+    same = epdf.azimuthal_profile(dp, npt=50, s_max=2.0, beam_shift=result.plane)
+    np.testing.assert_array_equal(full.data, same.data)
+    binned = dp.rebin(scale=(2, 2, 1, 1))
+    assert binned.axes_manager.signal_axes[0].scale == dp.axes_manager.signal_axes[0].scale
+    prof = epdf.azimuthal_profile(binned, npt=50, s_max=2.0, beam_shift=result)
+    assert prof.metadata.ePDF.integration.beam_shift_binning == [2, 2]
+    assert prof.metadata.ePDF.history.step_00.parameters.beam_shift_binning == [2, 2]
+    block = 4 * full.data.reshape(4, 2, 4, 2, -1).mean(axis=(1, 3))
+    s = full.axes_manager.signal_axes[0].axis
+    sel = s > 0.3
+    # the four patterns of a block are 0.5 px apart and integrated with their mean centre:
+    # 0.6 % on the steep tail of the beam, 0.1 % beyond 0.8 Å⁻¹
+    np.testing.assert_allclose(prof.data[..., sel], block[..., sel], rtol=1e-2)
+    np.testing.assert_allclose(prof.data[..., s > 0.8], block[..., s > 0.8], rtol=5e-3)
+    # the truth: the binned scan integrated with the block-mean of the true centres
+    truth = 0.5 - drifted.parameters.beam_shifts
+    exact = epdf.azimuthal_profile(binned, npt=50, s_max=2.0,
+                                   beam_shift=truth.reshape(4, 2, 4, 2, 2).mean(axis=(1, 3)))
+    np.testing.assert_allclose(prof.data[..., sel], exact.data[..., sel], rtol=5e-3)
+    with pytest.raises(ValueError, match=r"integer multiple of \(4, 4\).*got \(3, 3, 2\)"):
+        epdf.azimuthal_profile(binned, npt=10, beam_shift=np.zeros((3, 3, 2)))
+
+
+def test_default_outer_edge_is_the_smallest_full_ring_over_the_patterns(drifted):
+    dp = drifted.signal
+    plane = epdf.signals.descan(dp).plane
+    prof = epdf.azimuthal_profile(dp, beam_shift=plane)
+    ax = dp.axes_manager.signal_axes[0]
+    centres_px = ax.size / 2 - np.asarray(plane.data)  # pixel index of every centre
+    n = ax.size
+    full_px = np.min(np.minimum.reduce([centres_px[..., 0], n - 1 - centres_px[..., 0],
+                                        centres_px[..., 1], n - 1 - centres_px[..., 1]]))
+    edges = np.asarray(prof.metadata.ePDF.integration.edges)
+    assert edges[-1] == pytest.approx(full_px * ax.scale, rel=1e-9)
+    assert prof.metadata.ePDF.history.step_00.parameters.s_max == pytest.approx(edges[-1])
+    centred = epdf.azimuthal_profile(dp)
+    assert centred.metadata.ePDF.integration.edges[-1] > edges[-1]
+    # no bin reaches beyond the detector for any pattern: valid areas equal the annuli
+    n_min = np.asarray(prof.metadata.ePDF.integration.n_valid_min)
+    annulus = np.pi * np.diff(edges**2) / ax.scale**2
+    np.testing.assert_allclose(n_min[5:], annulus[5:], rtol=2e-3)
+
+
+@pytest.mark.parametrize("nav", ["0d", "1d"])
+def test_descan_and_profile_on_0d_and_1d_navigation(drifted, nav):
+    dp = drifted.signal.inav[:, 2] if nav == "1d" else drifted.signal.inav[3, 2]
+    result = epdf.signals.descan(dp)
+    truth = (0.5 - drifted.parameters.beam_shifts)[2] if nav == "1d" else \
+        (0.5 - drifted.parameters.beam_shifts)[2, 3]
+    assert np.abs(np.asarray(result.measured.data) - truth).max() < 0.05
+    assert np.abs(np.asarray(result.plane.data) - truth).max() < 0.05
+    if nav == "0d":
+        np.testing.assert_array_equal(result.plane.data, result.measured.data)
+    assert result.residual.metadata.ePDF.descan.fit == ("line" if nav == "1d" else "none")
+    prof = epdf.azimuthal_profile(dp, npt=40, s_max=2.0, beam_shift=result)
+    assert prof.data.shape == (() if nav == "0d" else (8,)) + (40,)
+    assert np.all(np.isfinite(prof.data))
+
+
+def test_descan_lazy_equals_eager(drifted):
+    eager = epdf.signals.descan(drifted.signal)
+    lazy = epdf.signals.descan(drifted.signal.as_lazy())
+    np.testing.assert_allclose(lazy.measured.data, eager.measured.data, rtol=1e-12)
+    assert type(lazy.plane).__name__ == "BeamShift"
+    assert lazy.plane.metadata.Shifts.signal_axes[0].scale == \
+        drifted.signal.axes_manager.signal_axes[0].scale
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_nonfinite_pixels_are_left_out_and_counted(synth, lazy):
+    dp = synth.signal.deepcopy()
+    dp.data = dp.data.astype(np.float32)
+    dp.data[1, 2, 40, 70] = np.nan
+    dp.data[3, 0, 10, 64] = np.inf
+    if lazy:
+        dp = dp.as_lazy()
+        prof = epdf.azimuthal_profile(dp, npt=30, s_max=2.4)
+        prof.compute(show_progressbar=False)
+        bad = prof.metadata.ePDF.integration.nonfinite_pixels
+        bad.compute(show_progressbar=False)
+    else:
+        with pytest.warns(UserWarning, match="2 non-finite"):
+            prof = epdf.azimuthal_profile(dp, npt=30, s_max=2.4)
+        bad = prof.metadata.ePDF.integration.nonfinite_pixels
+    assert np.all(np.isfinite(prof.data))
+    assert bad.data[1, 2] == 1 and bad.data[3, 0] == 1 and bad.data.sum() == 2
+    clean = epdf.azimuthal_profile(synth.signal, npt=30, s_max=2.4)
+    np.testing.assert_allclose(prof.data[0, 0], clean.data[0, 0], rtol=1e-6)
+
+
+def test_beam_stop_mask_bins_are_interpolated_with_a_warning(synth):
+    mask, _ = epdf.signals.detector_mask(synth.signal, beam_stop_radius=0.15)
+    with pytest.warns(UserWarning, match="hold no valid pixel"):
+        prof = epdf.azimuthal_profile(synth.signal, npt=40, s_max=2.4, mask=mask)
+    empty = prof.metadata.ePDF.integration.empty_bins
+    assert empty and empty[0] == 0
+    assert np.all(np.asarray(prof.metadata.ePDF.integration.n_valid_min)[empty] == 0)
+    assert np.all(np.isfinite(prof.data)) and np.all(prof.data[..., empty] > 0)
+    first = max(empty) + 1
+    np.testing.assert_allclose(prof.data[..., empty],
+                               np.broadcast_to(prof.data[..., first:first + 1],
+                                               prof.data[..., empty].shape))
+
+
+def test_input_validation(synth):
+    dp = synth.signal
+    for bad in (20.7, "abc", True):
+        with pytest.raises(ValueError, match="'npt' must be an integer"):
+            epdf.azimuthal_profile(dp, npt=bad)
+    with pytest.raises(ValueError, match="'subpixel' must be an integer"):
+        epdf.azimuthal_profile(dp, npt=10, subpixel=2.5)
+    with pytest.raises(ValueError, match=r"'npt'|GB"):
+        epdf.azimuthal_profile(dp, npt=10**9)
+    tiny = dp.inav[0, 0].deepcopy().isig[:3, :3]
+    with pytest.raises(ValueError, match="3 × 3 pixels.*at least 8 × 8"):
+        epdf.azimuthal_profile(tiny)
+    with pytest.raises(TypeError, match="complex"):
+        cplx = dp.inav[0, 0].deepcopy()
+        cplx.data = cplx.data.astype(np.complex64)
+        epdf.azimuthal_profile(cplx, npt=10)
+    half = dp.deepcopy()
+    half.data = half.data.astype(np.float16)
+    np.testing.assert_allclose(epdf.azimuthal_profile(half, npt=30, s_max=2.4).data,
+                               epdf.azimuthal_profile(dp, npt=30, s_max=2.4).data, rtol=2e-3)
+    zero = dp.deepcopy()
+    zero.axes_manager.signal_axes[0].scale = 0.0
+    with pytest.raises(ValueError, match="has scale 0.0"):
+        epdf.azimuthal_profile(zero)
+    with pytest.raises(ValueError, match="'mask' excludes every detector pixel"):
+        epdf.azimuthal_profile(dp, npt=10, mask=np.ones(dp.data.shape[-2:], bool))
+    neg = dp.deepcopy()
+    neg.data = neg.data.astype(np.float32) - 0.5
+    with pytest.raises(ValueError, match="negative values"):
+        epdf.azimuthal_profile(neg, npt=30, s_max=2.4)
+    ok = epdf.azimuthal_profile(neg, npt=30, s_max=2.4, allow_negative=True)
+    assert ok.metadata.ePDF.integration.variance_clipped_at_0
+    assert np.all(ok.metadata.Signal.Noise_properties.variance.data >= 0)
+
+
+def test_from_profile_copies_and_warns_on_pyxem_sums(synth):
+    prof = synth.signal.inav[:2, :1].get_azimuthal_integral1d(
+        npt=60, radial_range=(0.0, 2.4), mean=True, show_progressbar=False)
+    ri = epdf.from_profile(prof)
+    ri.data[...] = -1.0
+    assert not np.any(prof.data == -1.0)
+    # a uniform detector: the ring means are flat, pyxem's default ring sums grow ∝ s
+    flat = synth.signal.inav[0, 0].deepcopy()
+    flat.data = np.full(flat.data.shape, 3.0, dtype=np.float32)
+    summed = flat.get_azimuthal_integral1d(npt=60, radial_range=(0.0, 2.4),
+                                           show_progressbar=False)
+    with pytest.warns(UserWarning, match="ring \\*sums\\*"):
+        epdf.from_profile(summed)
+    epdf.from_profile(flat.get_azimuthal_integral1d(npt=60, radial_range=(0.0, 2.4), mean=True,
+                                                    show_progressbar=False))  # no warning
