@@ -328,3 +328,500 @@ def fcc_reflections(lattice_parameter: float = AU_LATTICE_PARAMETER, s_max: floa
     )
     d = a / np.sqrt((hkl**2).sum(1)) if hkl.size else np.zeros(0)
     return hkl, d, mult
+
+
+# --------------------------------------------------------------------------
+# Ring points and the ellipse (conic) fit
+# --------------------------------------------------------------------------
+
+
+def _ranges(radius_range):
+    arr = np.asarray(radius_range, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 2 or not np.all(np.isfinite(arr)) \
+            or np.any(arr[:, 0] < 0) or np.any(arr[:, 1] - arr[:, 0] < 2):
+        raise ValueError(
+            "'radius_range' must be (r_min, r_max) or a list of them in pixels with "
+            f"0 <= r_min and r_max - r_min >= 2; got {radius_range!r}."
+        )
+    return arr
+
+
+def _sample(image, valid, xs, ys):
+    """Bilinear samples of ``image`` and the fraction of valid weight at (xs, ys)."""
+    from scipy.ndimage import map_coordinates
+
+    coords = np.stack([ys.ravel(), xs.ravel()])
+    good = map_coordinates(valid, coords, order=1, mode="constant", cval=0.0)
+    val = map_coordinates(image * valid, coords, order=1, mode="constant", cval=0.0)
+    return val.reshape(xs.shape), good.reshape(xs.shape)
+
+
+def ring_points(image, center, radius_range, *, distortion=None, mask=None,
+                n_angles: int = 120, smooth: float = 0.5, step: float = 0.25):
+    """Points of one ring of a pattern, one per azimuthal sector, by peak finding.
+
+    The image is sampled bilinearly along rays p = c + A⁻¹ (r e_φ) of the
+    corrected frame (so the ring is close to a circle and the peak position
+    equivariant to the residual distortion), averaged over each of
+    ``n_angles`` disjoint sectors (8 sub-rays each) leaving out masked
+    pixels, smoothed along r by a Gaussian of ``smooth`` pixels, and the
+    maximum inside ``radius_range`` refined by a parabola.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D pattern (rows, columns), e.g. the scan sum.
+    center : tuple of float
+        Current estimate of the centre (x, y) in pixels.
+    radius_range : tuple of float
+        (r_min, r_max) of the ring in corrected pixels.
+    distortion : array_like, optional
+        Current estimate of A (:func:`distortion_matrix`); default identity.
+    mask : array_like of bool, optional
+        True for excluded pixels (beam stop, gaps, hot pixels).
+    n_angles : int
+        Number of sectors (8–3600).
+    smooth : float
+        Gaussian σ along r in pixels (≥ 0).
+    step : float
+        Radial sampling step in pixels (0 < step ≤ 1).
+
+    Returns
+    -------
+    points : numpy.ndarray
+        (x, y) detector pixel positions of the ring maximum, shape (n, 2), for
+        the n sectors with ≥ 50 % valid samples and a maximum strictly inside
+        the range.
+    angles : numpy.ndarray
+        Azimuth φ of each point in the corrected frame, radians, shape (n,).
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[:64, :64]
+    >>> img = np.exp(-0.5 * ((np.hypot(xx - 30.0, yy - 33.0) - 20.0) / 2.0) ** 2)
+    >>> pts, phi = ring_points(img, (31.0, 32.0), (12, 28), n_angles=36)
+    >>> r = np.hypot(pts[:, 0] - 30.0, pts[:, 1] - 33.0)
+    >>> pts.shape, bool(np.abs(r - 20.0).max() < 0.05)
+    ((36, 2), True)
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    img = _image("image", image)
+    valid = (~_mask(mask, img.shape)).astype(float)
+    valid[~np.isfinite(img)] = 0.0
+    img = np.where(valid > 0, img, 0.0)
+    cx, cy = _center(center, img.shape)
+    (r0, r1), = _ranges(radius_range)
+    n_angles = int(n_angles)
+    if not 8 <= n_angles <= 3600:
+        raise ValueError(f"'n_angles' must be an integer in [8, 3600]; got {n_angles!r}.")
+    smooth = _finite("smooth", smooth, "pixels", lo=0.0)
+    step = _finite("step", step, "pixels", lo=0.0, lo_open=True, hi=1.0)
+    ainv = np.linalg.inv(_matrix(distortion))
+    pad = 3 * smooth + 2 * step
+    radii = np.arange(max(r0 - pad, 0.0), r1 + pad + step / 2, step)
+    n_sub = 8
+    phi = (np.arange(n_angles * n_sub) + 0.5) * (2 * np.pi / (n_angles * n_sub))
+    ux = radii[None, :] * np.cos(phi)[:, None]
+    uy = radii[None, :] * np.sin(phi)[:, None]
+    xs = cx + ainv[0, 0] * ux + ainv[0, 1] * uy
+    ys = cy + ainv[1, 0] * ux + ainv[1, 1] * uy
+    val, good = _sample(img, valid, xs, ys)
+    val = val.reshape(n_angles, n_sub, -1).sum(1)
+    good = good.reshape(n_angles, n_sub, -1).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prof = val / good
+    frac = good / n_sub
+    ok_r = (radii >= r0) & (radii <= r1)
+    sector_ok = (frac[:, ok_r] >= 0.5).all(1)
+    prof = np.where(frac >= 0.5, prof, np.nan)
+    # fill the (few) invalid samples of a good sector before smoothing
+    if smooth > 0:
+        filled = np.where(np.isfinite(prof), prof, 0.0)
+        w = gaussian_filter1d(np.isfinite(prof).astype(float), smooth / step, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prof = gaussian_filter1d(filled, smooth / step, axis=1) / w
+    inside = np.where(ok_r)[0]
+    sub = np.where(np.isfinite(prof[:, inside]), prof[:, inside], -np.inf)
+    k = np.argmax(sub, axis=1)
+    interior = (k > 0) & (k < inside.size - 1)
+    keep = sector_ok & interior & np.isfinite(sub.max(1))
+    rows = np.where(keep)[0]
+    kk = inside[k[rows]]
+    ym, y0, yp = prof[rows, kk - 1], prof[rows, kk], prof[rows, kk + 1]
+    den = ym - 2 * y0 + yp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = np.where(den < 0, 0.5 * (ym - yp) / den, 0.0)
+    r_peak = radii[kk] + np.clip(delta, -0.5, 0.5) * step
+    ang = (np.arange(n_angles) + 0.5) * (2 * np.pi / n_angles)
+    a = ang[rows]
+    ux, uy = r_peak * np.cos(a), r_peak * np.sin(a)
+    pts = np.stack([cx + ainv[0, 0] * ux + ainv[0, 1] * uy,
+                    cy + ainv[1, 0] * ux + ainv[1, 1] * uy], axis=-1)
+    return pts, a
+
+
+class EllipseFit(NamedTuple):
+    """Result of :func:`fit_ellipse` (pixels and degrees; ``*_std`` are 1σ bootstrap errors).
+
+    Attributes
+    ----------
+    center : tuple of float
+        (x, y) of the ellipse centre in pixels.
+    axis_ratio : float
+        Major / minor semi-axis ratio ρ ≥ 1.
+    angle : float
+        Major-axis direction θ in degrees from +x towards +y, [0, 180).
+    matrix : numpy.ndarray
+        A = :func:`distortion_matrix` (ρ, θ), the input of the integration
+        kernel's ``distortion`` (u = A·(p − c), det A = 1).
+    radii : numpy.ndarray
+        Corrected (geometric-mean) radius √(ab) of each ring in pixels.
+    center_std, axis_ratio_std, angle_std, radii_std
+        Bootstrap standard deviations of the above.
+    n_points : int
+        Ring points used.
+    rms : float
+        RMS distance of the points from the fitted ellipses, pixels.
+    """
+
+    center: tuple
+    axis_ratio: float
+    angle: float
+    matrix: np.ndarray
+    radii: np.ndarray
+    center_std: tuple
+    axis_ratio_std: float
+    angle_std: float
+    radii_std: np.ndarray
+    n_points: int
+    rms: float
+
+
+def _conic(points, ring, n_rings, origin):
+    """Linear least squares of (x²+y²) + α(x²−y²) + 2βxy + dx + ey + f_j = 0."""
+    x = points[:, 0] - origin[0]
+    y = points[:, 1] - origin[1]
+    design = np.zeros((x.size, 4 + n_rings))
+    design[:, 0] = x * x - y * y
+    design[:, 1] = 2 * x * y
+    design[:, 2] = x
+    design[:, 3] = y
+    design[np.arange(x.size), 4 + ring] = 1.0
+    sol, *_ = np.linalg.lstsq(design, -(x * x + y * y), rcond=None)
+    alpha, beta, d, e = sol[:4]
+    m = np.array([[1 + alpha, beta], [beta, 1 - alpha]])
+    c = -0.5 * np.linalg.solve(m, [d, e])
+    r2 = c @ m @ c - sol[4:]
+    det = np.linalg.det(m)
+    w, v = np.linalg.eigh(m)
+    ratio = math.sqrt(w[1] / w[0]) if w[0] > 0 else math.nan
+    angle = math.degrees(math.atan2(v[1, 0], v[0, 0])) % 180.0
+    radii = np.sqrt(np.maximum(r2, 0)) / det**0.25 if det > 0 else np.full(n_rings, np.nan)
+    return (c[0] + origin[0], c[1] + origin[1]), ratio, angle, radii, m / math.sqrt(abs(det))
+
+
+def _angle_diff(a, b):
+    return (np.asarray(a) - b + 90.0) % 180.0 - 90.0
+
+
+def _fit_points(img, ranges, m, c, n_angles, smooth, iterations, n_bootstrap, seed):
+    """Ring points + joint conic fit, bootstrap over the points (method="points")."""
+    a = np.eye(2)
+    for _ in range(iterations):
+        pts, ring = [], []
+        for j, rr in enumerate(ranges):
+            p, _phi = ring_points(img, c, rr, distortion=a, mask=m, n_angles=n_angles,
+                                  smooth=smooth)
+            pts.append(p)
+            ring.append(np.full(len(p), j))
+        pts = np.concatenate(pts)
+        ring = np.concatenate(ring)
+        if len(pts) < 10 or np.unique(ring).size < len(ranges):
+            raise ValueError(
+                f"Found only {len(pts)} ring points in 'radius_range' {ranges.tolist()} "
+                f"(or a ring without any) around centre {tuple(round(v, 2) for v in c)}; "
+                "check the ranges, the centre and the mask."
+            )
+        c, ratio, angle, radii, msc = _conic(pts, ring, len(ranges), c)
+        if not (math.isfinite(ratio) and 1.0 <= ratio <= 2.0):
+            raise ValueError(f"The conic fit gave an axis ratio {ratio!r}, not an ellipse of "
+                             "ratio 1–2: the ring points are not on one ellipse.")
+        a = distortion_matrix(ratio, angle)
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_bootstrap):
+        idx = rng.integers(0, len(pts), len(pts))
+        if np.unique(ring[idx]).size < len(ranges):
+            continue
+        bc, br, ba, brad, _ = _conic(pts[idx], ring[idx], len(ranges), c)
+        boot.append((bc[0], bc[1], br, ba, *brad))
+    boot = np.array(boot)
+    # residual distance of the points from their ellipse (corrected frame)
+    u = (pts - np.asarray(c)) @ a.T
+    rms = float(np.sqrt(np.mean((np.hypot(u[:, 0], u[:, 1]) - radii[ring]) ** 2)))
+    return EllipseFit(
+        center=(float(c[0]), float(c[1])),
+        axis_ratio=float(ratio),
+        angle=float(angle),
+        matrix=a,
+        radii=np.asarray(radii, dtype=float),
+        center_std=(float(boot[:, 0].std()), float(boot[:, 1].std())),
+        axis_ratio_std=float(boot[:, 2].std()),
+        angle_std=float(np.abs(_angle_diff(boot[:, 3], angle)).std() if ratio == 1 else
+                        _angle_diff(boot[:, 3], angle).std()),
+        radii_std=boot[:, 4:].std(0),
+        n_points=int(len(pts)),
+        rms=rms,
+    )
+
+
+# --------------------------------------------------------------------------
+# Azimuthal-variance fit of centre and distortion
+# --------------------------------------------------------------------------
+
+
+def _expm_sym(e1, e2):
+    """expm([[e1, e2], [e2, −e1]]) (symmetric, traceless → det 1)."""
+    n = math.hypot(e1, e2)
+    ch = math.cosh(n)
+    sh = math.sinh(n) / n if n > 0 else 1.0
+    return np.array([[ch + sh * e1, sh * e2], [sh * e2, ch - sh * e1]])
+
+
+def _e_from_ratio(ratio, angle):
+    h = 0.5 * math.log(ratio)
+    t = math.radians(2 * angle)
+    return -h * math.cos(t), -h * math.sin(t)
+
+
+class _Pixels:
+    """Azimuthal-variance residuals of the pixels of one image in a trial corrected frame.
+
+    Each valid pixel p of the band is compared with the azimuthal mean
+    profile P̄ at its corrected radius r_p = |A·(p − c)|; P̄ is the mean of
+    the pixels on a 0.5 px grid of radii with linear (tent) weights, so the
+    residuals are continuous in (c, A) and every pixel's noise enters once.
+    """
+
+    def __init__(self, image, mask, r_lo, r_hi, center, ainv, n_angles, step=0.5):
+        rows, cols = image.shape
+        yy, xx = np.mgrid[:rows, :cols]
+        a = np.linalg.inv(ainv)
+        dx, dy = xx - center[0], yy - center[1]
+        u, v = a[0, 0] * dx + a[0, 1] * dy, a[1, 0] * dx + a[1, 1] * dy
+        r = np.hypot(u, v)
+        sel = (r >= r_lo) & (r <= r_hi) & ~mask & np.isfinite(image)
+        self.x = xx[sel].astype(float)
+        self.y = yy[sel].astype(float)
+        self.val = image[sel].astype(float)
+        phi = np.arctan2(v[sel], u[sel]) % (2 * np.pi)
+        self.sector = np.minimum((phi / (2 * np.pi) * n_angles).astype(int), n_angles - 1)
+        self.n_angles = n_angles
+        self.step = step
+        self.r0 = max(r_lo - 4 * step, 0.0)
+        self.nb = int(np.ceil((r_hi + 4 * step - self.r0) / step)) + 2
+
+    def model(self, cx, cy, a):
+        dx, dy = self.x - cx, self.y - cy
+        r = np.hypot(a[0, 0] * dx + a[0, 1] * dy, a[1, 0] * dx + a[1, 1] * dy)
+        pos = np.clip((r - self.r0) / self.step, 0, self.nb - 1.000001)
+        i = pos.astype(int)
+        f = pos - i
+        w0, w1 = 1 - f, f
+        num = np.bincount(i, w0 * self.val, self.nb) + np.bincount(i + 1, w1 * self.val, self.nb)
+        den = np.bincount(i, w0, self.nb) + np.bincount(i + 1, w1, self.nb)
+        mean = num / np.maximum(den, 1e-12)
+        return w0 * mean[i] + w1 * mean[i + 1]
+
+    def residuals(self, cx, cy, ainv, weight=None):
+        a = np.linalg.inv(ainv)
+        mod = self.model(cx, cy, a)
+        if weight is None:
+            weight = 1.0 / np.sqrt(np.abs(mod) + 1e-3 * np.abs(mod).max() + 1e-12)
+        return (self.val - mod) * weight, weight
+
+
+def _fit_variance(img, mask, band, n_angles, x0, free, steps, n_iter=30):
+    """Gauss–Newton on the pixel residuals over the free parameters of x = (cx, cy, e1, e2)."""
+    x = np.array(x0, dtype=float)
+    polar = _Pixels(img, mask, band[0], band[1], x[:2], _expm_sym(-x[2], -x[3]), n_angles)
+
+    def res(v, weight):
+        ainv = _expm_sym(-v[2], -v[3])
+        return polar.residuals(v[0], v[1], ainv, weight)
+
+    free = np.asarray(free)
+    steps = np.asarray(steps, dtype=float)
+    r, weight = res(x, None)
+    cost = float((r**2).sum())
+    for _ in range(n_iter):
+        jac = []
+        for k in free:
+            dv = np.zeros(4)
+            dv[k] = steps[k]
+            jac.append(((res(x + dv, weight)[0] - res(x - dv, weight)[0]) / (2 * steps[k])).ravel())
+        jac = np.stack(jac, axis=1)
+        jtj = jac.T @ jac
+        delta = -np.linalg.solve(jtj + 1e-12 * np.trace(jtj) * np.eye(len(free)),
+                                 jac.T @ r.ravel())
+        # step control: halve until the cost drops
+        lam = 1.0
+        improved = False
+        for _h in range(6):
+            xn = x.copy()
+            xn[free] += lam * delta
+            rn, _ = res(xn, weight)
+            cn = float((rn**2).sum())
+            if cn < cost:
+                improved = True
+                break
+            lam /= 2
+        if not improved:
+            break
+        x, r, cost = xn, rn, cn
+        if np.all(np.abs(lam * delta) < 0.02 * steps[free]):
+            break
+    return x, r, jac, polar
+
+
+def _block_bootstrap(jac, r, sector, n_sec, n_boot, seed):
+    """Linearised bootstrap over angular sectors: covariance of the GN step."""
+    rng = np.random.default_rng(seed)
+    k = jac.shape[1]
+    a_sec = np.stack([np.bincount(sector, jac[:, i] * jac[:, j], n_sec)
+                      for i in range(k) for j in range(k)], -1).reshape(n_sec, k, k)
+    b_sec = np.stack([np.bincount(sector, jac[:, i] * r, n_sec) for i in range(k)], -1)
+    out = []
+    for _ in range(n_boot):
+        w = np.bincount(rng.integers(0, n_sec, n_sec), minlength=n_sec).astype(float)
+        a = np.tensordot(w, a_sec, 1)
+        b = np.tensordot(w, b_sec, 1)
+        out.append(-np.linalg.solve(a, b))
+    return np.cov(np.array(out).T).reshape(jac.shape[1], jac.shape[1])
+
+
+def _fit_var(img, ranges, m, c, n_angles, n_bootstrap, seed, distortion0=None):
+    band = (float(ranges[:, 0].min()), float(ranges[:, 1].max()))
+    e0 = (0.0, 0.0) if distortion0 is None else _e_from_ratio(*ellipse_parameters(distortion0))
+    # coarse centre first (circular), then all four parameters
+    x, *_ = _fit_variance(img, m, band, n_angles, (c[0], c[1], *e0), [0, 1],
+                          (0.1, 0.1, 1e-3, 1e-3))
+    x, r, jac, polar = _fit_variance(img, m, band, n_angles, x, [0, 1, 2, 3],
+                                     (0.1, 0.1, 1e-3, 1e-3))
+    cov = _block_bootstrap(jac, r, polar.sector, n_angles, n_bootstrap, seed)
+    e1, e2 = x[2], x[3]
+    en = math.hypot(e1, e2)
+    ratio = math.exp(2 * en)
+    angle = (math.degrees(math.atan2(-e2, -e1)) / 2) % 180.0 if en > 0 else 0.0
+    # propagate (e1, e2) → (ratio, angle)
+    if en > 0:
+        g_ratio = 2 * ratio * np.array([e1, e2]) / en
+        g_angle = np.degrees(0.5 * np.array([e2, -e1]) / en**2)
+        ratio_std = float(np.sqrt(g_ratio @ cov[2:, 2:] @ g_ratio))
+        angle_std = float(np.sqrt(g_angle @ cov[2:, 2:] @ g_angle))
+    else:
+        ratio_std, angle_std = float(2 * np.sqrt(cov[2, 2] + cov[3, 3])), 90.0
+    a = distortion_matrix(min(ratio, 2.0), angle)
+    res = r.ravel()
+    return EllipseFit(
+        center=(float(x[0]), float(x[1])), axis_ratio=float(ratio), angle=float(angle),
+        matrix=a, radii=np.array([]), center_std=(float(np.sqrt(cov[0, 0])),
+                                                    float(np.sqrt(cov[1, 1]))),
+        axis_ratio_std=ratio_std, angle_std=angle_std, radii_std=np.array([]),
+        n_points=int(np.count_nonzero(res)), rms=float(np.sqrt(np.mean(res**2))),
+    )
+
+
+def fit_ellipse(image, radius_range, *, center=None, mask=None, method: str = "variance",
+                n_angles: int = 90, smooth: float = 0.5, iterations: int = 3,
+                n_bootstrap: int = 200, seed: int = 0) -> EllipseFit:
+    """Elliptical distortion and centre of a pattern from its ring(s).
+
+    Two methods:
+
+    * ``"variance"`` (default; amorphous or polycrystalline): minimise the
+      azimuthal variance of the polar transform in the corrected frame,
+      :math:`\\sum_{\\phi, r} w_r^2 (P_\\phi(r) - \\bar P(r))^2` over the
+      centre c and the traceless symmetric log-distortion E, A = exp(E), by
+      Gauss–Newton (P_φ: bilinear samples of ``n_angles`` sectors at 0.5 px
+      radial steps inside ``radius_range``, masked samples left out,
+      :math:`w_r = 1/\\sqrt{\\bar P(r)}`, Poisson-like). Needs no ring
+      maximum (an amorphous shoulder suffices). Errors: linearised bootstrap
+      over the sectors.
+    * ``"points"`` (sharp rings): :func:`ring_points` per ring, sampled in
+      the current corrected frame, and a joint linear conic fit with common
+      centre and shape, :math:`(p - c)^T M (p - c) = R_j^2`, M ∝ AᵀA,
+      iterated ``iterations`` times; errors from ``n_bootstrap`` refits of
+      resampled points. Also returns each ring's corrected radius √(ab).
+
+    Parameters
+    ----------
+    image : array_like
+        2-D pattern, e.g. the scan sum of an amorphous scan or a
+        polycrystalline standard.
+    radius_range : tuple or list of tuple
+        (r_min, r_max) in corrected pixels: the radial band(s) used; for
+        ``"points"`` one band per ring.
+    center : tuple of float, optional
+        Starting centre (x, y) in pixels; default the detector centre. Must
+        be within a few pixels (see :func:`refine_centers` for a search).
+    mask : array_like of bool, optional
+        True for excluded pixels (beam stop, detector gaps).
+    method : {"variance", "points"}
+    n_angles : int
+        Angular sectors (8–3600).
+    smooth : float
+        Radial smoothing σ in pixels (``"points"`` only).
+    iterations : int
+        Conic re-fits (``"points"`` only, 1–10).
+    n_bootstrap : int
+        Bootstrap replicas for the errors (≥ 10).
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    EllipseFit
+        ``axis_ratio`` and ``angle`` are the arguments of
+        :func:`distortion_matrix` (= the integration kernel's
+        ``ellipse_matrix``), ``matrix`` that A, ``center`` the pattern centre
+        (x, y) in pixels.
+
+    Raises
+    ------
+    ValueError
+        Bad parameters, or (``"points"``) fewer than 10 ring points found.
+
+    Examples
+    --------
+    >>> a = distortion_matrix(1.02, 35.0)
+    >>> r = corrected_radius((96, 96), (49.3, 46.1), a)
+    >>> img = 100 * np.exp(-0.5 * ((r - 30.0) / 2.5) ** 2) + 50 * np.exp(-r / 20)
+    >>> fit = fit_ellipse(img, (15, 42), n_bootstrap=20)
+    >>> round(fit.axis_ratio, 4), round(fit.angle, 1), np.round(fit.center, 2).tolist()
+    (1.02, 35.0, [49.3, 46.1])
+    >>> fit = fit_ellipse(img, (20, 40), method="points", n_bootstrap=20)
+    >>> round(fit.axis_ratio, 4), round(fit.angle, 1), np.round(fit.radii, 2).tolist()
+    (1.02, 35.0, [30.0])
+    """
+    img = _image("image", image)
+    ranges = _ranges(radius_range)
+    m = _mask(mask, img.shape)
+    c = _center(center, img.shape)
+    n_angles = int(n_angles)
+    if not 8 <= n_angles <= 3600:
+        raise ValueError(f"'n_angles' must be an integer in [8, 3600]; got {n_angles!r}.")
+    iterations = int(iterations)
+    if not 1 <= iterations <= 10:
+        raise ValueError(f"'iterations' must be an integer in [1, 10]; got {iterations!r}.")
+    n_bootstrap = int(n_bootstrap)
+    if n_bootstrap < 10:
+        raise ValueError(f"'n_bootstrap' must be an integer >= 10; got {n_bootstrap!r}.")
+    if method == "variance":
+        return _fit_var(img, ranges, m, c, n_angles, n_bootstrap, seed)
+    if method == "points":
+        return _fit_points(img, ranges, m, c, n_angles, smooth, iterations, n_bootstrap, seed)
+    raise ValueError(f"'method' must be 'variance' or 'points'; got {method!r}.")
