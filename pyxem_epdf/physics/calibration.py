@@ -825,3 +825,162 @@ def fit_ellipse(image, radius_range, *, center=None, mask=None, method: str = "v
     if method == "points":
         return _fit_points(img, ranges, m, c, n_angles, smooth, iterations, n_bootstrap, seed)
     raise ValueError(f"'method' must be 'variance' or 'points'; got {method!r}.")
+
+
+# --------------------------------------------------------------------------
+# Masks
+# --------------------------------------------------------------------------
+
+#: Detector layouts: name → (shape (rows, columns), gap rows, gap columns), gaps
+#: as (start, stop) index ranges of dead/gap pixels. Sources and accuracy:
+#: ``medipix``/``merlin`` one 256² Medipix3 chip, no gap; ``merlin_quad``
+#: 2 × 2 chips of 256² assembled to 515² with a 3-pixel cross at indices
+#: 256–258 (the Quantum Detectors quad layout as quoted in issue 16; check a
+#: flat field of your own detector, some software assembles 512² without the
+#: cross); ``arina`` DECTRIS ARINA, one 192² chip, no gap; ``quadro`` DECTRIS
+#: QUADRO, 2 × 2 chips of 256² taken here as 514² with a 2-pixel cross at
+#: 256–257 (*approximate*: the chip-edge pixels, not a physical gap);
+#: ``eiger_1m`` DECTRIS EIGER 1M, 1065 × 1030: two 514 × 1030 modules
+#: separated by 37 gap rows (514–550), each module 2 × 4 chips of 256² with
+#: 2-pixel chip gaps (rows 256–257 and 807–808, columns 256–257, 514–515,
+#: 772–773), the layout of the DECTRIS EIGER specification.
+DETECTORS = {
+    "medipix": ((256, 256), (), ()),
+    "merlin": ((256, 256), (), ()),
+    "merlin_quad": ((515, 515), ((256, 259),), ((256, 259),)),
+    "arina": ((192, 192), (), ()),
+    "quadro": ((514, 514), ((256, 258),), ((256, 258),)),
+    "eiger_1m": ((1065, 1030), ((256, 258), (514, 551), (807, 809)),
+                 ((256, 258), (514, 516), (772, 774))),
+}
+
+
+def detector_gaps(name: str, shape=None) -> np.ndarray:
+    """Mask of the inter-chip / inter-module gaps of a named detector.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DETECTORS` (case-insensitive; ``"-"`` and spaces read
+        as ``"_"``): ``"medipix"``, ``"merlin"``, ``"merlin_quad"``,
+        ``"arina"``, ``"quadro"``, ``"eiger_1m"``.
+    shape : tuple of int, optional
+        Expected detector (rows, columns); a mismatch with the layout raises
+        (e.g. binned data), so a wrong name is not silently used.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True on gap pixels, the layout's shape.
+
+    Examples
+    --------
+    >>> m = detector_gaps("merlin_quad")
+    >>> m.shape, int(m.sum()), bool(m[256:259, 0].all())
+    ((515, 515), 3081, True)
+    >>> int(detector_gaps("Medipix").sum())
+    0
+    """
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in DETECTORS:
+        raise ValueError(f"Unknown detector {name!r} in 'name'; known: {sorted(DETECTORS)}.")
+    (rows, cols), grows, gcols = DETECTORS[key]
+    if shape is not None and tuple(int(v) for v in shape) != (rows, cols):
+        raise ValueError(
+            f"Detector {key!r} is {rows} x {cols} pixels but 'shape' is {tuple(shape)}; "
+            "binned or cropped data need their own mask."
+        )
+    out = np.zeros((rows, cols), dtype=bool)
+    for a, b in grows:
+        out[a:b, :] = True
+    for a, b in gcols:
+        out[:, a:b] = True
+    return out
+
+
+def beam_stop_mask(image, *, center=None, threshold: float = 0.3, min_size: int = 20,
+                   dilation: int = 1, mask=None) -> np.ndarray:
+    """Beam stop (any shape, arm included) from a pattern or a scan sum.
+
+    A pixel is dark if it holds less than ``threshold`` × the reference level
+    at its radius: the azimuthal median of the pattern about ``center``,
+    made non-increasing outwards by a running maximum from the outside in
+    (so the fully covered centre inherits the level just outside it). The
+    level is the 3 × 3 median of the pattern (counting noise), so arms ≥ 3
+    pixels wide are found. The dark pixels are opened with a 3 × 3 cross (isolated dead pixels and
+    1-pixel lines go), connected components smaller than ``min_size`` pixels
+    dropped, single dark pixels touching the region added (corners the median
+    rounds off), holes filled and the result dilated by ``dilation`` pixels to
+    cover the penumbra.
+
+    Parameters
+    ----------
+    image : array_like
+        2-D pattern; use the scan sum (a single low-dose pattern has mostly
+        zero pixels at high s).
+    center : tuple of float, optional
+        (x, y) in pixels for the radial reference; default the detector
+        centre (a few pixels off does not matter).
+    threshold : float
+        Fraction of the reference below which a pixel is dark, in (0, 1).
+    min_size : int
+        Smallest component kept, pixels (≥ 1).
+    dilation : int
+        Dilation in pixels (0–20).
+    mask : array_like of bool, optional
+        Pixels already known bad (gaps), left out of the reference and the
+        result.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True behind the beam stop.
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[:64, :64]
+    >>> img = 1000.0 / (1 + np.hypot(xx - 32, yy - 30))
+    >>> stop = rod_beam_stop((64, 64), 5, 3, 0.0, center=(32, 30))
+    >>> img[stop] = 0
+    >>> found = beam_stop_mask(img, dilation=0)
+    >>> int(stop.sum()), int((found != stop).sum())    # pixels wrong of 161
+    (161, 2)
+    """
+    from scipy import ndimage as ndi
+
+    img = _image("image", image)
+    known = _mask(mask, img.shape)
+    threshold = _finite("threshold", threshold, "fraction", lo=0.0, lo_open=True, hi=1.0)
+    min_size = int(min_size)
+    if min_size < 1:
+        raise ValueError(f"'min_size' must be an integer >= 1 (pixels); got {min_size!r}.")
+    dilation = int(dilation)
+    if not 0 <= dilation <= 20:
+        raise ValueError(f"'dilation' must be an integer in [0, 20] (pixels); got {dilation!r}.")
+    c = _center(center, img.shape)
+    r = np.rint(corrected_radius(img.shape, c)).astype(int)
+    good = ~known & np.isfinite(img)
+    nr = int(r.max()) + 1
+    med = np.zeros(nr)
+    labels = np.where(good, r + 1, 0)
+    present = np.unique(labels[labels > 0])
+    med[present - 1] = ndi.median(np.where(good, img, 0.0), labels=labels, index=present)
+    ref = np.maximum.accumulate(med[::-1])[::-1]
+    # 3 × 3 median: robust to Poisson zeros at high s and to leaking counts
+    level = ndi.median_filter(np.where(good, img, ref[r]), size=3, mode="nearest")
+    dark = good & (level < threshold * ref[r])
+    cross = ndi.generate_binary_structure(2, 1)
+    dark = ndi.binary_opening(dark, structure=cross)
+    lab, n = ndi.label(dark)
+    if n:
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)
+        keep = sizes >= min_size
+        keep[0] = False
+        dark = keep[lab]
+    # pixel-level edge: single dark pixels next to the region (corners the median rounds off)
+    raw = good & (img < threshold * ref[r])
+    dark = dark | (ndi.binary_dilation(dark, structure=cross) & raw)
+    dark = ndi.binary_fill_holes(dark)
+    if dilation:
+        dark = ndi.binary_dilation(dark, structure=cross, iterations=dilation)
+    return dark & ~known
