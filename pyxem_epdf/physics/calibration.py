@@ -269,7 +269,7 @@ def rod_beam_stop(shape, radius: float, arm_width: float = 0.0, arm_angle: float
     if w > 0:
         along = dx * math.cos(t) + dy * math.sin(t)
         across = -dx * math.sin(t) + dy * math.cos(t)
-        out |= (along >= 0) & (np.abs(across) <= w / 2)
+        out |= (along >= -1e-9) & (np.abs(across) <= w / 2 + 1e-9)
     return out
 
 
@@ -478,7 +478,10 @@ class EllipseFit(NamedTuple):
         A = :func:`distortion_matrix` (ρ, θ), the input of the integration
         kernel's ``distortion`` (u = A·(p − c), det A = 1).
     radii : numpy.ndarray
-        Corrected (geometric-mean) radius √(ab) of each ring in pixels.
+        ``"points"`` only (else empty): corrected (geometric-mean) radius
+        √(ab) of each ring's intensity maximum in pixels (on a sloping
+        background the maximum sits slightly inside the ring's own centre;
+        use :func:`calibrate_rings` for ring positions).
     center_std, axis_ratio_std, angle_std, radii_std
         Bootstrap standard deviations of the above.
     n_points : int
@@ -1184,13 +1187,13 @@ def calibrate_rings(image, d_spacings, *, center=None, distortion=None, mask=Non
         k0 = float(ks[np.argmax(score)])
     else:
         k0 = _finite("s_per_pixel", s_per_pixel, "Å⁻¹ per pixel", lo=0.0, lo_open=True)
-    use = s_ring[(s_ring / k0 >= r_min) & (s_ring / k0 <= r_hi - 1.0)]
+    use = s_ring[(s_ring / k0 >= r_min) & (s_ring / k0 <= r_hi - 3.0)]
     if use.size < 2:
         raise ValueError(
             f"Only {use.size} ring(s) fall between 'r_min' = {r_min:g} and {r_hi:.1f} pixels "
             f"at {k0:.5g} Å⁻¹/pixel; widen the range or give 's_per_pixel'."
         )
-    fit_sel = (r >= r_min - 3) & (r <= use.max() / k0 + 6)
+    fit_sel = (r >= r_min - 3) & (r <= use.max() / k0 + 3)
     rf, yf, sf = r[fit_sel], mean[fit_sel], sigma_y[fit_sel]
     basis = _background_basis(rf, background_spacing)
 
