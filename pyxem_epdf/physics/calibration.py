@@ -1283,9 +1283,12 @@ def _variance_objective(vals, px, py, cand, a, r_lo, r_hi, weight_r, step):
     """Azimuthal variance of each pattern about each candidate centre.
 
     vals (n, m) pixel values, px/py (m,) pixel coordinates, cand (n, K, 2):
-    returns (n, K) Σ t w (I − P̄(r))² / Σ t, P̄ the tent-binned mean profile
-    of that pattern about that centre, t a linear taper of 1 px at the band
-    edges, w(r) a fixed radial weight.
+    returns (n, K) Σ t w ((I − P̄(r)) / (1 − S_pp))² / Σ t, P̄ the
+    tent-binned mean profile of that pattern about that centre, S_pp the
+    pixel's own share in it (leave-one-out residual: without it the
+    objective rewards centres that put noisy pixels in sparse bins, a bias
+    of ~0.4 px at 10 e⁻/Å² with an asymmetric beam stop), t a linear taper
+    of 1 px at the band edges, w(r) a fixed radial weight.
     """
     n, k = cand.shape[:2]
     dx = px[None, None, :] - cand[..., 0:1]
@@ -1305,9 +1308,15 @@ def _variance_objective(vals, px, py, cand, a, r_lo, r_hi, weight_r, step):
     size = n * k * nb
     num = np.bincount(idx, tw0 * v.ravel(), size) + np.bincount(idx + 1, tw1 * v.ravel(), size)
     den = np.bincount(idx, tw0, size) + np.bincount(idx + 1, tw1, size)
-    mean = (num / np.maximum(den, 1e-12)).reshape(n, k, nb)
+    safe = np.where(den > 1e-12, den, np.inf)
+    mean = (num / safe).reshape(n, k, nb)
+    inv = (1.0 / safe).reshape(n, k, nb)
     model = (1 - f) * np.take_along_axis(mean, i, 2) + f * np.take_along_axis(mean, i + 1, 2)
-    return (w * (v - model) ** 2).sum(-1) / np.maximum(t.sum(-1), 1e-12)
+    # leave-one-out residual of the linear smoother: e / (1 − S_pp)
+    spp = (1 - f) * t * (1 - f) * np.take_along_axis(inv, i, 2) \
+        + f * t * f * np.take_along_axis(inv, i + 1, 2)
+    loo = (v - model) / (1 - np.minimum(spp, 0.9))
+    return (w * loo**2).sum(-1) / np.maximum(t.sum(-1), 1e-12)
 
 
 def _objective_kernel(vals, px, py, cand, a00, a01, a10, a11, r_lo, r_hi, wr_x, wr_y, step,
@@ -1371,6 +1380,16 @@ def _objective_kernel(vals, px, py, cand, a00, a01, a10, a11, r_lo, r_hi, wr_x, 
                     b = ri[q]
                     f = rf[q]
                     d = vals[i, q] - ((1 - f) * num[b] + f * num[b + 1])
+                    t0 = rt[q] * (1 - f)
+                    t1 = rt[q] * f
+                    spp = 0.0
+                    if den[b] > 1e-12:
+                        spp += (1 - f) * t0 / den[b]
+                    if den[b + 1] > 1e-12:
+                        spp += f * t1 / den[b + 1]
+                    if spp > 0.9:
+                        spp = 0.9
+                    d = d / (1.0 - spp)
                     acc += rw[q] * d * d
             out[i, j] = acc / tsum if tsum > 1e-12 else np.inf
 
