@@ -51,8 +51,8 @@ def section_ellipse():
                                         seed=seed)
             summed = synth.signal.data.sum((0, 1)).astype(float)
             mask = cal.beam_stop_mask(summed)
-            t, fit = best_of(lambda: cal.fit_ellipse(summed, (9, 60), mask=mask,
-                                                     center=(62.0, 65.0)), 1 if QUICK else 3)
+            t, fit = best_of(lambda s=summed, m=mask: cal.fit_ellipse(
+                s, (9, 60), mask=m, center=(62.0, 65.0)), 1 if QUICK else 3)
             err = (fit.axis_ratio / 1.02 - 1) * 100
             aerr = (fit.angle - angle + 90) % 180 - 90
             cerr = float(np.hypot(*(np.array(fit.center) - 63.5)))
@@ -93,13 +93,14 @@ def section_gold():
         img = au.signal.data
         from pyxem_epdf.signals import calibration as scal
 
-        t, res = best_of(lambda: scal.calibrate_standard(au.signal), 1 if QUICK else 3)
+        t, res = best_of(lambda a=au: scal.calibrate_standard(a.signal), 1 if QUICK else 3)
         e = res.ellipse
         print(f"{seed:4d} {'calibrate_standard':>22} {(res.s_per_pixel / 0.04 - 1) * 100:10.3f} "
               f"{res.s_per_pixel_std / 0.04 * 100:6.3f} {(e.axis_ratio / 1.02 - 1) * 100:11.3f} "
               f"{e.angle:7.2f} {t:7.2f}")
-        t, fp = best_of(lambda: cal.fit_ellipse(img, [(9.3, 11.8), (16, 18.6)], mask=res.mask,
-                                                method="points", center=e.center), 1)
+        t, fp = best_of(lambda i=img, r=res: cal.fit_ellipse(
+            i, [(9.3, 11.8), (16, 18.6)], mask=r.mask, method="points",
+            center=r.ellipse.center), 1)
         print(f"{seed:4d} {'fit_ellipse(points)':>22} {'':>10} {'':>6} "
               f"{(fp.axis_ratio / 1.02 - 1) * 100:11.3f} {fp.angle:7.2f} {t:7.2f}")
         for spread in (1.0, 0.6):   # pyxem's starting ring width (px); the truth is 0.58
@@ -120,7 +121,7 @@ def section_masks():
         synth = epdf.data.composite(beam_stop=stop, distortion=(1.02, 30.0), descan=(3.0, 2.0))
         summed = synth.signal.data.sum((0, 1)).astype(float)
         truth = synth.parameters.beam_stop_mask
-        t, m1 = best_of(lambda: cal.beam_stop_mask(summed))
+        t, m1 = best_of(lambda s=summed: cal.beam_stop_mask(s))
         m0 = cal.beam_stop_mask(summed, dilation=0)
         print(f"{str(stop):>20} {truth.sum():7d} {(m0 != truth).sum():12d} "
               f"{(truth & ~m1).sum():10d} {(m1 & ~truth).sum():9d} {t * 1e3:7.1f}")
@@ -138,7 +139,7 @@ def section_centres():
         truth = np.array(p.center[::-1]) + p.beam_shifts
         mask = cal.beam_stop_mask(synth.signal.data.sum((0, 1)).astype(float))
         cal.refine_centers(synth.signal.data[:1, :1], (8, 40), mask=mask)   # compile
-        t, got = best_of(lambda: cal.refine_centers(synth.signal.data, (8, 40), mask=mask), 1)
+        t, got = best_of(lambda d=synth.signal.data, m=mask: cal.refine_centers(d, (8, 40), mask=m), 1)
         err = np.hypot(*(got - truth).T)
         # descan plane (least squares over the scan)
         i, j = np.mgrid[: nav[0], : nav[1]]

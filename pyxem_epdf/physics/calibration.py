@@ -310,12 +310,12 @@ def fcc_reflections(lattice_parameter: float = AU_LATTICE_PARAMETER, s_max: floa
     fams = []
     for h in range(n + 1):
         for k in range(h + 1):
-            for l in range(k + 1):
-                if h == 0 or len({h % 2, k % 2, l % 2}) != 1:
+            for m in range(k + 1):
+                if h == 0 or len({h % 2, k % 2, m % 2}) != 1:
                     continue
-                q2 = h * h + k * k + l * l
+                q2 = h * h + k * k + m * m
                 if math.sqrt(q2) / a <= smax:
-                    fams.append((q2, h, k, l))
+                    fams.append((q2, h, k, m))
     fams.sort()
     from itertools import permutations, product
 

@@ -6,7 +6,6 @@ import pytest
 from pyxem_epdf.data import composite, gold_standard
 from pyxem_epdf.physics import calibration as cal
 
-
 # ---------------------------------------------------------------- geometry
 
 
