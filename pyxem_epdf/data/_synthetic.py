@@ -1834,6 +1834,13 @@ class GoldStandard:
         and the expected counts in each ring (before the beam stop).
     lattice_parameter : float
         a in Å.
+
+    Examples
+    --------
+    >>> from pyxem_epdf.data import GoldStandard, gold_standard
+    >>> au = gold_standard(noise=False, distortion=(1.02, 45.0))
+    >>> isinstance(au, GoldStandard), au.distortion, round(float(au.matrix[0, 1]), 4)
+    (True, (1.02, 45.0), -0.0099)
     """
 
     signal: object = field(repr=False)

@@ -487,7 +487,15 @@ class EllipseFit(NamedTuple):
     n_points : int
         Ring points used.
     rms : float
-        RMS distance of the points from the fitted ellipses, pixels.
+        ``"points"``: RMS distance of the points from the fitted ellipses,
+        pixels; ``"variance"``: RMS weighted residual of the pixels.
+
+    Examples
+    --------
+    >>> r = corrected_radius((64, 64), None, distortion_matrix(1.03, 60.0))
+    >>> fit = fit_ellipse(np.exp(-0.5 * ((r - 20) / 2) ** 2), (10, 30), n_bootstrap=20)
+    >>> round(fit.axis_ratio, 3), round(fit.angle), fit.matrix.shape
+    (1.03, 60, (2, 2))
     """
 
     center: tuple
@@ -1072,6 +1080,14 @@ class RingCalibration(NamedTuple):
         1σ errors of ``ring_radius``.
     chi2 : float
         Reduced χ² of the joint fit (Poisson weights).
+
+    Examples
+    --------
+    >>> r = corrected_radius((96, 96))
+    >>> img = 10 + sum(50 * np.exp(-0.5 * ((r - s / 0.03) / 1.0) ** 2) for s in (0.5, 0.9, 1.2))
+    >>> res = calibrate_rings(img, 1 / np.array([0.5, 0.9, 1.2]), r_min=8)
+    >>> round(res.s_per_pixel, 5), res.ring_s.tolist()
+    (0.03, [0.5, 0.9, 1.2])
     """
 
     s_per_pixel: float

@@ -287,6 +287,14 @@ class StandardCalibration(NamedTuple):
         The ring fit.
     mask : numpy.ndarray of bool
         Beam stop (+ gaps) found on the pattern.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> from pyxem_epdf.signals import calibration
+    >>> cal = calibration.calibrate_standard(epdf.data.gold_standard(seed=4).signal)
+    >>> round(cal.s_per_pixel, 4), cal.mask.shape
+    (0.04, (128, 128))
     """
 
     s_per_pixel: float
@@ -296,7 +304,22 @@ class StandardCalibration(NamedTuple):
     mask: np.ndarray
 
     def as_dict(self) -> dict:
-        """Plain-number record for ``metadata.ePDF.geometry`` or a TOML file."""
+        """Plain-number record for ``metadata.ePDF.geometry`` or a TOML file.
+
+        Returns
+        -------
+        dict
+            s per pixel, centre, axis ratio, angle (each with its 1σ), the
+            matrix A and the ring-fit diagnostics.
+
+        Examples
+        --------
+        >>> import pyxem_epdf as epdf
+        >>> from pyxem_epdf.signals import calibration
+        >>> cal = calibration.calibrate_standard(epdf.data.gold_standard(seed=4).signal)
+        >>> sorted(cal.as_dict())[:4]
+        ['angle_deg', 'angle_std_deg', 'axis_ratio', 'axis_ratio_std']
+        """
         e = self.ellipse
         return {
             "s_per_pixel": self.s_per_pixel, "s_per_pixel_std": self.s_per_pixel_std,
