@@ -9,6 +9,9 @@
 * :func:`composite` — the same generator for one to three phases (a third,
   metallic-glass-like phase :data:`METALLIC_LIKE`) and other inclusion
   numbers and sizes, to validate the chain on composites unlike the embedded one.
+* :func:`gold_standard` — a polycrystalline Au calibration pattern (fcc rings
+  from a = 4.0782 Å) with the detector options of :func:`composite`
+  (calibration, ellipticity, beam stop) and its truth.
 * :func:`synthetic_eds` — an exspy EDS spectrum image (and HAADF) of the same
   composite on a coarser, drifted grid, for EDS correlation.
 * :func:`example_profile` / :func:`example_pdf` — a measured I(s) of an 18 nm
@@ -38,6 +41,7 @@ from ._synthetic import (
     CONVERGENCE_SEMIANGLE,
     GLASS_LIKE,
     GLASS_LIKE_COMPOSITION,
+    GOLD_B_FACTOR,
     GLASS_LIKE_PEAKS,
     MEAN_FREE_PATH_200KV,
     METALLIC_LIKE,
@@ -49,11 +53,13 @@ from ._synthetic import (
     ZIF_LIKE_COMPOSITION,
     ZIF_LIKE_PEAKS,
     CompositeParameters,
+    GoldStandard,
     Peak,
     Phase,
     SyntheticComposite,
     average_composition,
     composite,
+    gold_standard,
     inclusion_centers,
     mean_free_path,
     phase_fractions,
@@ -68,6 +74,8 @@ __all__ = [
     "GLASS_LIKE",
     "GLASS_LIKE_COMPOSITION",
     "GLASS_LIKE_PEAKS",
+    "GOLD_B_FACTOR",
+    "GoldStandard",
     "MEAN_FREE_PATH_200KV",
     "METALLIC_LIKE",
     "METALLIC_LIKE_COMPOSITION",
@@ -88,6 +96,7 @@ __all__ = [
     "average_composition",
     "composite",
     "example_pdf",
+    "gold_standard",
     "example_profile",
     "inclusion_centers",
     "mean_free_path",

@@ -284,6 +284,18 @@ class CompositeParameters:
     inclusion_radius : float or None
         Inclusion radius in nm; ``None``: max(2, 0.12 min(nav_shape)) scan
         steps (the embedded layout).
+    distortion : tuple of float or None
+        Elliptical distortion (axis_ratio, angle) of the rendered patterns:
+        major/minor semi-axis ratio (1–2) and major-axis direction in degrees
+        from +x towards +y. The pixel at p has s = s_scale · |A·(p − c)|, A =
+        :func:`pyxem_epdf.physics.calibration.distortion_matrix` (det A = 1);
+        ``None``: circular rings.
+    beam_stop : tuple of float or None
+        (radius, arm_width, arm_angle): a disc of ``radius`` pixels at the
+        detector centre with an arm of ``arm_width`` pixels to the detector
+        edge in direction ``arm_angle`` (degrees from +x towards +y),
+        :func:`pyxem_epdf.physics.calibration.rod_beam_stop`. Pixels behind it
+        receive only the background :data:`BACKGROUND_COUNTS`; ``None``: none.
 
     Examples
     --------
@@ -314,6 +326,8 @@ class CompositeParameters:
     n_phases: int = 2
     inclusions: int = 1
     inclusion_radius: float | None = None
+    distortion: tuple | None = None
+    beam_stop: tuple | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -388,6 +402,27 @@ class CompositeParameters:
                 "inclusion_radius",
                 _positive("inclusion_radius", self.inclusion_radius, "nm"),
             )
+        set_(self, "distortion", _distortion_option(self.distortion))
+        set_(self, "beam_stop", _beam_stop_option(self.beam_stop))
+
+    @property
+    def beam_stop_mask(self):
+        """Truth mask of the beam stop (True behind it), detector shape, or ``None``."""
+        if self.beam_stop is None:
+            return None
+        from ..physics.calibration import rod_beam_stop
+
+        r, w, a = self.beam_stop
+        return rod_beam_stop(self.detector_shape, r, w, a)
+
+    @property
+    def distortion_matrix(self):
+        """The 2 × 2 matrix A of :attr:`distortion` (identity if ``None``)."""
+        if self.distortion is None:
+            return np.eye(2)
+        from ..physics.calibration import distortion_matrix
+
+        return distortion_matrix(*self.distortion)
 
     @property
     def beam_shifts(self) -> np.ndarray:
@@ -468,7 +503,7 @@ class CompositeParameters:
         >>> params = CompositeParameters(nav_shape=(4, 6))
         >>> d = params.as_dict()
         >>> d["nav_shape"], d["s_scale"], len(d)
-        ((4, 6), 0.04, 15)
+        ((4, 6), 0.04, 17)
         >>> CompositeParameters(**d) == params
         True
         """
@@ -488,7 +523,39 @@ class CompositeParameters:
             "n_phases": self.n_phases,
             "inclusions": self.inclusions,
             "inclusion_radius": self.inclusion_radius,
+            "distortion": self.distortion,
+            "beam_stop": self.beam_stop,
         }
+
+
+def _distortion_option(value):
+    if value is None:
+        return None
+    try:
+        ratio, angle = (float(v) for v in value)
+    except (TypeError, ValueError):
+        ratio = angle = float("nan")
+    if not (math.isfinite(ratio) and math.isfinite(angle) and 1.0 <= ratio <= 2.0):
+        raise ValueError(
+            "'distortion' must be None or (axis_ratio, angle) with 1 <= axis_ratio <= 2 "
+            f"(major/minor) and a finite angle in degrees; got {value!r}."
+        )
+    return None if ratio == 1.0 else (ratio, angle % 180.0)
+
+
+def _beam_stop_option(value):
+    if value is None:
+        return None
+    try:
+        r, w, a = (float(v) for v in value)
+    except (TypeError, ValueError):
+        r = w = a = float("nan")
+    if not (math.isfinite(r) and math.isfinite(w) and math.isfinite(a) and r > 0 and w >= 0):
+        raise ValueError(
+            "'beam_stop' must be None or (radius, arm_width, arm_angle) with radius > 0 "
+            f"and arm_width >= 0 in pixels and arm_angle in degrees; got {value!r}."
+        )
+    return (r, w, a)
 
 
 # --------------------------------------------------------------------------
@@ -941,12 +1008,19 @@ class _DetectorModel:
     artifact A, artifact B, beam.
     """
 
-    def __init__(self, phases, detector_shape, s_scale, beam_sigma):
+    def __init__(self, phases, detector_shape, s_scale, beam_sigma, distortion=None):
         self.phases = phases
         rows, cols = detector_shape
         cy, cx = (rows - 1) / 2, (cols - 1) / 2
         yy, xx = np.meshgrid(np.arange(rows) - cy, np.arange(cols) - cx, indexing="ij")
-        s_pix = (np.hypot(yy, xx) * s_scale).ravel()
+        if distortion is None:
+            s_pix = (np.hypot(yy, xx) * s_scale).ravel()
+        else:
+            from ..physics.calibration import distortion_matrix
+
+            a = distortion_matrix(*distortion)
+            u, v = a[0, 0] * xx + a[0, 1] * yy, a[1, 0] * xx + a[1, 1] * yy
+            s_pix = (np.hypot(u, v) * s_scale).ravel()
         step = min(_FINE_STEP, s_scale / 8)
         n_fine = int(np.ceil(s_pix.max() / step)) + 2
         s_fine = np.arange(n_fine) * step
@@ -972,11 +1046,11 @@ class _DetectorModel:
 
 
 @lru_cache(maxsize=4)
-def _detector_model(phases, detector_shape, s_scale, beam_energy):
+def _detector_model(phases, detector_shape, s_scale, beam_energy, distortion=None):
     params = CompositeParameters(
         detector_shape=detector_shape, s_scale=s_scale, beam_energy=beam_energy
     )
-    return _DetectorModel(phases, detector_shape, s_scale, params.beam_sigma)
+    return _DetectorModel(phases, detector_shape, s_scale, params.beam_sigma, distortion)
 
 
 def _coefficients(model, params, fractions, thickness):
@@ -1056,6 +1130,8 @@ class _BlockRenderer:
         if params.descan != (0.0, 0.0):
             lam = _shift_patterns(lam, params.beam_shifts[nav_slices].reshape(-1, 2),
                                   params.detector_shape)
+        if params.beam_stop is not None:
+            lam[:, params.beam_stop_mask.ravel()] = BACKGROUND_COUNTS
         out_shape = block.shape[:-1] + params.detector_shape
         if not params.noise:
             return lam.astype(np.float32).reshape(out_shape)
@@ -1198,6 +1274,7 @@ class SyntheticComposite:
             p.detector_shape,
             p.s_scale,
             p.beam_energy,
+            p.distortion,
         )
         s = np.asarray(s, dtype=float)
         return _profiles(model, p, self._coefficients, self.thickness, s, direct_beam)
@@ -1338,6 +1415,8 @@ def composite(
     *,
     inclusions: int = 1,
     inclusion_radius: float | None = None,
+    distortion: tuple[float, float] | None = None,
+    beam_stop: tuple[float, float, float] | None = None,
 ) -> SyntheticComposite:
     """Synthetic low-dose 4D-STEM scan of an amorphous composite of 1 to 3 phases.
 
@@ -1400,6 +1479,16 @@ def composite(
         ``seed`` (:func:`inclusion_centers`).
     inclusion_radius
         Inclusion radius in nm; default max(2, 0.12 min(nav_shape)) scan steps.
+    distortion
+        (axis_ratio, angle): elliptical distortion of every pattern (major/minor
+        semi-axis ratio 1–2, major axis in degrees from +x towards +y), the
+        convention of :func:`pyxem_epdf.physics.calibration.distortion_matrix`;
+        ``None`` (default): circular rings, output unchanged.
+    beam_stop
+        (radius, arm_width, arm_angle) in pixels, pixels, degrees: a disc at
+        the detector centre with an arm to the edge; pixels behind it get only
+        the background counts. Fixed on the detector (does not follow the
+        descan). ``None`` (default): no beam stop.
 
     Returns
     -------
@@ -1464,11 +1553,13 @@ def composite(
         n_phases=len(phases),
         inclusions=inclusions,
         inclusion_radius=inclusion_radius,
+        distortion=distortion,
+        beam_stop=beam_stop,
     )
     nav_chunks = _resolve_chunks(chunks, params)
     bare = tuple(_bare(p) for p in phases)
     model = _detector_model(
-        bare, params.detector_shape, params.s_scale, params.beam_energy
+        bare, params.detector_shape, params.s_scale, params.beam_energy, params.distortion
     )
     fractions = phase_fractions(params)
     thickness = thickness_map(params)
@@ -1535,6 +1626,8 @@ def two_phase_composite(
     *,
     inclusions: int = 1,
     inclusion_radius: float | None = None,
+    distortion: tuple[float, float] | None = None,
+    beam_stop: tuple[float, float, float] | None = None,
 ) -> SyntheticComposite:
     """Synthetic low-dose 4D-STEM scan of a two-phase amorphous composite.
 
@@ -1592,6 +1685,10 @@ def two_phase_composite(
         layout), as :func:`composite`.
     inclusion_radius
         Inclusion radius in nm, as :func:`composite`.
+    distortion
+        (axis_ratio, angle) elliptical distortion, as :func:`composite`.
+    beam_stop
+        (radius, arm_width, arm_angle) beam stop, as :func:`composite`.
 
     Returns
     -------
@@ -1640,6 +1737,8 @@ def two_phase_composite(
         phases=tuple(phases),
         inclusions=inclusions,
         inclusion_radius=inclusion_radius,
+        distortion=distortion,
+        beam_stop=beam_stop,
     )
 
 
@@ -1701,3 +1800,209 @@ def _make_signal(data, params, lazy, elements, phases):
     md.set_item("Acquisition_instrument.TEM.probe_diameter", params.probe_diameter)
     md.set_item("Acquisition_instrument.TEM.dose", params.dose)
     return sig
+
+
+# --------------------------------------------------------------------------
+# Polycrystalline gold standard
+# --------------------------------------------------------------------------
+
+#: Debye–Waller B of gold at room temperature in Å² (ring intensities ∝ exp(−B s²/2)).
+GOLD_B_FACTOR = 0.6
+
+
+@dataclass(frozen=True)
+class GoldStandard:
+    """A synthetic polycrystalline-Au calibration pattern and its truth.
+
+    Attributes
+    ----------
+    signal : pyxem.signals.ElectronDiffraction2D
+        The pattern (no navigation axes), signal axes kx, ky in ``"k_A^-1"``
+        set to the *true* calibration and centre.
+    s_scale : float
+        True Å⁻¹ per pixel in the corrected frame.
+    center : tuple of float
+        True pattern centre (x, y) in pixels.
+    distortion : tuple of float or None
+        True (axis_ratio, angle) (see :func:`composite`).
+    matrix : numpy.ndarray
+        The 2 × 2 distortion matrix A (identity without distortion).
+    beam_stop_mask : numpy.ndarray of bool or None
+        Pixels behind the beam stop.
+    hkl, d_spacings, multiplicities, ring_counts : numpy.ndarray
+        Reflection families on the detector, their d in Å, multiplicities
+        and the expected counts in each ring (before the beam stop).
+    lattice_parameter : float
+        a in Å.
+
+    Examples
+    --------
+    >>> from pyxem_epdf.data import GoldStandard, gold_standard
+    >>> au = gold_standard(noise=False, distortion=(1.02, 45.0))
+    >>> isinstance(au, GoldStandard), au.distortion, round(float(au.matrix[0, 1]), 4)
+    (True, (1.02, 45.0), -0.0099)
+    """
+
+    signal: object = field(repr=False)
+    s_scale: float
+    center: tuple
+    distortion: tuple | None
+    matrix: np.ndarray = field(repr=False)
+    beam_stop_mask: np.ndarray | None = field(repr=False)
+    hkl: np.ndarray = field(repr=False)
+    d_spacings: np.ndarray = field(repr=False)
+    multiplicities: np.ndarray = field(repr=False)
+    ring_counts: np.ndarray = field(repr=False)
+    lattice_parameter: float
+
+
+def gold_standard(
+    detector_shape: tuple[int, int] = (128, 128),
+    s_scale: float = 0.04,
+    beam_energy: float = 200.0,
+    counts: float = 2e7,
+    *,
+    center: tuple[float, float] | None = None,
+    distortion: tuple[float, float] | None = None,
+    beam_stop: tuple[float, float, float] | None = None,
+    lattice_parameter: float = 4.0782,
+    ring_width: float | None = None,
+    ring_fraction: float = 0.5,
+    beam_fraction: float = 0.2,
+    noise: bool = True,
+    seed: int = 0,
+) -> GoldStandard:
+    """Synthetic diffraction pattern of a polycrystalline gold film (calibration standard).
+
+    Rings at the fcc Au d-spacings (:func:`pyxem_epdf.physics.calibration.fcc_reflections`)
+    with total counts ∝ m |4 f_Au(s)|² exp(−B s²/2) / s (multiplicity m,
+    Lobato electron scattering factor, B = :data:`GOLD_B_FACTOR`), Gaussian
+    radial profiles of width ``ring_width``, on a diffuse background ∝ f_Au(s)²
+    and a Gaussian direct beam, rendered with 4 × 4 sub-pixel sampling through
+    the same detector options as :func:`composite` (calibration, ellipticity,
+    beam stop), plus a free pattern centre.
+
+    Parameters
+    ----------
+    detector_shape
+        Detector (rows, columns), each ≥ 16 pixels.
+    s_scale
+        True calibration in Å⁻¹ per pixel (corrected frame; det A = 1).
+    beam_energy
+        Accelerating voltage in kV (sets the probe-disc width).
+    counts
+        Expected electrons in the pattern (> 0).
+    center
+        Pattern centre (x, y) in pixels; default the detector centre.
+    distortion
+        (axis_ratio, angle) elliptical distortion, as :func:`composite`.
+    beam_stop
+        (radius, arm_width, arm_angle) beam stop at the detector centre, as
+        :func:`composite`; behind it only :data:`BACKGROUND_COUNTS`.
+    lattice_parameter
+        Cubic lattice parameter in Å.
+    ring_width
+        Gaussian σ of the rings in Å⁻¹; default the probe-disc width
+        :attr:`CompositeParameters.beam_sigma` (0.023 Å⁻¹ at 200 kV, 0.04 Å⁻¹/px).
+    ring_fraction, beam_fraction
+        Fractions of ``counts`` in the rings and in the direct beam (the rest
+        is diffuse), each in [0, 1], sum ≤ 1.
+    noise
+        Poisson counts (float64 array of integers) or expected counts.
+    seed
+        Seed of the Poisson noise (≥ 0).
+
+    Returns
+    -------
+    GoldStandard
+
+    Examples
+    --------
+    >>> from pyxem_epdf.data import gold_standard
+    >>> au = gold_standard(distortion=(1.02, 30.0), beam_stop=(6, 3, 90), seed=1)
+    >>> au.signal.data.shape, ["".join(map(str, h)) for h in au.hkl[:3]]
+    ((128, 128), ['111', '200', '220'])
+    >>> round(float(au.d_spacings[0]), 4), bool(au.signal.data[au.beam_stop_mask].max() <= 1)
+    (2.3545, True)
+    """
+    from ..physics.calibration import corrected_radius, fcc_reflections, rod_beam_stop
+    from ..physics.scattering import scattering_factors
+
+    params = CompositeParameters(nav_shape=(), detector_shape=detector_shape,
+                                 s_scale=s_scale, beam_energy=beam_energy,
+                                 distortion=distortion, beam_stop=beam_stop, seed=seed)
+    counts = _positive("counts", counts, "electrons")
+    a = _positive("lattice_parameter", lattice_parameter, "Å")
+    width = params.beam_sigma if ring_width is None else _positive("ring_width", ring_width,
+                                                                   "Å⁻¹")
+    for name, v in (("ring_fraction", ring_fraction), ("beam_fraction", beam_fraction)):
+        if not (isinstance(v, (int, float)) and 0 <= v <= 1):
+            raise ValueError(f"'{name}' must be a number in [0, 1]; got {v!r}.")
+    if ring_fraction + beam_fraction > 1:
+        raise ValueError(
+            f"'ring_fraction' + 'beam_fraction' must be <= 1; got {ring_fraction + beam_fraction!r}."
+        )
+    rows, cols = params.detector_shape
+    cx, cy = ((cols - 1) / 2, (rows - 1) / 2) if center is None else (
+        float(center[0]), float(center[1]))
+    if not (math.isfinite(cx) and math.isfinite(cy)):
+        raise ValueError(f"'center' must be two finite numbers (x, y) in pixels; got {center!r}.")
+    amat = params.distortion_matrix
+    sub = 4
+    off = (np.arange(sub) + 0.5) / sub - 0.5
+    # corrected radius (pixels) of every sub-pixel sample, shape (rows, cols, sub*sub)
+    rad = np.stack([corrected_radius((rows, cols), (cx - ox, cy - oy), amat)
+                    for oy in off for ox in off], axis=-1)
+    s = rad * params.s_scale
+    s_max = float(s.max()) + 4 * width
+    hkl, d, mult = fcc_reflections(a, s_max)
+    s_ring = 1.0 / d
+    f = scattering_factors(["Au"], np.concatenate([s_ring, [0.0]]))[0]
+    strength = mult * (4 * f[:-1]) ** 2 * np.exp(-GOLD_B_FACTOR * s_ring**2 / 2) / s_ring
+    # per-pixel density of each ring: Gaussian in s over the ring circumference
+    area_px = params.s_scale**2
+    # on a fine 1-D grid (step σ/20), linearly interpolated at every sample
+    s_fine = np.arange(0.0, s_max + 2 * width, width / 20)
+    ring_fine = np.zeros_like(s_fine)
+    for sj, wj in zip(s_ring, strength, strict=True):
+        near = np.abs(s_fine - sj) < 6 * width
+        ring_fine[near] += wj * np.exp(-0.5 * ((s_fine[near] - sj) / width) ** 2) / (
+            2 * math.pi * sj * width * math.sqrt(2 * math.pi))
+    rings = np.interp(s, s_fine, ring_fine).mean(-1) * area_px
+    f_fine = scattering_factors(["Au"], s_fine)[0]
+    diffuse = np.interp(s, s_fine, f_fine**2).mean(-1)
+    beam = np.exp(-0.5 * (s / params.beam_sigma) ** 2).mean(-1)
+    # the rings are normalised to their full (untruncated) strengths
+    lam = (ring_fraction * counts / strength.sum()) * rings
+    lam += (1 - ring_fraction - beam_fraction) * counts * diffuse / diffuse.sum()
+    lam += beam_fraction * counts * beam / beam.sum()
+    lam += BACKGROUND_COUNTS
+    stop = None
+    if params.beam_stop is not None:
+        stop = rod_beam_stop(params.detector_shape, *params.beam_stop)
+        lam[stop] = BACKGROUND_COUNTS
+    if noise:
+        rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(1,)))
+        data = rng.poisson(lam).astype(float)
+    else:
+        data = lam
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*_get_block_pattern.*")
+        from pyxem.signals import ElectronDiffraction2D
+
+    sig = ElectronDiffraction2D(data)
+    for ax, name, c in zip(sig.axes_manager.signal_axes, ("kx", "ky"), (cx, cy), strict=True):
+        ax.name, ax.units, ax.scale, ax.offset = name, "k_A^-1", params.s_scale, -c * params.s_scale
+    sig.metadata.General.title = "Synthetic polycrystalline Au standard"
+    sig.metadata.set_item("Signal.quantity", "Counts" if noise else "Expected counts")
+    sig.metadata.set_item("Sample.description", "polycrystalline Au film (synthetic)")
+    sig.metadata.set_item("Sample.elements", ["Au"])
+    sig.metadata.set_item("Acquisition_instrument.TEM.beam_energy", params.beam_energy)
+    return GoldStandard(
+        signal=sig, s_scale=params.s_scale, center=(cx, cy), distortion=params.distortion,
+        matrix=amat, beam_stop_mask=stop, hkl=hkl, d_spacings=d, multiplicities=mult,
+        ring_counts=ring_fraction * counts * strength / strength.sum(),
+        lattice_parameter=a,
+    )

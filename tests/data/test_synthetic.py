@@ -555,3 +555,88 @@ def test_two_phase_composite_takes_two_phases_only():
     with pytest.raises(ValueError, match="'phases' must be two Phase objects"):
         two_phase_composite(nav_shape=(2, 2), detector_shape=(16, 16),
                             phases=(ZIF_LIKE, GLASS_LIKE, METALLIC_LIKE))
+
+
+# ---------------------------------------------------------------- detector options (issue 16)
+
+
+def test_distortion_renders_s_of_the_corrected_coordinate():
+    from pyxem_epdf.physics.calibration import corrected_radius, distortion_matrix
+
+    kw = {"nav_shape": (2, 2), "detector_shape": (48, 48), "s_scale": 0.06, "noise": False}
+    synth = composite(distortion=(1.03, 40.0), **kw)
+    p = synth.parameters
+    assert p.distortion == (1.03, 40.0)
+    np.testing.assert_allclose(p.distortion_matrix, distortion_matrix(1.03, 40.0))
+    s = corrected_radius(p.detector_shape, None, p.distortion_matrix) * p.s_scale
+    model = synth.profiles(s.ravel(), direct_beam=True).reshape(synth.signal.data.shape)
+    np.testing.assert_allclose(synth.signal.data, model, rtol=2e-3, atol=2e-4)
+    # ratio 1 is no distortion: same data as the default
+    same = composite(distortion=(1.0, 10.0), **kw)
+    assert same.parameters.distortion is None
+    np.testing.assert_array_equal(same.signal.data, composite(**kw).signal.data)
+
+
+def test_beam_stop_pixels_get_only_background():
+    synth = composite(nav_shape=(3, 4), detector_shape=(48, 48), beam_stop=(5, 3, 30.0),
+                      descan=(2.0, 1.0), noise=False)
+    stop = synth.parameters.beam_stop_mask
+    assert stop.shape == (48, 48) and stop[23, 23] and stop[23 + 10, 23 + 17]
+    np.testing.assert_allclose(synth.signal.data[..., stop], BACKGROUND_COUNTS, rtol=1e-6)
+    open_ = composite(nav_shape=(3, 4), detector_shape=(48, 48), descan=(2.0, 1.0), noise=False)
+    np.testing.assert_array_equal(synth.signal.data[..., ~stop], open_.signal.data[..., ~stop])
+    assert CompositeParameters().beam_stop_mask is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"distortion": (0.9, 0.0)}, "'distortion'"),
+        ({"distortion": (1.02,)}, "'distortion'"),
+        ({"beam_stop": (0.0, 3.0, 0.0)}, "'beam_stop'"),
+        ({"beam_stop": (5.0, -1.0, 0.0)}, "'beam_stop'"),
+    ],
+)
+def test_detector_options_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        composite(nav_shape=(2, 2), detector_shape=(16, 16), **kwargs)
+
+
+def test_detector_options_lazy_equals_eager():
+    kw = dict(SMALL, distortion=(1.02, 75.0), beam_stop=(4, 2, 180.0), chunks=(4, 3))
+    np.testing.assert_array_equal(composite(lazy=True, **kw).signal.data.compute(),
+                                  composite(**kw).signal.data)
+
+
+def test_gold_standard_rings_counts_and_options():
+    from pyxem_epdf.data import gold_standard
+    from pyxem_epdf.physics.calibration import corrected_radius, fcc_reflections
+
+    au = gold_standard(noise=False, center=(60.4, 66.2), distortion=(1.02, 30.0))
+    _, d, m = fcc_reflections(4.0782, 1 / au.d_spacings.min() + 1e-9)
+    np.testing.assert_allclose(au.d_spacings, d)
+    np.testing.assert_array_equal(au.multiplicities, m)
+    assert 1 / d.min() > 0.04 * np.hypot(64, 64)    # every ring up to the detector corner
+    assert au.center == (60.4, 66.2) and au.beam_stop_mask is None
+    # expected counts: the requested total minus what falls off the detector
+    total = au.signal.data.sum()
+    assert 0.8 * 2e7 < total < 2e7
+    # the 111 ring's azimuthal maximum in the corrected frame is at (1/d111)/s_scale
+    r = corrected_radius((128, 128), au.center, au.matrix)
+    band = (r > 8) & (r < 13)
+    rb = np.round(r[band] * 10).astype(int)
+    prof = np.bincount(rb, au.signal.data[band]) / np.maximum(np.bincount(rb), 1)
+    r_peak = np.argmax(prof) / 10
+    assert abs(r_peak - (1 / d[0]) / 0.04) < 0.15
+    # ring 111 has the largest counts; the axes carry the true calibration and centre
+    assert np.argmax(au.ring_counts) == 0
+    ax = au.signal.axes_manager.signal_axes
+    assert ax[0].scale == 0.04 and ax[0].offset == pytest.approx(-60.4 * 0.04)
+    noisy = gold_standard(beam_stop=(6, 3, 90.0), seed=2)
+    assert noisy.signal.data[noisy.beam_stop_mask].max() <= 2
+    np.testing.assert_array_equal(noisy.signal.data,
+                                  gold_standard(beam_stop=(6, 3, 90.0), seed=2).signal.data)
+    with pytest.raises(ValueError, match="'ring_fraction'"):
+        gold_standard(ring_fraction=0.9, beam_fraction=0.2)
+    with pytest.raises(ValueError, match="'counts'"):
+        gold_standard(counts=0)
