@@ -1,0 +1,290 @@
+"""Quantities beyond G(r): its standard deviation, number density, coordination numbers.
+
+Thin wrappers over :mod:`pyxem_epdf.physics.uncertainty` and
+:mod:`pyxem_epdf.physics.coordination` taking our signals.
+
+* :func:`pdf_sigma` — σ of G(r) for every pattern from the Poisson variance
+  of I(s) that :func:`~pyxem_epdf.signals.azimuthal_profile` records, in
+  closed form (the chain after the fit is linear), lazy in → lazy out.
+* :func:`integration_correlation` — the correlation of neighbouring s bins
+  created by sub-pixel splitting (needed for an unbiased σ with
+  ``subpixel > 1``).
+* :func:`component_sigma` — σ of the component PDFs of a least-squares unmixing.
+"""
+
+import numpy as np
+
+from .physics import chain, corrections, scattering, uncertainty
+
+
+def _history(pdf):
+    steps = pdf.metadata.get_item("ePDF.history", None)
+    if steps is None:
+        return []
+    return [(v["method"], v["parameters"]) for v in steps.as_dictionary().values()]
+
+
+def _composition_arrays(pdf):
+    comp = pdf.metadata.get_item("ePDF.composition", None)
+    if comp is None or isinstance(comp, str):
+        raise ValueError(
+            "'pdf' must come from a fit with a fixed composition (metadata.ePDF.composition "
+            f"is {comp!r}); per-pixel composition maps are not supported by pdf_sigma."
+        )
+    comp = comp.as_dictionary() if hasattr(comp, "as_dictionary") else dict(comp)
+    return list(comp), np.array([float(v) for v in comp.values()])
+
+
+def _nav(array, ri):
+    """A fit map reshaped to the navigation shape of ``ri`` (maps of one pattern have shape (1,))."""
+    return array.reshape(ri.data.shape[:-1])
+
+
+def pdf_operator(ri, pdf):
+    """Rebuild the chain matrix and ⟨f²⟩, ⟨f⟩² of ``pdf`` from its metadata.
+
+    Parameters
+    ----------
+    ri : ReducedIntensity1DPlus
+        The I(s) profiles ``pdf`` was computed from (stage ``"intensity"``).
+    pdf : PDF1DPlus
+        From ``ri.get_pdf(...)`` or the step-by-step chain of ``ri``.
+
+    Returns
+    -------
+    operator : ChainOperator
+    f2, fsq : numpy.ndarray
+        ⟨f²⟩ and ⟨f⟩² in Å² on the s axis of ``ri``.
+
+    Raises
+    ------
+    ValueError
+        If ``ri`` is not at the intensity stage, or ``pdf`` lacks the chain
+        metadata (fit, s_min) or used steps other than the linear chain.
+
+    Examples
+    --------
+    >>> import numpy as np, pyxem_epdf as epdf
+    >>> from pyxem_epdf.physics import chain
+    >>> ri = epdf.data.example_profile()
+    >>> pdf = ri.get_pdf("SiO2", (2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0, r_max=10.0)
+    >>> op, f2, fsq = pdf_operator(ri, pdf)
+    >>> s = ri.axes_manager.signal_axes[0].axis
+    >>> N, C = (pdf.metadata.ePDF.fit[k].data.reshape(()) for k in ("N", "C"))  # one pattern
+    >>> G, _ = chain.intensity_to_pdf(ri.data, s, N, C, f2, fsq, op)
+    >>> bool(np.allclose(G, pdf.data))
+    True
+    """
+    if ri.metadata.get_item("ePDF.stage", "intensity") != "intensity":
+        raise ValueError("'ri' must hold I(s) (metadata.ePDF.stage 'intensity'); got "
+                         f"{ri.metadata.get_item('ePDF.stage')!r}.")
+    md = pdf.metadata
+    if not md.has_item("ePDF.fit.N") or not md.has_item("ePDF.s_min"):
+        raise ValueError("'pdf' must come from ri.get_pdf(...) or fit_scattering → … → "
+                         "extrapolate_low_s → to_pdf (metadata.ePDF.fit and ePDF.s_min).")
+    s = np.asarray(ri.axes_manager.signal_axes[0].axis, dtype=float)
+    r = np.asarray(pdf.axes_manager.signal_axes[0].axis, dtype=float)
+    envelope = np.ones_like(s)
+    polynomial, p_max, p_range = False, None, None
+    allowed = {"from_profile", "azimuthal_profile", "sum_regions", "bootstrap_region",
+               "fit_scattering", "polynomial_correct", "damp_exponential", "damp_lorch",
+               "extrapolate_low_s", "to_pdf"}
+    for method, params in _history(pdf):
+        if method not in allowed:
+            raise ValueError(f"pdf_sigma covers the linear chain only; 'pdf' went through "
+                             f"{method!r}.")
+        if method == "polynomial_correct":
+            polynomial, p_max, p_range = True, params["s_max"], tuple(params["s_range"])
+        elif method == "damp_exponential":
+            envelope = envelope * corrections.exponential_damping(s, params["b"])
+        elif method == "damp_lorch":
+            envelope = envelope * corrections.lorch_damping(s, params["s_max"])
+    elements, fractions = _composition_arrays(pdf)
+    table = md.get_item("ePDF.fit.table", "lobato")
+    f = scattering.scattering_factors(elements, s, table=table)
+    f2, fsq = scattering.scattering_averages(fractions, f)
+    operator = chain.chain_operator(s, r, s_min=md.ePDF.s_min, envelope=envelope,
+                                    s_max=p_max if polynomial else md.get_item("ePDF.s_max"),
+                                    polynomial=polynomial, s_range=p_range)
+    return operator, f2, fsq
+
+
+def integration_correlation(dp, ri, *, mask=None):
+    """Correlation of the s bins of ``ri`` from the integration of ``dp``.
+
+    Rebuilds the integration operator of
+    :func:`~pyxem_epdf.signals.azimuthal_profile` from the detector axes of
+    ``dp`` and ``ri.metadata.ePDF.integration`` (edges, subpixel) and returns
+    :func:`~pyxem_epdf.physics.uncertainty.bin_correlation` of it.
+
+    Parameters
+    ----------
+    dp : pyxem Diffraction2D
+        The 4D-STEM data (only its signal axes are used; nothing is computed).
+    ri : ReducedIntensity1DPlus
+        Its profiles from :func:`~pyxem_epdf.signals.azimuthal_profile`
+        (centre at (0, 0), no per-pattern beam shift).
+    mask : array_like of bool, optional
+        The detector mask given to the integration.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_s, n_s)`` correlation matrix.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(2,), detector_shape=(32, 32))
+    >>> ri = epdf.azimuthal_profile(synth.signal, npt=16)
+    >>> R = integration_correlation(synth.signal, ri)
+    >>> R.shape, float(R[5, 5])
+    ((16, 16), 1.0)
+    """
+    from .physics import integration
+    from .signals.profile import s_unit_factor_checked_axis
+
+    md = ri.metadata.get_item("ePDF.integration", None)
+    if md is None or not md.has_item("edges"):
+        raise ValueError("'ri' must come from azimuthal_profile (metadata.ePDF.integration).")
+    axes = dp.axes_manager.signal_axes
+    kx, ky = (np.asarray(a.axis) * s_unit_factor_checked_axis(a) for a in axes)
+    op = integration.radial_operator(kx, ky, np.asarray(md.edges), mask=mask,
+                                     subpixel=int(md.subpixel))
+    return uncertainty.bin_correlation(op.matrix)
+
+
+def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
+              lazy_output: bool | None = None):
+    """Standard deviation of G(r) for every pattern, propagated from the variance of I(s).
+
+    σ²_G = J Σ_I Jᵀ with J the (linear) sensitivity of G to I(s), including
+    the fitted N and C and their correlation with the bins
+    (:func:`~pyxem_epdf.physics.uncertainty.pdf_variance`).
+
+    Parameters
+    ----------
+    ri : ReducedIntensity1DPlus
+        The I(s) profiles with ``metadata.Signal.Noise_properties.variance``
+        (:func:`~pyxem_epdf.signals.azimuthal_profile` records it;
+        :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.sum_regions` sums it).
+    pdf : PDF1DPlus
+        G(r) computed from ``ri`` (``get_pdf`` or the step-by-step chain).
+    correlated_fit : bool
+        Propagate N and C through their least-squares gradients (exact to
+        first order, default). ``False``: treat N, C as independent of I with
+        the standard errors in ``metadata.ePDF.fit`` (N_std, C_std from the
+        residual scatter; over-estimates σ where the fit window reaches G).
+    correlation : numpy.ndarray, optional
+        ``(n_s, n_s)`` correlation of the bins
+        (:func:`integration_correlation`); ``None``: independent bins. With
+        sub-pixel splitting (``subpixel > 1``) neighbouring bins share
+        pixels and σ is under-estimated by up to ~2× without it.
+    lazy_output : bool, optional
+        Lazy result; default: lazy if ``pdf`` or ``ri`` is lazy.
+
+    Returns
+    -------
+    PDF1DPlus
+        σ(G) in Å⁻² on the r axis and navigation of ``pdf``; title
+        "σ of …", ``metadata.ePDF.uncertainty`` records the method.
+
+    Raises
+    ------
+    ValueError
+        Without a variance in ``ri``, or as :func:`pdf_operator`.
+
+    Examples
+    --------
+    >>> import numpy as np, pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(2, 2), detector_shape=(64, 64),
+    ...                                       s_scale=0.09)
+    >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    >>> pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10)
+    >>> sigma = pdf_sigma(ri, pdf)
+    >>> sigma.data.shape == pdf.data.shape, bool(np.all(sigma.data >= 0))
+    (True, True)
+    """
+    from hyperspy.signal import BaseSignal
+
+    var = ri.metadata.get_item("Signal.Noise_properties.variance", None)
+    if not isinstance(var, BaseSignal):
+        raise ValueError("'ri' needs metadata.Signal.Noise_properties.variance (a signal); "
+                         "azimuthal_profile records it.")
+    operator, f2, fsq = pdf_operator(ri, pdf)
+    s = np.asarray(ri.axes_manager.signal_axes[0].axis, dtype=float)
+    fitmd = pdf.metadata.ePDF.fit
+    lazy = (pdf._lazy or ri._lazy) if lazy_output is None else bool(lazy_output)
+    kwargs = {}
+    if correlated_fit:
+        weights = fitmd.get_item("weights", "None")
+        if weights not in ("None", None):
+            raise ValueError(f"correlated_fit=True supports the unweighted fit; 'pdf' was "
+                             f"fitted with weights={weights!r}. Use correlated_fit=False.")
+        kwargs["gradients"] = uncertainty.fit_gradients(
+            s, f2, tuple(fitmd.s_range), fix_c=bool(fitmd.fix_c))
+    else:
+        kwargs.update(N_std=_nav(fitmd.N_std.data, ri), C_std=_nav(fitmd.C_std.data, ri))
+    data = ri.data
+    vdata = var.data
+    if lazy and not hasattr(data, "dask"):
+        import dask.array as da
+
+        data = da.from_array(data, chunks=("auto",) * (data.ndim - 1) + (-1,))
+    out = uncertainty.pdf_variance(vdata, data, s, _nav(fitmd.N.data, ri), _nav(fitmd.C.data, ri), f2, fsq,
+                                   operator, correlation=correlation, **kwargs)
+    sigma = np.sqrt(out)
+    if hasattr(sigma, "dask") and not lazy:
+        sigma = sigma.compute()
+    res = pdf._deepcopy_with_new_data(sigma)
+    res._lazy = hasattr(sigma, "dask")
+    res._assign_subclass()
+    res.metadata.General.title = f"σ of {pdf.metadata.General.title}"
+    res.metadata.set_item("ePDF.uncertainty", {
+        "method": "closed-form propagation of Signal.Noise_properties.variance",
+        "correlated_fit": bool(correlated_fit),
+        "bin_correlation": correlation is not None,
+    })
+    res.metadata.set_item("ePDF.stage", "pdf_sigma")
+    return res
+
+
+def component_sigma(fractions, sigma):
+    """σ of component PDFs fitted by least squares to per-pixel G(r) with known fractions.
+
+    For E = (FᵀF)⁻¹ Fᵀ X (fractions F fixed, independent pixels),
+    var(E) = (P∘P) σ²_X with P = (FᵀF)⁻¹ Fᵀ.
+
+    Parameters
+    ----------
+    fractions : array_like
+        ``(n_pixels, k)`` fractions (e.g. ``closure_unmix(...).fractions``) or
+        navigation-shaped + ``(k,)``.
+    sigma : array_like or signal
+        σ(G) per pixel, ``(n_pixels, n_r)`` or navigation + ``(n_r,)``
+        (e.g. :func:`pdf_sigma`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, n_r)`` σ of each component PDF in Å⁻².
+
+    Examples
+    --------
+    Two pure pixel sets of 4 pixels each: σ/√4.
+
+    >>> F = np.repeat(np.eye(2), 4, axis=0)
+    >>> component_sigma(F, np.ones((8, 3))).tolist()
+    [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]
+    """
+    sig = sigma.data if hasattr(sigma, "axes_manager") else sigma
+    sig = np.asarray(sig.compute() if hasattr(sig, "compute") else sig, dtype=float)
+    F = np.asarray(fractions, dtype=float)
+    F = F.reshape(-1, F.shape[-1])
+    sig = sig.reshape(-1, sig.shape[-1])
+    if sig.shape[0] != F.shape[0]:
+        raise ValueError(f"'fractions' has {F.shape[0]} pixels, 'sigma' has {sig.shape[0]}.")
+    return np.sqrt(uncertainty.component_variance(F, sig**2))
+
+
+__all__ = ["component_sigma", "integration_correlation", "pdf_operator", "pdf_sigma"]
