@@ -207,11 +207,11 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     """
     from hyperspy.signal import BaseSignal
 
+    operator, f2, fsq = pdf_operator(ri, pdf)
     var = ri.metadata.get_item("Signal.Noise_properties.variance", None)
     if not isinstance(var, BaseSignal):
         raise ValueError("'ri' needs metadata.Signal.Noise_properties.variance (a signal); "
                          "azimuthal_profile records it.")
-    operator, f2, fsq = pdf_operator(ri, pdf)
     s = np.asarray(ri.axes_manager.signal_axes[0].axis, dtype=float)
     fitmd = pdf.metadata.ePDF.fit
     lazy = (pdf._lazy or ri._lazy) if lazy_output is None else bool(lazy_output)

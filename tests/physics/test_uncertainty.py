@@ -16,36 +16,36 @@ def _setup(n_pat=3, seed=0):
     env = corrections.exponential_damping(s, 0.5)
     op = chain.chain_operator(s, r, s_min=0.2, envelope=env, s_range=(0.2, 3.0))
     N = rng.uniform(50, 100, n_pat)
-    I = N[:, None] * f2 * (1 + 0.2 * np.sin(6 * s) * np.exp(-s)) + 0.3
-    var = rng.uniform(0.5, 2.0, I.shape) * 1e-3 * I
-    return s, r, f2, fsq, op, I, var
+    intensity = N[:, None] * f2 * (1 + 0.2 * np.sin(6 * s) * np.exp(-s)) + 0.3
+    var = rng.uniform(0.5, 2.0, intensity.shape) * 1e-3 * intensity
+    return s, r, f2, fsq, op, intensity, var
 
 
-def _chain(I, s, f2, fsq, op, s_range, fix_c=False):
-    res = fit.fit_scattering_background(I, s, f2, s_range, fix_c=fix_c)
-    G, _ = chain.intensity_to_pdf(I, s, res.N, res.C, f2, fsq, op)
+def _chain(intensity, s, f2, fsq, op, s_range, fix_c=False):
+    res = fit.fit_scattering_background(intensity, s, f2, s_range, fix_c=fix_c)
+    G, _ = chain.intensity_to_pdf(intensity, s, res.N, res.C, f2, fsq, op)
     return G, res
 
 
 @pytest.mark.parametrize("fix_c", [False, True])
 @pytest.mark.parametrize("banded", [False, True])
 def test_matches_finite_difference_jacobian(fix_c, banded):
-    s, r, f2, fsq, op, I, var = _setup()
+    s, r, f2, fsq, op, intensity, var = _setup()
     s_range = (1.6, 2.5)
-    G0, res = _chain(I, s, f2, fsq, op, s_range, fix_c)
+    G0, res = _chain(intensity, s, f2, fsq, op, s_range, fix_c)
     R = None
     if banded:
         R = np.eye(s.size) + 0.3 * (np.eye(s.size, k=1) + np.eye(s.size, k=-1))
     grad = uncertainty.fit_gradients(s, f2, s_range, fix_c=fix_c)
-    got = uncertainty.pdf_variance(var, I, s, res.N, res.C, f2, fsq, op, gradients=grad,
+    got = uncertainty.pdf_variance(var, intensity, s, res.N, res.C, f2, fsq, op, gradients=grad,
                                    correlation=R)
     h = 1e-6
-    for p in range(I.shape[0]):
+    for p in range(intensity.shape[0]):
         J = np.empty((s.size, r.size))
         for j in range(s.size):
-            Ip = I[p].copy()
-            Ip[j] += h * I[p, j]
-            J[j] = (_chain(Ip, s, f2, fsq, op, s_range, fix_c)[0] - G0[p]) / (h * I[p, j])
+            i_p = intensity[p].copy()
+            i_p[j] += h * intensity[p, j]
+            J[j] = (_chain(i_p, s, f2, fsq, op, s_range, fix_c)[0] - G0[p]) / (h * intensity[p, j])
         sd = np.sqrt(var[p])
         cov = sd[:, None] * (np.eye(s.size) if R is None else R) * sd[None]
         want = np.einsum("jr,jk,kr->r", J, cov, J)
@@ -53,21 +53,21 @@ def test_matches_finite_difference_jacobian(fix_c, banded):
 
 
 def test_fit_gradients_reproduce_fit():
-    s, r, f2, fsq, op, I, var = _setup()
+    s, r, f2, fsq, op, intensity, var = _setup()
     a, c = uncertainty.fit_gradients(s, f2, (1.6, 2.5))
-    res = fit.fit_scattering_background(I, s, f2, (1.6, 2.5))
-    np.testing.assert_allclose(I @ a, res.N)
-    np.testing.assert_allclose(I @ c, res.C, atol=1e-10)
+    res = fit.fit_scattering_background(intensity, s, f2, (1.6, 2.5))
+    np.testing.assert_allclose(intensity @ a, res.N)
+    np.testing.assert_allclose(intensity @ c, res.C, atol=1e-10)
 
 
 def test_independent_n_term_adds_variance():
-    s, r, f2, fsq, op, I, var = _setup()
-    _, res = _chain(I, s, f2, fsq, op, (1.6, 2.5))
-    naive = uncertainty.pdf_variance(var, I, s, res.N, res.C, f2, fsq, op)
-    with_n = uncertainty.pdf_variance(var, I, s, res.N, res.C, f2, fsq, op,
+    s, r, f2, fsq, op, intensity, var = _setup()
+    _, res = _chain(intensity, s, f2, fsq, op, (1.6, 2.5))
+    naive = uncertainty.pdf_variance(var, intensity, s, res.N, res.C, f2, fsq, op)
+    with_n = uncertainty.pdf_variance(var, intensity, s, res.N, res.C, f2, fsq, op,
                                       N_std=0.01 * res.N, C_std=0.0)
     # the added term is (dG/dN)² N_std², dG/dN = -(G + (s⟨f²⟩/⟨f⟩²) L)/N
-    G, _ = chain.intensity_to_pdf(I, s, res.N, res.C, f2, fsq, op)
+    G, _ = chain.intensity_to_pdf(intensity, s, res.N, res.C, f2, fsq, op)
     dG = -(G + ((s * f2 / fsq)[op.rows] @ op.matrix)[None]) / res.N[:, None]
     np.testing.assert_allclose(with_n - naive, (dG * 0.01 * res.N[:, None]) ** 2,
                                rtol=1e-8, atol=1e-12)
@@ -75,12 +75,12 @@ def test_independent_n_term_adds_variance():
 
 def test_lazy_equals_eager_and_stays_lazy():
     da = pytest.importorskip("dask.array")
-    s, r, f2, fsq, op, I, var = _setup(n_pat=6)
-    _, res = _chain(I, s, f2, fsq, op, (1.6, 2.5))
+    s, r, f2, fsq, op, intensity, var = _setup(n_pat=6)
+    _, res = _chain(intensity, s, f2, fsq, op, (1.6, 2.5))
     grad = uncertainty.fit_gradients(s, f2, (1.6, 2.5))
-    eager = uncertainty.pdf_variance(var, I, s, res.N, res.C, f2, fsq, op, gradients=grad)
+    eager = uncertainty.pdf_variance(var, intensity, s, res.N, res.C, f2, fsq, op, gradients=grad)
     lazy = uncertainty.pdf_variance(da.from_array(var, chunks=(2, -1)),
-                                    da.from_array(I, chunks=(2, -1)), s,
+                                    da.from_array(intensity, chunks=(2, -1)), s,
                                     da.from_array(res.N, chunks=2), res.C, f2, fsq, op,
                                     gradients=grad)
     assert hasattr(lazy, "dask")
@@ -88,26 +88,26 @@ def test_lazy_equals_eager_and_stays_lazy():
 
 
 def test_vacuum_pattern_has_zero_variance_and_inputs_untouched():
-    s, r, f2, fsq, op, I, var = _setup()
+    s, r, f2, fsq, op, intensity, var = _setup()
     N = np.array([60.0, 0.0, -1.0])
-    I0, v0 = I.copy(), var.copy()
-    out = uncertainty.pdf_variance(var, I, s, N, np.zeros(3), f2, fsq, op)
+    i0, v0 = intensity.copy(), var.copy()
+    out = uncertainty.pdf_variance(var, intensity, s, N, np.zeros(3), f2, fsq, op)
     assert np.all(out[1:] == 0) and np.all(out[0, 1:] > 0) and np.all(np.isfinite(out))
-    np.testing.assert_array_equal(I, I0)
+    np.testing.assert_array_equal(intensity, i0)
     np.testing.assert_array_equal(var, v0)
 
 
 def test_bad_input():
-    s, r, f2, fsq, op, I, var = _setup()
+    s, r, f2, fsq, op, intensity, var = _setup()
     with pytest.raises(ValueError, match="'variance'"):
-        uncertainty.pdf_variance(var[:, :-1], I, s, 1.0, 0.0, f2, fsq, op)
+        uncertainty.pdf_variance(var[:, :-1], intensity, s, 1.0, 0.0, f2, fsq, op)
     with pytest.raises(ValueError, match="'gradients'"):
-        uncertainty.pdf_variance(var, I, s, 1.0, 0.0, f2, fsq, op,
+        uncertainty.pdf_variance(var, intensity, s, 1.0, 0.0, f2, fsq, op,
                                  gradients=(f2, f2), N_std=1.0)
     with pytest.raises(ValueError, match="'correlation'"):
-        uncertainty.pdf_variance(var, I, s, 1.0, 0.0, f2, fsq, op, correlation=np.eye(3))
+        uncertainty.pdf_variance(var, intensity, s, 1.0, 0.0, f2, fsq, op, correlation=np.eye(3))
     with pytest.raises(ValueError, match="'f2_mean'"):
-        uncertainty.pdf_variance(var, I, s, 1.0, 0.0, f2[:-1], fsq, op)
+        uncertainty.pdf_variance(var, intensity, s, 1.0, 0.0, f2[:-1], fsq, op)
 
 
 def test_bin_correlation_is_a_correlation_of_subpixel_splitting():
