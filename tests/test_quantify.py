@@ -171,3 +171,53 @@ def test_errors(scan):
     with pytest.raises(ValueError, match="correlated_fit"):
         quantify.pdf_sigma(ri, weighted)
     assert np.all(np.isfinite(quantify.pdf_sigma(ri, weighted, correlated_fit=False).data))
+
+
+def test_density_and_coordination_sigma_match_monte_carlo(monte_carlo):
+    dp, ri, pdf, comp = monte_carlo
+    R = quantify.integration_correlation(dp, ri)
+    rho, rho_std = quantify.number_density(pdf, (0.3, 1.0), ri=ri, correlation=R)
+    cn, cn_std = quantify.coordination(pdf, (1.15, 1.6), pair=("C", "N"), r_fit=(0.3, 1.0),
+                                       ri=ri, correlation=R)
+    for value, std in ((rho, rho_std), (cn, cn_std)):
+        draws, sig = value.data[1:], std.data[1:]
+        assert np.mean(sig) / np.std(draws) == pytest.approx(1.0, abs=0.12)
+        assert abs(np.mean(draws) - value.data[0]) < 4 * np.mean(sig) / np.sqrt(N_REAL)
+    assert cn.metadata.ePDF.quantify.pair == "C-N"
+    # residual σ of the slope without ri; no CN σ without ri
+    _, resid = quantify.number_density(pdf, (0.3, 1.0))
+    assert resid.data.shape == rho.data.shape
+    assert quantify.coordination(pdf, (1.15, 1.6), rho0=0.1)[1] is None
+
+
+def test_coordination_lazy_equals_eager(scan):
+    _, ri = scan
+    pdf = _pdf(ri)
+    cn, cn_std = quantify.coordination(pdf, (1.8, 2.2), pair=("Zn", "N"), r_fit=(0.3, 1.0),
+                                       ri=ri)
+    lazy_ri = ri.as_lazy()
+    lazy_ri.metadata.Signal.Noise_properties.variance = \
+        ri.metadata.Signal.Noise_properties.variance.as_lazy()
+    lazy_pdf = _pdf(lazy_ri)
+    lcn, lstd = quantify.coordination(lazy_pdf, (1.8, 2.2), pair=("Zn", "N"),
+                                      r_fit=(0.3, 1.0), ri=lazy_ri)
+    assert lcn._lazy and lstd._lazy
+    np.testing.assert_allclose(lcn.data.compute(), cn.data)
+    np.testing.assert_allclose(lstd.data.compute(), cn_std.data)
+    assert cn.data.shape == (3, 4)
+
+
+def test_measured_sio2_default_chain():
+    from pyxem_epdf.data._measured import SIO2_CHAIN as p
+    from pyxem_epdf.physics.coordination import mass_density_to_number_density
+
+    ri = epdf.data.example_profile()
+    pdf = ri.get_pdf("SiO2", p["s_range"], b=p["b"], s_min=p["s_min"], s_max=p["s_max"],
+                     r_max=10.0)
+    rho, err = quantify.number_density(pdf, (0.5, 1.3))
+    rho_bulk = mass_density_to_number_density({"Si": 1 / 3, "O": 2 / 3}, 2.2)
+    cn, _ = quantify.coordination(pdf, (1.4, 1.85), pair=("Si", "O"), rho0=rho_bulk)
+    # Measured values (see the report): ρ₀(slope) 0.026 ± 0.003 Å⁻³ against 0.066 for
+    # 2.2 g/cm³, Si-O CN 3.24 with the bulk ρ₀: G of this fit is ~2.5× too small at low r.
+    assert 0.015 < float(rho.data[0]) < 0.04
+    assert 2.8 < float(cn.data[0]) < 3.6
