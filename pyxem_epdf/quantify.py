@@ -239,26 +239,58 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
     fitmd = pdf.metadata.ePDF.fit
     lazy = (pdf._lazy or ri._lazy) if lazy_output is None else bool(lazy_output)
     kwargs = {}
-    if correlated_fit:
-        weights = fitmd.get_item("weights", "None")
-        if weights not in ("None", None):
-            raise ValueError(f"correlated_fit=True supports the unweighted fit; 'pdf' was "
-                             f"fitted with weights={weights!r}. Use correlated_fit=False.")
-        kwargs["gradients"] = uncertainty.fit_gradients(
-            s, f2, tuple(fitmd.s_range), fix_c=bool(fitmd.fix_c))
-    else:
-        kwargs.update(N_std=_nav(fitmd.N_std.data, ri), C_std=_nav(fitmd.C_std.data, ri))
     data = ri.data
     if lazy and not hasattr(data, "dask"):
         import dask.array as da
 
         data = da.from_array(data, chunks=("auto",) * (data.ndim - 1) + (-1,))
+    if correlated_fit:
+        s_range, fix_c = tuple(fitmd.s_range), bool(fitmd.fix_c)
+        w = _fit_weights(ri, data, var.data, s, f2, s_range, fix_c,
+                         fitmd.get_item("weights", "None"))
+        if w is None:
+            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, fix_c=fix_c)
+        elif hasattr(w, "dask"):
+            w = w.rechunk(w.chunks[:-1] + (-1,))
+
+            def grads(wb, which):
+                return uncertainty.fit_gradients(s, f2, s_range, weights=wb, fix_c=fix_c)[which]
+
+            kwargs["gradients"] = tuple(w.map_blocks(grads, k, dtype=float) for k in (0, 1))
+        else:
+            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, weights=w,
+                                                            fix_c=fix_c)
+    else:
+        kwargs.update(N_std=_nav(fitmd.N_std.data, ri), C_std=_nav(fitmd.C_std.data, ri))
     out = uncertainty.pdf_variance(var.data, data, s, _nav(fitmd.N.data, ri),
                                    _nav(fitmd.C.data, ri), f2, fsq, operator,
                                    correlation=correlation, **kwargs)
     if hasattr(out, "dask") and not lazy:
         out = out.compute()
     return out
+
+
+def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name):
+    """The weights the fit of ``pdf`` used, rebuilt (None: unweighted)."""
+    from .physics import fit
+
+    if name in ("None", None):
+        return None
+    if name == "variance":
+        if hasattr(data, "dask") and not hasattr(var, "dask"):
+            import dask.array as da
+
+            var = da.from_array(var, chunks=data.chunks)
+        return 1.0 / np.where(var > 0, var, np.inf)
+    if name == "poisson":
+        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c)
+        npix = ri.metadata.get_item("ePDF.pixels_per_bin", None)
+        if npix is None:
+            npix = ri.metadata.get_item("ePDF.integration.n_valid", None)
+        model = first.N[..., None] * f2 + first.C[..., None]
+        return fit.poisson_weights(model, None if npix is None else np.asarray(npix))
+    raise ValueError(f"correlated_fit=True cannot rebuild the fit weights {name!r}; "
+                     "use correlated_fit=False.")
 
 
 def _map(pdf, array, title, md):

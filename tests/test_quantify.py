@@ -58,6 +58,32 @@ def test_monte_carlo_coverage_of_one_sigma_band(monte_carlo):
     assert (naive.mean(axis=0)[sel] / G.std(axis=0)[sel]).min() < 0.85
 
 
+@pytest.mark.parametrize("weights", ["variance", "poisson"])
+def test_weighted_fits_coverage(monte_carlo, weights):
+    dp, ri, _, comp = monte_carlo
+    pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0, weights=weights)
+    R = quantify.integration_correlation(dp, ri)
+    sig = quantify.pdf_sigma(ri, pdf, correlation=R).data[1:]
+    r = pdf.axes_manager.signal_axes[0].axis
+    sel = (r >= 1.0) & (r <= 8.0)
+    cover = uncertainty.sigma_coverage(pdf.data[1:], sig, pdf.data[0])[sel]
+    ratio = sig.mean(axis=0)[sel] / pdf.data[1:].std(axis=0)[sel]
+    assert abs(cover.mean() - 0.683) < 0.03
+    assert np.all(np.abs(ratio - 1) < 0.2), (ratio.min(), ratio.max())
+
+
+def test_weighted_lazy_equals_eager(scan):
+    _, ri = scan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
+                         weights="poisson")
+    eager = quantify.pdf_sigma(ri, pdf)
+    lazy = quantify.pdf_sigma(ri, pdf, lazy_output=True)
+    assert lazy._lazy
+    np.testing.assert_allclose(lazy.data.compute(), eager.data, rtol=1e-10)
+
+
 def test_independent_bins_with_subpixel_1(monte_carlo):
     dp, _, _, comp = monte_carlo
     ri = epdf.azimuthal_profile(dp, subpixel=1)
@@ -168,9 +194,13 @@ def test_errors(scan):
         warnings.simplefilter("ignore", UserWarning)
         weighted = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
                               weights="variance")
-    with pytest.raises(ValueError, match="correlated_fit"):
-        quantify.pdf_sigma(ri, weighted)
     assert np.all(np.isfinite(quantify.pdf_sigma(ri, weighted, correlated_fit=False).data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        user = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
+                          weights=np.ones(ri.data.shape[-1]))
+    with pytest.raises(ValueError, match="cannot rebuild the fit weights"):
+        quantify.pdf_sigma(ri, user)
 
 
 def test_density_and_coordination_sigma_match_monte_carlo(monte_carlo):

@@ -109,7 +109,8 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     operator : ChainOperator
         From :func:`~pyxem_epdf.physics.chain.chain_operator`.
     gradients : tuple of numpy.ndarray, optional
-        ``(a, c)`` from :func:`fit_gradients` (shape ``(n_s,)``): N and C
+        ``(a, c)`` from :func:`fit_gradients`, shape ``(n_s,)`` or that of
+        ``variance`` (per-pattern weights of a weighted fit): N and C
         are propagated *with* their correlation to the bins (exact to first
         order). Without them, N and C are treated as independent of I with
         standard errors ``N_std``, ``C_std`` (or as exact if these are
@@ -159,10 +160,17 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     if f2.shape != s.shape or fsq.shape != s.shape:
         raise ValueError(f"'f2_mean' and 'f_mean_sq' must have shape {s.shape}; got "
                          f"{f2.shape} and {fsq.shape}.")
+    per_pattern = False
     if gradients is not None:
-        gradients = tuple(np.asarray(g, dtype=float) for g in gradients)
-        if len(gradients) != 2 or any(g.shape != s.shape for g in gradients):
-            raise ValueError(f"'gradients' must be (a, c), each of shape {s.shape}.")
+        gradients = tuple(g if hasattr(g, "dask") else np.asarray(g, dtype=float)
+                          for g in gradients)
+        if len(gradients) != 2 or any(g.shape not in (s.shape, v.shape) for g in gradients):
+            raise ValueError(f"'gradients' must be (a, c), each of shape {s.shape} or "
+                             f"{v.shape} (per pattern, e.g. a weighted fit).")
+        per_pattern = any(g.shape == v.shape and v.ndim > 1 for g in gradients)
+        if per_pattern:
+            gradients = tuple(g if g.shape == v.shape else np.broadcast_to(g, v.shape)
+                              for g in gradients)
     L = np.asarray(operator.matrix, dtype=float)
     if correlation is not None:
         correlation = np.asarray(correlation, dtype=float)
@@ -170,30 +178,38 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
             raise ValueError(f"'correlation' must have shape {(s.size, s.size)}; got "
                              f"{correlation.shape}.")
     consts = {"s": s, "f2": f2, "fsq": fsq, "L": L, "L2": L * L, "rows": operator.rows,
-              "grad": gradients, "bands": _bands(correlation, L, operator.rows),
-              "corr": correlation}
+              "grad": None if per_pattern else gradients,
+              "bands": _bands(correlation, L, operator.rows), "corr": correlation}
+    spectra = [v, x] + (list(gradients) if per_pattern else [])  # shaped like I(s)
     nav = [N, C] + ([] if gradients is not None else
                     [0.0 if N_std is None else N_std, 0.0 if C_std is None else C_std])
-    lazy = any(hasattr(a, "dask") for a in [v, x] + nav)
+    lazy = any(hasattr(a, "dask") for a in spectra + nav)
     if not lazy:
         shape = v.shape[:-1]
         nav = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in nav]
+        if per_pattern:
+            consts["grad"] = gradients
         return _block(v, x, *nav, **consts)
     import dask.array as da
 
     v = v if hasattr(v, "dask") else da.from_array(v, chunks=("auto",) * (v.ndim - 1) + (-1,))
     v = v.rechunk(v.chunks[:-1] + (-1,))
     nav_chunks = v.chunks[:-1]
-    x = (x if hasattr(x, "dask") else da.from_array(x)).rechunk(v.chunks)
+    spectra = [v] + [(a if hasattr(a, "dask") else da.from_array(a)).rechunk(v.chunks)
+                     for a in spectra[1:]]
 
     def as_nav(a):
         a = a if hasattr(a, "dask") else da.from_array(np.asarray(a, dtype=float))
         return da.broadcast_to(a, v.shape[:-1]).rechunk(nav_chunks)[..., None]
 
-    def block(vb, xb, *nb):
-        return _block(vb, xb, *(n[..., 0] for n in nb), **consts)
+    n_spec = len(spectra)
 
-    return da.map_blocks(block, v, x, *map(as_nav, nav),
+    def block(*blocks):
+        vb, xb, *gb = blocks[:n_spec]
+        kw = dict(consts, grad=tuple(gb)) if gb else consts
+        return _block(vb, xb, *(n[..., 0] for n in blocks[n_spec:]), **kw)
+
+    return da.map_blocks(block, *spectra, *map(as_nav, nav),
                          chunks=nav_chunks + ((L.shape[1],),), dtype=float)
 
 
@@ -213,7 +229,8 @@ def _block(v, x, N, C, *std, s, f2, fsq, L, L2, rows, grad, bands, corr):
     g_n = (-(x2[:, rows] - C2) * u * inv_n) @ L  # (∂φ/∂N) L
     g_c = -(u @ L)                              # (∂φ/∂C) L
     if grad is not None:
-        a, c = (sd * g for g in grad)  # √v ∂N/∂I, √v ∂C/∂I
+        # √v ∂N/∂I, √v ∂C/∂I (gradients shared, or per pattern like v)
+        a, c = (sd * (g if g.ndim == 1 else g.reshape(sd.shape)) for g in grad)
         ra, rc = (a, c) if corr is None else (a @ corr, c @ corr)
         out += g_n**2 * np.sum(a * ra, axis=1, keepdims=True)
         out += g_c**2 * np.sum(c * rc, axis=1, keepdims=True)

@@ -52,6 +52,36 @@ def test_matches_finite_difference_jacobian(fix_c, banded):
         np.testing.assert_allclose(got[p], want, rtol=1e-4, atol=1e-6 * want.max())
 
 
+def test_per_pattern_weighted_gradients_match_finite_difference():
+    s, r, f2, fsq, op, intensity, var = _setup()
+    s_range = (1.6, 2.5)
+    w = 1.0 / var  # fixed per-pattern weights
+
+    def chain_w(x):
+        res = fit.fit_scattering_background(x, s, f2, s_range, weights=w)
+        return chain.intensity_to_pdf(x, s, res.N, res.C, f2, fsq, op)[0], res
+
+    G0, res = chain_w(intensity)
+    grad = uncertainty.fit_gradients(s, f2, s_range, weights=w)
+    assert grad[0].shape == intensity.shape
+    got = uncertainty.pdf_variance(var, intensity, s, res.N, res.C, f2, fsq, op,
+                                   gradients=grad)
+    h = 1e-6
+    J = np.empty((intensity.shape[0], s.size, r.size))
+    for j in range(s.size):
+        x = intensity.copy()
+        x[:, j] += h * intensity[:, j]
+        J[:, j] = (chain_w(x)[0] - G0) / (h * intensity[:, j])[:, None]
+    want = np.einsum("pjr,pj->pr", J**2, var)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * want.max())
+    da = pytest.importorskip("dask.array")
+    lazy = uncertainty.pdf_variance(da.from_array(var, chunks=(1, -1)), intensity, s, res.N,
+                                    res.C, f2, fsq, op,
+                                    gradients=tuple(da.from_array(g, chunks=(1, -1))
+                                                    for g in grad))
+    np.testing.assert_allclose(lazy.compute(), got, rtol=1e-12)
+
+
 def test_fit_gradients_reproduce_fit():
     s, r, f2, fsq, op, intensity, var = _setup()
     a, c = uncertainty.fit_gradients(s, f2, (1.6, 2.5))
