@@ -126,9 +126,10 @@ def integration_correlation(dp, ri, *, mask=None):
         The 4D-STEM data (only its signal axes are used; nothing is computed).
     ri : ReducedIntensity1DPlus
         Its profiles from :func:`~pyxem_epdf.signals.azimuthal_profile`
-        (centre at (0, 0), no per-pattern beam shift).
+        (centre read from its history; with a per-pattern ``beam_shift`` the
+        central geometry is used).
     mask : array_like of bool, optional
-        The detector mask given to the integration.
+        The detector mask given to the integration (required if it had one).
 
     Returns
     -------
@@ -150,10 +151,18 @@ def integration_correlation(dp, ri, *, mask=None):
     md = ri.metadata.get_item("ePDF.integration", None)
     if md is None or not md.has_item("edges"):
         raise ValueError("'ri' must come from azimuthal_profile (metadata.ePDF.integration).")
+    params = next((p for m, p in _history(ri) if m == "azimuthal_profile"), {})
+    masked = int(params.get("masked_pixels", 0))
+    if masked and mask is None:
+        raise ValueError(f"'ri' was integrated with {masked} masked pixels; pass the same "
+                         "'mask'.")
     axes = dp.axes_manager.signal_axes
     kx, ky = (np.asarray(a.axis) * s_unit_factor_checked_axis(a) for a in axes)
+    # per-pattern centres (beam_shift) move the rings by a fraction of a pixel: the
+    # correlation of neighbouring bins is that of the central geometry to first order
     op = integration.radial_operator(kx, ky, np.asarray(md.edges), mask=mask,
-                                     subpixel=int(md.subpixel))
+                                     subpixel=int(md.subpixel),
+                                     center=tuple(params.get("center", (0.0, 0.0))))
     return uncertainty.bin_correlation(op.matrix)
 
 

@@ -251,3 +251,16 @@ def test_measured_sio2_default_chain():
     # 2.2 g/cm³, Si-O CN 3.24 with the bulk ρ₀: G of this fit is ~2.5× too small at low r.
     assert 0.015 < float(rho.data[0]) < 0.04
     assert 2.8 < float(cn.data[0]) < 3.6
+
+
+def test_integration_correlation_needs_the_mask(scan):
+    synth, _ = scan
+    mask = np.zeros((64, 64), dtype=bool)
+    mask[:4] = True
+    ri = epdf.azimuthal_profile(synth.signal.inav[0, 0], mask=mask)
+    with pytest.raises(ValueError, match="masked pixels"):
+        quantify.integration_correlation(synth.signal, ri)
+    R = quantify.integration_correlation(synth.signal, ri, mask=mask)
+    np.testing.assert_allclose(np.diag(R)[1:], 1.0)
+    with pytest.raises(ValueError, match="azimuthal_profile"):
+        quantify.integration_correlation(synth.signal, epdf.data.example_profile())
