@@ -445,11 +445,15 @@ def coordination(pdf, r_range, *, pair=None, composition=None, rho0=None, r_fit=
     return _map(pdf, cn, "coordination number", md), std
 
 
-def component_sigma(fractions, sigma):
-    """σ of component PDFs fitted by least squares to per-pixel G(r) with known fractions.
+def component_sigma(fractions, sigma, pure=None):
+    """σ of component PDFs of an unmixing (closure_unmix) from the per-pixel σ(G).
 
-    For E = (FᵀF)⁻¹ Fᵀ X (fractions F fixed, independent pixels),
-    var(E) = (P∘P) σ²_X with P = (FᵀF)⁻¹ Fᵀ.
+    For least-squares endmembers E = (FᵀF)⁻¹ Fᵀ X (fractions F fixed,
+    independent pixels), var(E) = (P∘P) σ²_X with P = (FᵀF)⁻¹ Fᵀ. An
+    endmember that :func:`~pyxem_epdf.physics.unmixing.closure_unmix`
+    replaced by the mean of its pure pixels gets σ = √(Σ σ²)/n over them
+    (the plain mean; its robust mean is within a few % of that for Gaussian
+    noise).
 
     Parameters
     ----------
@@ -459,6 +463,9 @@ def component_sigma(fractions, sigma):
     sigma : array_like or signal
         σ(G) per pixel, ``(n_pixels, n_r)`` or navigation + ``(n_r,)``
         (e.g. :func:`pdf_sigma`).
+    pure : array_like of bool, optional
+        ``(n_pixels, k)``: ``closure_unmix(...).pure``, the pixels averaged
+        into each endmember (a column without any: least squares).
 
     Returns
     -------
@@ -480,7 +487,13 @@ def component_sigma(fractions, sigma):
     sig = sig.reshape(-1, sig.shape[-1])
     if sig.shape[0] != F.shape[0]:
         raise ValueError(f"'fractions' has {F.shape[0]} pixels, 'sigma' has {sig.shape[0]}.")
-    return np.sqrt(uncertainty.component_variance(F, sig**2))
+    var = uncertainty.component_variance(F, sig**2)
+    if pure is not None:
+        pure = np.asarray(pure, dtype=bool).reshape(F.shape)
+        n = pure.sum(axis=0)
+        for k in np.flatnonzero(n):
+            var[k] = (sig[pure[:, k]] ** 2).sum(axis=0) / n[k] ** 2
+    return np.sqrt(var)
 
 
 __all__ = ["component_sigma", "coordination", "integration_correlation", "number_density",

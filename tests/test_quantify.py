@@ -177,6 +177,12 @@ def test_component_sigma(scan):
     comp = quantify.component_sigma(F, sig)
     want = np.sqrt(np.linalg.pinv(F) ** 2 @ sig.data.reshape(12, -1) ** 2)
     np.testing.assert_allclose(comp, want)
+    pure = np.zeros_like(F, dtype=bool)
+    pure[:5, 0] = True
+    mixed = quantify.component_sigma(F, sig, pure)
+    flat = sig.data.reshape(12, -1)
+    np.testing.assert_allclose(mixed[0], np.sqrt((flat[:5] ** 2).sum(axis=0)) / 5)
+    np.testing.assert_allclose(mixed[1], want[1])
     with pytest.raises(ValueError, match="'fractions' has 5 pixels"):
         quantify.component_sigma(F[:5], sig)
 
