@@ -218,7 +218,9 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     (True, True)
     """
     sigma = np.sqrt(_propagate(ri, pdf, None, correlated_fit, correlation, lazy_output))
-    res = pdf._deepcopy_with_new_data(sigma)
+    from .signals import _base
+
+    res = _base.new_signal(pdf, sigma)  # shares the fit maps of metadata.ePDF
     res._lazy = hasattr(sigma, "dask")
     res._assign_subclass()
     res.metadata.General.title = f"σ of {pdf.metadata.General.title}"
@@ -228,6 +230,8 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
         "bin_correlation": correlation is not None,
     })
     res.metadata.set_item("ePDF.stage", "pdf_sigma")
+    _base.record(res, "pdf_sigma", {"correlated_fit": bool(correlated_fit),
+                                    "bin_correlation": correlation is not None})
     return res
 
 

@@ -146,6 +146,10 @@ def test_inputs_untouched_and_step_chain_gives_same_sigma(scan):
     np.testing.assert_allclose(quantify.pdf_sigma(ri, steps).data, one_pass.data, rtol=1e-8)
     np.testing.assert_array_equal(ri.data, before)
     np.testing.assert_array_equal(pdf.data, pdf_before)
+    assert not pdf.metadata.has_item("ePDF.uncertainty")
+    assert pdf.metadata.ePDF.stage == "pdf"
+    steps = one_pass.metadata.ePDF.history.as_dictionary()
+    assert list(steps.values())[-1]["method"] == "pdf_sigma"
 
 
 def test_region_sum_sigma_scales_as_one_over_root_n(scan):

@@ -227,19 +227,30 @@ def _block(v, x, N, C, *std, s, f2, fsq, L, L2, rows, grad, bands, corr):
     for d, r_d, l_d in bands:  # off-diagonal bands of the bin correlation
         out += 2 * ((w[:, :-d] * w[:, d:] * r_d) @ l_d)
     g_n = (-(x2[:, rows] - C2) * u * inv_n) @ L  # (∂φ/∂N) L
-    g_c = -(u @ L)                              # (∂φ/∂C) L
+    g_c = -inv_n * ((s[rows] * safe_divide(1.0, fsq[rows])) @ L)  # (∂φ/∂C) L = −u L
     if grad is not None:
         # √v ∂N/∂I, √v ∂C/∂I (gradients shared, or per pattern like v)
         a, c = (sd * (g if g.ndim == 1 else g.reshape(sd.shape)) for g in grad)
         ra, rc = (a, c) if corr is None else (a @ corr, c @ corr)
-        out += g_n**2 * np.sum(a * ra, axis=1, keepdims=True)
-        out += g_c**2 * np.sum(c * rc, axis=1, keepdims=True)
-        out += 2 * g_n * g_c * np.sum(a * rc, axis=1, keepdims=True)
-        out += 2 * g_n * ((w * ra[:, rows]) @ L) + 2 * g_c * ((w * rc[:, rows]) @ L)
+        s_aa, s_cc, s_ac = (np.sum(p * q, axis=1, keepdims=True)
+                            for p, q in ((a, ra), (c, rc), (a, rc)))
+        n = w.shape[0]
+        cross = np.concatenate([w * ra[:, rows], w * rc[:, rows]]) @ L  # one product
+        # out += g_n (g_n S_aa + 2 g_c S_ac + 2 X) + g_c (g_c S_cc + 2 Y), in place
+        term = g_n * s_aa
+        term += 2 * s_ac * g_c
+        term += 2 * cross[:n]
+        term *= g_n
+        out += term
+        np.multiply(g_c, s_cc, out=term)
+        term += 2 * cross[n:]
+        term *= g_c
+        out += term
     else:
         n_std, c_std = (a.reshape(-1, 1) for a in std)
         out += (g_n * n_std) ** 2 + (g_c * c_std) ** 2
-    out = np.where(ok, np.maximum(out, 0.0), 0.0)
+    np.maximum(out, 0.0, out=out)
+    out[~ok[:, 0]] = 0.0
     return out.reshape(shape + (L.shape[1],))
 
 
