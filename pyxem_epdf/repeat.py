@@ -159,7 +159,7 @@ class RegionPDF:
         >>> reg = epdf.repeat.region_pdf(ri, glass, chain, n_bootstrap=20)
         >>> pk = reg.peaks([1.55, 2.6])   # the glass's P–O and O–O peaks
         >>> sorted(pk), pk["position"].round(2).tolist()
-        (['height', 'height_std', 'position', 'position_std'], [1.61, 2.57])
+        (['height', 'height_std', 'position', 'position_std'], [1.61, 2.58])
         >>> bool(np.all(pk["position_std"] < 0.05)), bool(np.all(pk["height"] > 0))
         (True, True)
         """

@@ -233,7 +233,7 @@ class Tuner:
         s_min = 0.2
         s_max = 4.0
         <BLANKLINE>
-        >>> import tomllib
+        >>> from pyxem_epdf.batch import tomllib
         >>> from pyxem_epdf.batch import load_config
         >>> cfg = tomllib.loads(tuner.config_toml())
         >>> cfg["chain"]["composition"] = "SiO2"

@@ -85,7 +85,7 @@ axes[0].legend(fontsize=8)
 
 # The corrections, one signal per step: every method returns a new signal
 # (``inplace=False``) and records itself in ``metadata.ePDF.history``.
-corrected = phi.polynomial_correct(s_max=2.5)
+corrected = phi.polynomial_correct(s_range=(0.18, 2.5), s_max=2.5)  # window (s_min, s_max)
 damped = corrected.damp_exponential(b=0.8)
 final = damped.extrapolate_low_s(s_min=0.18)
 for sig, label in ((phi, "φ(s)"), (corrected, "polynomial-corrected"),

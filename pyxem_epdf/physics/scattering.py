@@ -9,8 +9,9 @@ averages ⟨f²⟩ and ⟨f⟩² that enter the reduced intensity
 with :math:`s = 2\\sinθ/λ` in Å⁻¹ and f in Å. The parameter tables are the ones
 shipped with diffsims (``lobato``: Lobato & Van Dyck, Acta Cryst. A70 (2014)
 636; ``xtables``: the International Tables electron parameterisation that
-pyxem's ``fit_atomic_scattering(scattering_factor="xtables")`` also uses), and
-the evaluation is diffsims' own
+pyxem's ``fit_atomic_scattering(scattering_factor="xtables")`` also uses;
+``kirkland``: Kirkland (2010) Appendix C, :mod:`pyxem_epdf.physics.kirkland`), and
+the evaluation (but for Kirkland's) is diffsims' own
 :func:`diffsims.utils.sim_utils.get_atomic_scattering_factors`.
 
 Composition maps (per-pixel fractions, shape ``(..., n_elements)``, NumPy or
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 #: Names of the available scattering-factor tables.
-SCATTERING_TABLES = ("lobato", "xtables")
+SCATTERING_TABLES = ("lobato", "xtables", "kirkland")
 
 #: Tolerance on the sum of atomic fractions (and of mixture coefficients).
 SUM_TOLERANCE = 1e-3
@@ -158,10 +159,12 @@ def scattering_factors(elements, s, table="lobato"):
         Element symbols.
     s : array_like
         Scattering vector s = 2 sinθ/λ in Å⁻¹, 1-D, >= 0.
-    table : {"lobato", "xtables"}
+    table : {"lobato", "xtables", "kirkland"}
         Parameterisation: ``"lobato"`` evaluates
         :math:`f = Σ_i a_i (2 + b_i s^2)/(1 + b_i s^2)^2`, ``"xtables"``
-        :math:`f = Σ_i a_i \\exp(-b_i s^2/4)` (both via diffsims).
+        :math:`f = Σ_i a_i \\exp(-b_i s^2/4)` (both via diffsims),
+        ``"kirkland"`` Kirkland's (2010) three Lorentzians + three Gaussians
+        (:func:`pyxem_epdf.physics.kirkland.kirkland_scattering_factors`).
 
     Returns
     -------
@@ -183,6 +186,12 @@ def scattering_factors(elements, s, table="lobato"):
         raise ValueError(f"'s' must be 1-D; got shape {s.shape}.")
     if np.any(s < 0) or not np.all(np.isfinite(s)):
         raise ValueError("'s' must be finite and >= 0 (Å⁻¹).")
+    if table == "kirkland":
+        from .kirkland import kirkland_scattering_factors
+
+        for el in elements:
+            _check_element(el)
+        return kirkland_scattering_factors(elements, s)
     params = get_scattering_params_dict(table)
     missing = [el for el in elements if el not in params]
     for el in missing:
@@ -241,7 +250,7 @@ def mean_scattering(composition, s, table="lobato"):
         Anything :func:`parse_composition` accepts.
     s : array_like
         s = 2 sinθ/λ in Å⁻¹, 1-D.
-    table : {"lobato", "xtables"}
+    table : {"lobato", "xtables", "kirkland"}
         Scattering-factor parameterisation.
 
     Returns

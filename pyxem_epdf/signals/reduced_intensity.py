@@ -106,9 +106,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             Default the upper part of the profile, (0.64 s_edge, s_edge) with
             s_edge the outer edge of its last bin (the paper's window for
             s_edge = 2.5; :data:`pyxem_epdf.physics.chain.FIT_WINDOW_FRACTION`).
-        table : {"lobato", "xtables"}
-            Electron scattering factors: Lobato & Van Dyck (2014) or the
-            International Tables Vol. C 4.3.2.3 parameterisation.
+        table : {"lobato", "xtables", "kirkland"}
+            Electron scattering factors: Lobato & Van Dyck (2014), the
+            International Tables Vol. C 4.3.2.3 parameterisation or Kirkland (2010).
         fix_c : bool
             Fix C = 0 (no detector offset) and fit N only.
         weights : None, "none", "variance", "poisson", array or signal

@@ -60,7 +60,7 @@ class TestScatteringFactors:
         [
             ({"elements": ["Si"], "s": [-0.1, 1.0]}, "'s' must be finite and >= 0"),
             ({"elements": ["Si"], "s": [[1.0]]}, "'s' must be 1-D"),
-            ({"elements": ["Si"], "s": [1.0], "table": "kirkland"}, "'table' must be one of"),
+            ({"elements": ["Si"], "s": [1.0], "table": "doyle-turner"}, "'table' must be one of"),
             ({"elements": ["Qq"], "s": [1.0]}, "Unknown element 'Qq'"),
             ({"elements": ["Lr"], "s": [1.0], "table": "xtables"}, "no parameters in the 'xtables'"),
         ],
@@ -176,3 +176,16 @@ class TestParseComposition:
     def test_type_error(self):
         with pytest.raises(TypeError, match="'composition'"):
             sc.parse_composition(3.0)
+
+
+def test_kirkland_table_is_a_third_choice_close_to_lobato():
+    from pyxem_epdf.physics.scattering import SCATTERING_TABLES, scattering_factors
+
+    s = np.linspace(0.0, 2.0, 41)
+    assert "kirkland" in SCATTERING_TABLES
+    kirk = scattering_factors(["H", "C", "N", "O", "Si", "Zn"], s, table="kirkland")
+    lob = scattering_factors(["H", "C", "N", "O", "Si", "Zn"], s, table="lobato")
+    assert kirk.shape == lob.shape
+    assert np.max(np.abs(kirk / lob - 1)) < 0.03
+    with pytest.raises(ValueError, match="Unknown element"):
+        scattering_factors(["Xx"], s, table="kirkland")
