@@ -21,18 +21,18 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     [integration]
     npt = 70                 # 0 = one bin per detector pixel
     s_max = 2.5              # Å⁻¹; default the largest full ring
-    subpixel = 4
-    descan = false           # pyxem centre of mass + plane, applied inside the integration
+    subpixel = 1             # sub-squares per pixel side (exact-area pixel splitting)
+    descan = true            # centre of mass of the direct beam + plane, applied inside the integration
     hot_threshold = 8.0
     beam_stop_radius = 0.0   # Å⁻¹ (at most chain.s_min)
     [chain]
     composition = "Zn(C3H3N2)1.75(C7H5N2)0.25"   # or a table {Zn = 0.1, C = 0.5, …}
-    s_range = [1.6, 2.5]     # Å⁻¹, inside the profile's s axis
+    s_range = [1.6, 2.5]     # Å⁻¹, inside the profile's s axis; default (0.64, 1) × outer edge
     weights = "variance"     # "variance", "poisson" or "none" (Python API: None)
     fix_c = false
     s_max = 2.5              # Å⁻¹, end of the polynomial; default the last s
-    b = 0.8                  # Å²
-    s_min = 0.18             # Å⁻¹, below chain.s_range[0]
+    b = 0.8                  # Å²; default 5 / s_last² (0.8 Å² at 2.5 Å⁻¹)
+    s_min = 0.18             # Å⁻¹, below chain.s_range[0]; default 0.14 or the first sample with counts
     r_max = 20.0             # Å
     r_step = 0.01            # Å
     [mapping]
@@ -151,7 +151,7 @@ SCHEMA = {
                     '"variance", "poisson" or "none"'),
         "fix_c": _boolean(),
         "s_max": _number(lambda v: 0 < v <= 50, "in (0, 50] (Å⁻¹)"),
-        "b": _number(lambda v: 0 <= v <= 20, "in [0, 20] (Å², typically 0.1–2)"),
+        "b": _number(lambda v: 0 <= v <= 10, "in [0, 10] (Å², typically 0.6–1.0; above 10 is likely nm²)"),
         "s_min": _number(lambda v: 0 < v <= 50, "in (0, 50] (Å⁻¹)"),
         "r_max": _number(lambda v: 0 < v <= 1000, "in (0, 1000] (Å)"),
         "r_step": _number(lambda v: 1e-4 <= v <= 10, "in [0.0001, 10] (Å)"),
@@ -167,10 +167,10 @@ SCHEMA = {
 DEFAULTS = {
     "calibration": {},
     "navigation": {"rebin": 1},
-    "integration": {"npt": 0, "subpixel": 4, "descan": False, "hot_threshold": 8.0,
+    "integration": {"npt": 0, "subpixel": 1, "descan": True, "hot_threshold": 8.0,
                     "beam_stop_radius": 0.0},
-    "chain": {"s_range": [1.6, 2.5], "weights": "variance", "fix_c": False, "b": 0.8,
-              "s_min": 0.18, "r_max": 20.0, "r_step": 0.01},
+    # s_range, b and s_min: the chain's own defaults (physics.chain.validate_chain_parameters)
+    "chain": {"weights": "variance", "fix_c": False, "r_max": 20.0, "r_step": 0.01},
     "mapping": {"r_range": [1.0, 8.0], "n_components": 0, "method": "closure"},
 }
 #: Largest PDF cube (bytes) :func:`plan` accepts, as a fraction of the machine's memory.
@@ -190,7 +190,7 @@ class ConfigError(ValueError):
     ...     load_config({"chain": {"composition": "SiO2", "b": -1.0}})
     ... except ConfigError as err:
     ...     print(err)
-    'chain.b' must be a number in [0, 20] (Å², typically 0.1–2); got -1.0.
+    'chain.b' must be a number in [0, 10] (Å², typically 0.6–1.0; above 10 is likely nm²); got -1.0.
     >>> issubclass(ConfigError, ValueError)
     True
     """
@@ -288,21 +288,21 @@ def load_config(path_or_dict):
             "[calibration] needs 's_per_pixel' or both 'camera_length_m' and 'pixel_size_m'; "
             f"got {sorted(cal)}."
         )
-    lo, hi = chain["s_range"]
-    if not chain["s_min"] < lo:
+    lo, hi = chain.get("s_range", (None, None))
+    if lo is not None and "s_min" in chain and not chain["s_min"] < lo:
         raise ConfigError(
             f"'chain.s_min' = {chain['s_min']} must be below chain.s_range[0] = {lo} Å⁻¹."
         )
-    if "s_max" in chain and not chain["s_max"] > lo:
+    if lo is not None and "s_max" in chain and not chain["s_max"] > lo:
         raise ConfigError(
             f"'chain.s_max' = {chain['s_max']} must be above chain.s_range[0] = {lo} Å⁻¹."
         )
-    if "s_max" in integ and not hi <= integ["s_max"]:
+    if hi is not None and "s_max" in integ and not hi <= integ["s_max"]:
         raise ConfigError(
             f"'chain.s_range' = {chain['s_range']} must lie below integration.s_max = "
             f"{integ['s_max']} Å⁻¹."
         )
-    if integ["beam_stop_radius"] > chain["s_min"]:
+    if "s_min" in chain and integ["beam_stop_radius"] > chain["s_min"]:
         raise ConfigError(
             f"'integration.beam_stop_radius' = {integ['beam_stop_radius']} must be at most "
             f"chain.s_min = {chain['s_min']} Å⁻¹ (I(s) below s_min is extrapolated; masked "
@@ -470,7 +470,7 @@ def _build(dp, cfg, *, mask=None, shift=None, composition=None):
     s = ri.axes_manager.signal_axes[0].axis
     half = 0.5 * float(s[1] - s[0])  # bin centres: the data cover half a bin beyond
     first, last = float(s[0]) - half, float(s[-1]) + half
-    lo, hi = chain["s_range"]
+    lo, hi = chain.get("s_range", (first, last))
     if lo < first - 1e-9 or hi > last + 1e-9:
         raise ConfigError(
             f"'chain.s_range' = {chain['s_range']} must lie inside the profile's s range "
@@ -484,13 +484,22 @@ def _build(dp, cfg, *, mask=None, shift=None, composition=None):
     comp = chain["composition"] if composition is None else composition
     try:
         pdf = ri.get_pdf(
-            comp, tuple(chain["s_range"]), b=chain["b"], s_min=chain["s_min"],
+            comp, tuple(chain["s_range"]) if "s_range" in chain else None,
+            b=chain.get("b"), s_min=chain.get("s_min"),
             s_max=chain.get("s_max"), r_max=chain["r_max"], r_step=chain["r_step"],
             weights=chain["weights"], fix_c=chain["fix_c"], show_progressbar=False,
         )
     except (ValueError, TypeError) as err:
         raise ConfigError(f"[chain] does not fit this scan: {err}") from None
     return work, ri, pdf
+
+
+def _record_resolved_chain(chain, pdf):
+    """Fill the chain keys left to their defaults with the values get_pdf used."""
+    md = pdf.metadata.ePDF
+    chain.setdefault("s_range", [float(v) for v in md.fit.s_range])
+    chain.setdefault("b", float(md.damping.b) if md.damping.kind == "exponential" else 0.0)
+    chain.setdefault("s_min", float(md.s_min))
 
 
 def plan(dp, cfg, *, composition=None):
@@ -561,7 +570,7 @@ def plan(dp, cfg, *, composition=None):
         raise ConfigError(
             f"'integration.s_max' = {s_max:g} Å⁻¹ is beyond the detector corner ({corner:.3g} Å⁻¹)."
         )
-    lo, hi = chain["s_range"]
+    lo, hi = chain.get("s_range", (0.0, 0.0))
     if hi > s_max + 1e-9:
         raise ConfigError(
             f"'chain.s_range' = {chain['s_range']} must lie below the integration s_max {s_max:g} Å⁻¹."
@@ -616,8 +625,9 @@ def plan(dp, cfg, *, composition=None):
         f"descan correction: {'yes' if integ['descan'] else 'no'}",
         f"navigation binning {rebin} × {rebin} → {binned}",
         f"azimuthal integration: {npt} bins to {s_max:.3g} Å⁻¹, {integ['subpixel']}² sub-pixels",
-        f"chain: {comp}, fit {chain['s_range']} Å⁻¹ ({weights} weights), "
-        f"b = {chain['b']} Å², s_min = {chain['s_min']} Å⁻¹, r 0–{chain['r_max']} Å step "
+        f"chain: {comp}, fit {chain.get('s_range', 'default')} Å⁻¹ ({weights} weights), "
+        f"b = {chain.get('b', 'default')} Å², s_min = {chain.get('s_min', 'default')} Å⁻¹, "
+        f"r 0–{chain['r_max']} Å step "
         f"{chain['r_step']} ({cube_bytes / 1e6:.3g} MB PDF cube)",
         f"mapping: PCA over {mapping['r_range']} Å, "
         f"{mapping['n_components'] or 'automatic'} components, {mapping['method']}",
@@ -997,7 +1007,7 @@ def process(dp, cfg, out_dir, *, source=None, composition=None, overwrite=False,
     >>> prov["complete"], prov["n_components"], prov["parameters"]["chain"]["r_step"]
     (True, 2, 0.05)
     >>> list(prov["stage_seconds"])
-    ['check', 'mask', 'chain', 'mapping', 'write']
+    ['check', 'mask', 'descan', 'chain', 'mapping', 'write']
     """
     stages = _Stages()
     with stages("check"):
@@ -1075,12 +1085,13 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
             )
         shift = None
         if integ["descan"]:
-            rebin = cfg["navigation"]["rebin"]
             with stages("descan"):
-                work = dp.rebin(scale=(rebin, rebin, 1, 1)) if rebin > 1 else dp
-                shift = descan(work)[1]  # the plane fit of the measured centres
+                # measured at full resolution; azimuthal_profile averages the plane
+                # over the navigation.rebin blocks
+                shift = descan(dp, show_progressbar=False).plane
         with stages("chain"):
             _, ri, pdf = _build(dp, cfg, mask=mask, shift=shift, composition=composition)
+            _record_resolved_chain(cfg["chain"], pdf)
             try:
                 electrons, dose = dose_map(dp, mask=mask)
             except ValueError:  # no probe diameter in the metadata

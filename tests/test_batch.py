@@ -68,7 +68,7 @@ def test_process_end_to_end(scan, processed):
     assert prov["frames"] == 256 and prov["n_components"] == 2
     assert prov["complete"] is True and prov["status"] == "complete"
     assert prov["software"] == "pyxem-epdf" and prov["output"] == str(out.resolve())
-    assert list(prov["stage_seconds"]) == ["check", "mask", "chain", "mapping", "write"]
+    assert list(prov["stage_seconds"]) == ["check", "mask", "descan", "chain", "mapping", "write"]
     assert abs(sum(prov["stage_seconds"].values()) - prov["seconds"]) < 0.5
     assert prov["started"] <= prov["finished"]
     assert 9 < prov["dose"]["mean_e_per_A2"] < 11  # generated at 10 e⁻/Å²
@@ -165,7 +165,7 @@ def test_dry_run_computes_nothing(scan, tmp_path, capsys):
     [
         ({"chain": {"composition": "SiO2"}, "colour": {}}, "Unknown section \\[colour\\]"),
         ({"chain": {"composition": "SiO2", "damping": 0.8}}, "Unknown key 'chain.damping'"),
-        ({"chain": {"composition": "SiO2", "b": -1.0}}, "'chain.b' must be a number in \\[0, 20\\]"),
+        ({"chain": {"composition": "SiO2", "b": -1.0}}, "'chain.b' must be a number in \\[0, 10\\]"),
         ({"chain": {"composition": "SiO2", "b": "high"}}, "'chain.b' must be a number in"),
         ({"chain": {"composition": "SiO2", "s_range": [2.5, 1.6]}}, "'chain.s_range' must be"),
         ({"chain": {"composition": "SiO2", "weights": "sqrt"}}, "'chain.weights' must be"),

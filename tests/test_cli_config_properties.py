@@ -124,7 +124,7 @@ in_range = {
         lambda t: sorted(t)),
     ("chain", "s_min"): st.floats(0.01, 2.0),
     ("chain", "s_max"): st.floats(0.1, 3.0),
-    ("chain", "b"): st.floats(0.0, 20.0),
+    ("chain", "b"): st.floats(0.0, 10.0),
     ("chain", "r_max"): st.floats(1.0, 30.0),
     ("chain", "r_step"): st.sampled_from([0.01, 0.05, 0.2]),
     ("navigation", "rebin"): st.integers(1, 5),
