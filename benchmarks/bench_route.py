@@ -518,7 +518,8 @@ def run_size(nav, det, args):
     print(f"  I(s): rms(ours − plain) / rms(plain) = {acc['integration']:.3f} (ours splits pixels"
           " 4×4, plain bins pixel centres)")
     print(f"  G(r) from the same I(s): max |ours − plain| / max |plain| = {acc['chain']:.3f}")
-    print(f"  rank: ours {dec.evidence.n_components} significant (+ mean → {dec.n_components}), "
+    ours_rank = getattr(getattr(dec, "evidence", None), "n_components", "?")
+    print(f"  rank: ours {ours_rank} significant (+ mean → {getattr(dec, 'n_components', '?')}), "
           f"plain {p_rank} (neighbour-difference floor), HyperSpy elbow {h_elbow}")
     print("  fraction map vs truth, |corr|: "
           f"ours {best_corr(ours_fr, truth):.3f}, plain NNLS {best_corr(p_fr, truth):.3f}, "
