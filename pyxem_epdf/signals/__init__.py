@@ -2,20 +2,33 @@
 
 Thin wrappers around :mod:`pyxem_epdf.physics`: they handle axes, metadata,
 laziness and plotting.
+
+The public names are loaded on first access (PEP 562), so that importing this
+package, or one of its light submodules (``_base``, ``profile``, ``scan``),
+does not import pyxem: the signal classes subclass pyxem's, and importing
+pyxem costs ~2 s (its ``__init__`` loads orix, diffsims, scikit-learn and
+matplotlib). HyperSpy resolves ``module: pyxem_epdf.signals`` of the
+extension yaml with ``getattr``, which goes through the same lazy lookup.
 """
 
-from ._base import compute_all
-from .pdf import LazyPDF1DPlus, PDF1DPlus
-from .profile import azimuthal_profile, from_profile
-from .reduced_intensity import LazyReducedIntensity1DPlus, ReducedIntensity1DPlus
-from .scan import (
-    calibrate_s,
-    descan,
-    detector_mask,
-    dose_map,
-    electrons_from_beam,
-    virtual_adf,
-)
+import importlib
+
+#: Public name → submodule defining it.
+_LAZY = {
+    "ReducedIntensity1DPlus": "reduced_intensity",
+    "LazyReducedIntensity1DPlus": "reduced_intensity",
+    "PDF1DPlus": "pdf",
+    "LazyPDF1DPlus": "pdf",
+    "azimuthal_profile": "profile",
+    "from_profile": "profile",
+    "calibrate_s": "scan",
+    "compute_all": "_base",
+    "descan": "scan",
+    "detector_mask": "scan",
+    "dose_map": "scan",
+    "electrons_from_beam": "scan",
+    "virtual_adf": "scan",
+}
 
 __all__ = [
     "ReducedIntensity1DPlus",
@@ -32,3 +45,15 @@ __all__ = [
     "electrons_from_beam",
     "virtual_adf",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(__all__) | {k for k in globals() if not k.startswith("__")})
