@@ -346,7 +346,7 @@ def number_density(pdf, r_fit, *, ri=None, correlated_fit=True, correlation=None
     >>> pdf = ri.get_pdf("SiO2", (2.8, 4.0), b=0.2, s_min=0.2, s_max=4.0, r_max=10.0)
     >>> rho, err = number_density(pdf, (0.5, 1.3))
     >>> round(float(rho.data[0]), 3), round(float(err.data[0]), 3)  # 2.2 g/cm³: 0.066
-    (0.026, 0.003)
+    (0.027, 0.003)
 
     The slope is a third of the density of a-SiO2: this fitted normalisation
     leaves G(r) of the measured film about 2.5× too small at low r.

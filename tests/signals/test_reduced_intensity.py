@@ -211,7 +211,7 @@ def test_pyxem_left_edges_recentred():
     "kwargs, match",
     [
         ({"s_range": (2.5, 3.5)}, "outside the data"),
-        ({"s_range": (1.6, 2.5), "table": "kirkland"}, "'table' must be one of"),
+        ({"s_range": (1.6, 2.5), "table": "doyle-turner"}, "'table' must be one of"),
     ],
 )
 def test_fit_errors(ri_signal, kwargs, match):
