@@ -185,3 +185,23 @@ def check_s_max(s, s_max, *, edge=None, name="s_max"):
             f"edge); got {value:g}."
         )
     return value
+
+
+def usable_cores(limit=8):
+    """Number of cores this process may run on (its CPU affinity), at most ``limit``.
+
+    ``os.cpu_count()`` counts the machine's cores even when the process is
+    pinned to fewer (a batch slot, ``taskset``), which oversubscribes them.
+
+    Examples
+    --------
+    >>> 1 <= usable_cores() <= 8
+    True
+    """
+    import os
+
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, int(limit)))

@@ -161,9 +161,9 @@ def beam_centres(frames, threshold: float = 20.0, *, threads: int | None = None)
     lead = frames.shape[:-2]
     flat = frames.reshape(-1, ny * nx)
     if threads is None:
-        import os
+        from ._common import usable_cores
 
-        threads = min(os.cpu_count() or 1, 8)
+        threads = usable_cores()
     if threads > 1 and flat.shape[0] >= 4 * threads:
         from concurrent.futures import ThreadPoolExecutor
 

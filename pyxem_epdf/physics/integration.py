@@ -1004,7 +1004,9 @@ def integrate(frames, op, centres=None, *, allow_negative=False):
         packed = packed[..., 0, :]
         return Integrated(packed[..., :nb], packed[..., nb:2 * nb], n_mean, packed[..., 2 * nb],
                           n_min)
-    threads = min(os.cpu_count() or 1, 8)
+    from ._common import usable_cores
+
+    threads = usable_cores()
     m, v, bad = _block(np.asarray(frames), op, centres, threads=threads,
                        n_valid=None if centres is None else n_all, **kw)
     return Integrated(m, v, n_mean, bad, n_min)
