@@ -64,7 +64,7 @@ def _match(maps, truth):
 
 def test_parallel_analysis_finds_two_components(composite):
     _, _, _, dec = composite
-    assert dec.evidence.n_components == 1  # one significant direction after centring
+    assert dec.evidence.n_components == 2  # mean + phase contrast (uncentred count)
     assert dec.n_components == 2
     ax = dec.plot_scree()
     assert len(ax.lines) >= 2
@@ -163,7 +163,7 @@ def test_overlay_plot(composite):
     [
         (lambda pdf: pdf.decompose((5.0, 50.0)), "'r_range'"),
         (lambda pdf: pdf.decompose((3.0, 2.0)), "'r_range'"),
-        (lambda pdf: pdf.decompose(R_RANGE, n_components=1000), "between 1 and the number of pixels"),
+        (lambda pdf: pdf.decompose(R_RANGE, n_components=1000), "between 1 and the number of used pixels"),
         (lambda pdf: pdf.inav[0, 0].decompose(R_RANGE), "navigation axes"),
         (lambda pdf: pdf.inav[:1, :2].decompose(R_RANGE), "at least 3 probe positions"),
     ],
