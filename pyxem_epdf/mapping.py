@@ -312,7 +312,8 @@ class Decomposition:
             # components on the full r range: least squares given the loadings
             # (each pixel weighted by its noise level), or the robust mean of
             # the pure pixels where closure found them
-            comps, *_ = np.linalg.lstsq(lu.T * w, x_full[used] * w, rcond=None)
+            lw = lu * w.T**2  # (k, n_used): normal equations, no weighted copy of the cube
+            comps = np.linalg.pinv(lw @ lu.T) @ (lw @ x_full[used])
             if pure is not None:
                 for j in np.flatnonzero(pure.any(axis=0)):
                     comps[j] = _unmixing.robust_mean(x_full[pure[:, j]])
@@ -595,38 +596,46 @@ class Unmixing:
             )
         return win
 
-    def unclipped(self, pdf=None):
+    def unclipped(self, pdf, *, gls=0.01):
         """Affine fractions (sum to one, not clipped at 0 and 1) for interface widths.
 
         Closure fractions are clipped at 0 and 1; clipping the noise pulls the
-        plateaus inwards while the edge keeps its slope, so an error-function
-        fit returns a sharper interface than the truth (σ 1.21 instead of
-        1.56 scan px measured on the embedded composite). The affine least
-        squares fractions given the same components keep the noise
-        symmetric.
+        plateaus inwards while the edge keeps its slope, which sharpens an
+        error-function fit (issue 12: σ 1.21 instead of 1.56 scan px). The
+        affine least-squares fractions given the same components keep the
+        noise symmetric.
 
         Parameters
         ----------
-        pdf : PDF1DPlus, optional
-            Cube to evaluate them on (default: the one decomposed is not
-            kept, so pass it; e.g. ``dec.source`` or a full-resolution cube).
+        pdf : PDF1DPlus
+            Cube to evaluate them on (e.g. ``dec.source`` or a
+            full-resolution cube processed with the same chain).
+        gls : float or None
+            As :meth:`project`.
 
         Returns
         -------
         Signal2D
-            Stack of maps like :attr:`loadings`.
+            Stack of maps like :attr:`loadings` (NaN at excluded pixels).
         """
-        if pdf is None:
-            raise ValueError("'pdf' is required: the cube to evaluate the fractions on.")
-        proj = self.project(pdf, gls=None)
         win = self._window(pdf)
         x, nav_shape = _nav_unfolded(pdf)
-        used = np.isfinite(np.asarray(proj.loadings.data).reshape(len(self.labels), -1)).all(0)
+        x = x[:, win]
+        used = np.isfinite(x).all(axis=1)
+        valid = _valid_flags(pdf, nav_shape)
+        if valid is not None:
+            used &= valid
         r_full = np.asarray(self.components.axes_manager.signal_axes[0].axis)
         e = np.asarray(self.components.data)[:, _crop_index(r_full, self.crop_r)]
         out = np.full((len(e), used.size), np.nan)
-        if used.any():
-            f, _ = _unmixing.simplex_fit(x[used][:, win], e, affine=True)
+        if used.sum() >= 3:
+            w = None
+            if gls is not None:
+                ev = _unmixing.rank_evidence(np.where(used[:, None], x, np.nan), nav_shape)
+                used = ev.used
+                w = ev.basis @ _unmixing.noise_whitener(ev.noise_cov, regularization=gls)
+            xe, ee = (x[used], e) if w is None else (x[used] @ w, e @ w)
+            f, _ = _unmixing.simplex_fit(xe, ee, affine=True)
             out[:, used] = f.T
         maps = _maps(pdf, out.reshape((len(e),) + nav_shape), "unclipped fraction")
         maps.metadata.set_item("ePDF.unmixing.labels", list(self.labels))
@@ -1104,10 +1113,10 @@ class InterfaceWidth:
     >>> line = ((40 - half * np.cos(a), 80 - half * np.sin(a)),
     ...         (40 + half * np.cos(a), 80 + half * np.sin(a)))
     >>> width = epdf.interface_width(fmap, line, linewidth=10.0, probe_diameter=5.0)
-    >>> abs(width.width - synth.parameters.interface_width) < 5.0, width.units  # < 1 pixel
+    >>> abs(width.width - synth.parameters.interface_width) < 0.05, width.units  # exact on the truth
     (True, 'nm')
     >>> print(width)
-    interface 10–90 % width 8.41 ± 0.03 nm (1.68 × the probe diameter)
+    interface 10–90 % width 10.00 ± 0.00 nm (2.00 × the probe diameter)
     """
 
     profile: object = field(repr=False)
@@ -1118,6 +1127,8 @@ class InterfaceWidth:
     probe_diameter: float | None = None
 
     def __str__(self):
+        if not np.isfinite(self.width):
+            return f"interface width not measured: {self.fit.reason}"
         text = f"interface 10–90 % width {self.width:.2f} ± {self.width_err:.2f} {self.units}"
         if self.probe_diameter:
             text += f" ({self.width / self.probe_diameter:.2f} × the probe diameter)"
@@ -1127,21 +1138,34 @@ class InterfaceWidth:
 def interface_width(loading_map, line, *, linewidth=0.0, probe_diameter=None):
     """Width of an interface on a (loading or fraction) map.
 
+    Every map pixel whose centre lies within ``linewidth``/2 of the line
+    (at least half a pixel diagonal) and between its ends enters the fit
+    at its exact distance along the line: no interpolation of the map
+    (HyperSpy's line profile of the *true* fraction map of the embedded
+    composite gave σ 1.40–1.62 px for a truth of 1.56; the pixel band gives
+    it within 3 %). For closure fractions prefer
+    :meth:`Unmixing.interface_width`, which fits the unclipped fractions.
+
     Parameters
     ----------
     loading_map : Signal2D
-        One map with calibrated axes (e.g. ``unmixing.loadings.inav[0]``).
+        One map with calibrated axes (e.g. ``unmixing.loadings.inav[0]``);
+        NaN pixels are skipped.
     line : hyperspy.roi.Line2DROI or tuple
         The line across the interface: a ``Line2DROI`` or two points
         ``((x1, y1), (x2, y2))`` in calibrated units.
     linewidth : float
-        Width of the averaged band in calibrated units (0: a single line).
+        Width of the band in calibrated units (0: the pixels the line
+        crosses).
     probe_diameter : float, optional
         Probe size in the same units, reported for comparison.
 
     Returns
     -------
     InterfaceWidth
+        ``profile`` is HyperSpy's line profile (for display); the fit uses
+        the band's pixels. A failed fit gives NaN widths and
+        ``fit.reason`` says why.
     """
     from hyperspy.roi import Line2DROI
 
@@ -1162,8 +1186,32 @@ def interface_width(loading_map, line, *, linewidth=0.0, probe_diameter=None):
                 f"[{a.axis[0]:g}, {a.axis[-1]:g}] {a.units}."
             )
     profile = line(loading_map)
-    axis = profile.axes_manager.signal_axes[0]
-    fit = _interface.fit_interface(np.asarray(axis.axis), _dense(profile))
+    gx, gy = np.meshgrid(np.asarray(ax_x.axis), np.asarray(ax_y.axis))
+    p1 = np.array([line.x1, line.y1], dtype=float)
+    direction = np.array([line.x2, line.y2], dtype=float) - p1
+    length = float(np.hypot(*direction))
+    if length == 0:
+        raise ValueError("'line' has zero length.")
+    direction /= length
+    rel = np.stack([gx - p1[0], gy - p1[1]], axis=-1)
+    along = rel @ direction
+    across = np.abs(rel @ np.array([-direction[1], direction[0]]))
+    half = max(0.5 * float(line.linewidth or linewidth or 0.0),
+               0.5 * float(np.hypot(ax_x.scale, ax_y.scale)))
+    values = _dense(loading_map)
+    band = (across <= half) & (along >= 0) & (along <= length) & np.isfinite(values)
+    if band.sum() < 5:
+        nan = float("nan")
+        fit = _interface.InterfaceFit(nan, nan, nan, nan, nan, nan, nan, nan,
+                                      reason=f"only {int(band.sum())} finite pixels in the band")
+    else:
+        try:
+            fit = _interface.fit_interface(along[band], values[band])
+        except ValueError as err:
+            nan = float("nan")
+            fit = _interface.InterfaceFit(nan, nan, nan, nan, nan, nan, nan, nan, reason=str(err))
+    if fit.reason:
+        _log.info("interface_width: %s", fit.reason)
     return InterfaceWidth(
         profile=profile,
         fit=fit,

@@ -307,6 +307,18 @@ def _simplex_ls(x, e, f, n_steps):
     return _simplex_ls_fast(x, e, f, n_steps, tol=0.0)
 
 
+def _normal_lstsq(a, b):
+    """argmin ‖a e − b‖ through the (small, k × k) normal equations; pinv if singular."""
+    gram = a.T @ a
+    rhs = a.T @ b
+    try:
+        if np.linalg.cond(gram) < 1e12:
+            return np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.pinv(gram) @ rhs
+
+
 def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps=10,
                   pure_threshold=0.9, min_pure=3, weights=None, seed=0):
     """Phase fractions on the simplex and pure-phase profiles: X ≈ F E.
@@ -399,7 +411,7 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
     scale = np.sqrt(np.mean(xw**2)) or 1.0
     for n_iter in range(1, int(max_iter) + 1):  # noqa: B007 (n_iter is returned)
         f = _simplex_ls(x, e, f, inner_steps)
-        e, *_ = np.linalg.lstsq(f * sw, xw, rcond=None)
+        e = _normal_lstsq(f * sw, xw)
         rms = np.sqrt(np.mean((xw - (f * sw) @ e) ** 2))
         if abs(previous - rms) <= tol * scale or rms <= 1e-12 * scale:
             converged = True
@@ -890,7 +902,14 @@ def simplex_fit(x, endmembers, *, n_steps=200, tol=1e-10, affine=False):
 
 
 def _simplex_ls_fast(c, ec, f, n_steps, tol=1e-10):
-    """FISTA projected gradient of min ‖c − f ec‖² over the simplex, all rows at once."""
+    """FISTA projected gradient of min ‖c − f ec‖² over the simplex, all rows at once
+    (exact in one step for two endmembers: the clipped projection on the segment)."""
+    if ec.shape[0] == 2:
+        d = ec[0] - ec[1]
+        dd = float(d @ d)
+        if dd > 0:
+            a = np.clip((c @ d - ec[1] @ d) / dd, 0.0, 1.0)
+            return np.stack([a, 1.0 - a], axis=1)
     gram = ec @ ec.T
     lip = float(np.linalg.eigvalsh(gram)[-1]) or 1.0
     ce = c @ ec.T
