@@ -50,8 +50,8 @@ _log = logging.getLogger(__name__)
 
 
 def _dense(signal):
-    """NumPy copy of a signal's data (computes a lazy signal)."""
-    return np.array(_base.as_numpy(signal.data))
+    """NumPy view (float) of a signal's data, read only here; computes a lazy signal."""
+    return np.asarray(_base.as_numpy(signal.data))
 
 
 def _nav_unfolded(signal):

@@ -47,13 +47,30 @@ def blas_threads(n=None):
     ...     print({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
     {1}
     """
-    from threadpoolctl import threadpool_limits
-
     n = BLAS_THREADS if n is None else int(n)
     if n < 1:
         raise ValueError(f"'n' (BLAS threads) must be >= 1; got {n}.")
-    with threadpool_limits(limits=n, user_api="blas"):
+    if _BLAS_STATE["depth"] and _BLAS_STATE["n"] == n:  # already limited: no re-scan
         yield
+        return
+    global _CONTROLLER
+    if _CONTROLLER is None:  # scanning the loaded libraries costs ~40 ms: once
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    outer = _BLAS_STATE["n"]
+    _BLAS_STATE["depth"] += 1
+    _BLAS_STATE["n"] = n
+    try:
+        with _CONTROLLER.limit(limits=n, user_api="blas"):
+            yield
+    finally:
+        _BLAS_STATE["depth"] -= 1
+        _BLAS_STATE["n"] = outer
+
+
+_CONTROLLER = None
+_BLAS_STATE = {"depth": 0, "n": None}
 
 
 class ParallelAnalysis(NamedTuple):
