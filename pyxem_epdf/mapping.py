@@ -312,11 +312,19 @@ class Decomposition:
             # components on the full r range: least squares given the loadings
             # (each pixel weighted by its noise level), or the robust mean of
             # the pure pixels where closure found them
-            lw = lu * w.T**2  # (k, n_used): normal equations, no weighted copy of the cube
-            comps = np.linalg.pinv(lw @ lu.T) @ (lw @ x_full[used])
+            # normal equations as full-pixel products: no copy of the (large) cube
+            lw = np.zeros((k, used.size))
+            lw[:, used] = lu * w.T**2
+            comps = np.linalg.pinv(lw[:, used] @ lu.T) @ (lw @ x_full)
             if pure is not None:
+                index = np.flatnonzero(used)
                 for j in np.flatnonzero(pure.any(axis=0)):
-                    comps[j] = _unmixing.robust_mean(x_full[pure[:, j]])
+                    sel = pure[used, j]
+                    # outliers judged in the reduced coordinates, mean over full rows
+                    keep = _unmixing.robust_keep(ev.coordinates[sel])
+                    ind = np.zeros(used.size)
+                    ind[index[sel][keep]] = 1.0 / keep.sum()
+                    comps[j] = ind @ x_full
             r_full = self.source.axes_manager.signal_axes[0].axis
             r_crop = self.signal.axes_manager.signal_axes[0].axis
             crop = _crop_index(r_full, r_crop)

@@ -268,6 +268,35 @@ def project_to_simplex(y):
     return np.maximum(y - theta[:, None], 0.0)
 
 
+def robust_keep(rows, cut=3.0):
+    """Rows within ``cut`` × the median distance of the median row (mask).
+
+    Parameters
+    ----------
+    rows : array_like
+        Shape (n, m).
+    cut : float
+        Outlier cut in units of the median distance (> 1).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        (n,); at least half of the rows are kept.
+
+    Examples
+    --------
+    >>> robust_keep([[0.0], [0.1], [-0.1], [9.0]]).tolist()
+    [True, True, True, False]
+    """
+    rows = np.asarray(rows, dtype=float)
+    med = np.median(rows, axis=0)
+    d = np.sqrt(np.einsum("ij,ij->i", rows - med, rows - med))
+    keep = d <= cut * np.median(d)
+    if keep.sum() < max(1, len(rows) // 2):
+        keep = d <= np.median(d)
+    return keep
+
+
 def robust_mean(rows, cut=3.0):
     """Mean of the rows that lie within ``cut`` × the median distance of the median row.
 
@@ -290,12 +319,7 @@ def robust_mean(rows, cut=3.0):
     [1.004, 1.004, 1.004]
     """
     rows = np.asarray(rows, dtype=float)
-    med = np.median(rows, axis=0)
-    d = np.sqrt(np.einsum("ij,ij->i", rows - med, rows - med))
-    keep = d <= cut * np.median(d)
-    if keep.sum() < max(1, len(rows) // 2):
-        keep = d <= np.median(d)
-    return rows[keep].mean(axis=0)
+    return rows[robust_keep(rows, cut)].mean(axis=0)
 
 
 def _initial_endmembers(x, k):
