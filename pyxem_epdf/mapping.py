@@ -771,35 +771,63 @@ class Unmixing:
                 out[e] += wk * f
         return out
 
-    def refine_composition(self, ri, phase_compositions, chain):
-        """Re-run the chain with per-pixel compositions and unmix again.
+    def refine_composition(self, ri, phase_compositions, chain, *, pure_threshold=0.9):
+        """Component PDFs re-processed with each phase's own composition (second pass).
 
         The paper's check (ESI Fig. 9): the composition assumed in
-        ``fit_scattering`` changes φ(s), so a composite should be re-processed
-        with the composition each pixel actually has. The composition map
-        comes from these fractions (:meth:`composition_map`); the new cube
-        is decomposed over the same r range and unmixed with the same method
-        and number of components.
+        ``fit_scattering`` changes φ(s), so each phase's PDF should be made
+        with the composition it actually has. Here the I(s) of each phase's
+        pure pixels (fraction ≥ ``pure_threshold``) are summed
+        (:meth:`ReducedIntensity1DPlus.sum_regions`) and run through
+        ``chain`` with that phase's composition. The fraction maps are kept.
+
+        Why not re-run the chain per pixel with the composition map and unmix
+        again (this method's earlier behaviour): with one composition for
+        all pixels, G(r) of a mixed pixel is the linear mixture of the
+        phases' G(r) — the model unmixing fits. Normalizing every pixel by
+        its own ⟨f⟩² breaks that linearity (a pixel's G scales with its
+        estimated, noisy fractions), and on the embedded composite
+        (24 × 24, 10 e⁻/Å²) it *lowered* the fraction-map correlation with
+        the truth from 0.92 to 0.80 and the ZIF PDF's correlation with its
+        noiseless own-composition reference from 0.91 to 0.89, while
+        reporting a 21 % rms change of the ZIF PDF. That change is mostly a
+        rescaling: the noiseless pure-phase references made with the
+        average and the own composition correlate at 0.998 (ZIF) and 0.999
+        (glass), rms difference 11 % and 4 %.
+
+        What this pass does and does not do (measured on the same data
+        against the noiseless own-composition references): the shapes do
+        not measurably improve (correlation ZIF 0.91 → 0.87 from 26 pure
+        pixels, glass 0.979 → 0.984 from 108: noise-level changes); the
+        glass amplitude moves towards the reference (least-squares scale
+        1.34 → 1.06), the ZIF's does not (1.27 → 1.98; its pure pixels sit
+        on a thickness range unlike the reference's 40 nm). Use it to put
+        each phase on its own composition's scale, check
+        ``change["pdf_corr"]`` (≈ 1: only the scale changed), and do not
+        expect better maps or peak positions from it.
 
         Parameters
         ----------
         ri : ReducedIntensity1DPlus
-            The I(s) cube the current result was made from.
+            The I(s) cube the current result was made from (same scan).
         phase_compositions : sequence
             Composition of each component, in component order.
         chain : callable
             ``chain(ri, composition) -> PDF1DPlus``: the processing used
-            (fit_scattering … to_pdf) with the composition as argument.
+            (fit_scattering … to_pdf, or ``get_pdf``) with the composition as
+            argument.
+        pure_threshold : float
+            Fraction in (0, 1] above which a pixel counts as pure.
 
         Returns
         -------
         refined : Unmixing
-            Components in the order of this result's components.
+            Same maps and labels, new component PDFs (from the chain's r axis).
         change : dict
             ``"pdf_rms"`` (rms change of each component PDF over r_range,
-            relative to its maximum), ``"pdf_corr"`` (correlation old/new)
-            and ``"fraction_mean_abs"`` (mean |Δ loading|), one value per
-            component.
+            relative to its maximum), ``"pdf_corr"`` (correlation old/new),
+            ``"n_pure"`` (pixels summed) and ``"fraction_mean_abs"`` (0: the
+            maps are kept), one value per component.
 
         Examples
         --------
@@ -817,36 +845,54 @@ class Unmixing:
         >>> zif, glass = (phase.composition for phase in synth.phases)
         >>> refined, change = unmix.refine_composition(ri, [zif, glass], chain)
         >>> sorted(change), refined.loadings.data.shape
-        (['fraction_mean_abs', 'pdf_corr', 'pdf_rms'], (2, 12, 12))
-        >>> [round(v, 2) for v in change["pdf_corr"]]  # the component PDFs hardly change
-        [0.99, 1.0]
-        >>> zif_truth = synth.fractions[..., 0].ravel()
-        >>> round(float(np.corrcoef(refined.loadings.data[0].ravel(), zif_truth)[0, 1]), 2)
-        0.89
+        (['fraction_mean_abs', 'n_pure', 'pdf_corr', 'pdf_rms'], (2, 12, 12))
+        >>> [round(v, 2) for v in change["pdf_corr"]]  # shapes kept, amplitudes change
+        [1.0, 1.0]
         """
-        composition = self.composition_map(phase_compositions)
-        pdf = chain(ri, composition)
         k = len(self.loadings.data)
-        refined = pdf.decompose(self.r_range, n_components=k).unmix(k, method=self.method,
-                                                                     labels=self.labels)
-        old_maps = np.asarray(self.loadings.data).reshape(k, -1)
-        new_maps = np.asarray(refined.loadings.data).reshape(k, -1)
-        cc = np.corrcoef(old_maps, new_maps)[:k, k:]
-        order = [int(np.argmax(row)) for row in cc]
-        if sorted(order) != list(range(k)):
-            order = list(range(k))
-        for sig in (refined.loadings, refined.components):
-            sig.data = np.asarray(sig.data)[order]
-        r = np.asarray(self.components.axes_manager.signal_axes[0].axis)
-        win = (r >= self.r_range[0]) & (r <= self.r_range[1])
+        if len(phase_compositions) != k:
+            raise ValueError(
+                f"'phase_compositions' needs {k} entries (one per component); "
+                f"got {len(phase_compositions)}."
+            )
+        if not 0 < pure_threshold <= 1:
+            raise ValueError(f"'pure_threshold' must lie in (0, 1]; got {pure_threshold}.")
+        maps = np.asarray(self.loadings.data, dtype=float)
+        new, n_pure = [], []
+        for j in range(k):
+            mask = np.nan_to_num(maps[j], nan=-np.inf) >= float(pure_threshold)
+            if not mask.any():  # no pure pixel: the most pure ones (top 2 %)
+                finite = np.nan_to_num(maps[j], nan=-np.inf)
+                mask = finite >= np.quantile(finite[np.isfinite(finite)], 0.98)
+            n_pure.append(int(mask.sum()))
+            region = ri.sum_regions(mask)
+            new.append(np.asarray(_base.as_numpy(chain(region, phase_compositions[j]).data))
+                       .reshape(-1))
+            if j == 0:
+                template = chain(region, phase_compositions[j])
+        comps = _components(template if template.axes_manager.navigation_dimension else
+                            self.components, np.stack(new), self.method)
+        _copy_axis(template.axes_manager.signal_axes[0], comps.axes_manager.signal_axes[0])
+        refined = Unmixing(
+            loadings=self.loadings.deepcopy(),
+            components=comps,
+            residual=self.residual.deepcopy(),
+            method=self.method,
+            r_range=self.r_range,
+            labels=list(self.labels),
+            crop_r=self.crop_r,
+        )
+        r_old = np.asarray(self.components.axes_manager.signal_axes[0].axis)
+        r_new = np.asarray(comps.axes_manager.signal_axes[0].axis)
+        win = (r_old >= self.r_range[0]) & (r_old <= self.r_range[1])
         old = np.asarray(self.components.data)[:, win]
-        new = np.asarray(refined.components.data)[:, win]
+        new_w = np.stack([np.interp(r_old[win], r_new, row) for row in np.asarray(comps.data)])
         change = {
-            "pdf_rms": (np.sqrt(np.mean((new - old) ** 2, axis=1)) / np.abs(old).max(axis=1)).tolist(),
-            "pdf_corr": [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(old, new, strict=True)],
-            "fraction_mean_abs": np.mean(
-                np.abs(np.asarray(refined.loadings.data).reshape(k, -1) - old_maps), axis=1
-            ).tolist(),
+            "pdf_rms": (np.sqrt(np.mean((new_w - old) ** 2, axis=1))
+                        / np.abs(old).max(axis=1)).tolist(),
+            "pdf_corr": [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(old, new_w, strict=True)],
+            "n_pure": n_pure,
+            "fraction_mean_abs": [0.0] * k,
         }
         return refined, change
 

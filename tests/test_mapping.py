@@ -199,10 +199,14 @@ def test_composition_refinement_report(composite):
     ri = epdf.from_profile(binned.get_azimuthal_integral1d(npt=70, mean=True,
                                                            show_progressbar=False))
     refined, change = unmix.refine_composition(ri, comps, chain)
-    assert set(change) == {"pdf_rms", "pdf_corr", "fraction_mean_abs"}
+    assert set(change) == {"pdf_rms", "pdf_corr", "fraction_mean_abs", "n_pure"}
     assert all(0 < v < 0.5 for v in change["pdf_rms"])  # it changes, but not beyond recognition
-    _, cc = _match(refined.loadings.data, truth)
-    assert np.all(cc >= 0.95)
+    assert all(v > 0.95 for v in change["pdf_corr"])  # mostly a rescaling
+    assert all(n >= 3 for n in change["n_pure"]) and change["fraction_mean_abs"] == [0.0, 0.0]
+    np.testing.assert_array_equal(refined.loadings.data, unmix.loadings.data)  # maps kept
+    assert refined.labels == unmix.labels
+    with pytest.raises(ValueError, match="'phase_compositions' needs 2"):
+        unmix.refine_composition(ri, comps[:1], chain)
 
 
 def test_peak_table_and_compare(composite, tmp_path):
