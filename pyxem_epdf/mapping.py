@@ -491,6 +491,22 @@ class Unmixing:
         Returns
         -------
         Signal2D
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> fa = un.map("A")
+        >>> fa.metadata.General.title, round(float(abs(np.corrcoef(fa.data.ravel(), w.ravel())[0, 1])), 2)
+        ('A fraction', 1.0)
         """
         i = self._index(label)
         out = self.loadings.inav[i]
@@ -508,6 +524,22 @@ class Unmixing:
         Returns
         -------
         PDF1DPlus
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> pa = un.component("A")
+        >>> pa.metadata.General.title, pa.data.shape
+        ('A PDF (closure)', (200,))
         """
         i = self._index(label)
         out = self.components.inav[i]
@@ -545,6 +577,25 @@ class Unmixing:
         Unmixing
             Same components and labels, maps and residual (ordinary rms
             over r, Å⁻²) on ``pdf``'s scan.
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> other = epdf.PDF1DPlus(np.stack([a, 0.25 * a + 0.75 * b]))   # two new pixels
+        >>> other.axes_manager.signal_axes[0].scale = 0.05
+        >>> other.axes_manager.signal_axes[0].units = "Å"
+        >>> proj = un.project(other, gls=None)
+        >>> proj.loadings.data.shape, proj.loadings.data.sum(axis=0).round(6).tolist()
+        ((2, 2), [1.0, 1.0])
         """
         win = self._window(pdf)
         if pdf.axes_manager.navigation_dimension == 0:
@@ -625,6 +676,25 @@ class Unmixing:
         -------
         Signal2D
             Stack of maps like :attr:`loadings` (NaN at excluded pixels).
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> beyond = epdf.PDF1DPlus((1.2 * a - 0.2 * b)[None].repeat(3, axis=0))
+        >>> beyond.axes_manager.signal_axes[0].scale = 0.05
+        >>> beyond.axes_manager.signal_axes[0].units = "Å"
+        >>> u = un.unclipped(beyond, gls=None).data[:, 0]   # closure would clip at 0 and 1
+        >>> bool(np.isclose(u.sum(), 1.0)), bool(u.min() < 0 < 1 < u.max())
+        (True, True)
         """
         win = self._window(pdf)
         x, nav_shape = _nav_unfolded(pdf)
