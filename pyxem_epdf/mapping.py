@@ -18,6 +18,7 @@ unmixing) and :mod:`pyxem_epdf.physics.interface` (error-function edge fit).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,13 +41,17 @@ __all__ = [
     "plot_pdfs",
 ]
 
-#: HyperSpy BSS algorithms are passed through; these names are ours.
+#: Unmixing methods of our own (``"ica"`` is HyperSpy's sklearn FastICA).
 OWN_METHODS = ("closure", "ica", "nmf")
+#: HyperSpy ``blind_source_separation`` algorithms passed through.
+BSS_ALGORITHMS = ("sklearn_fastica", "orthomax", "FastICA", "JADE", "CuBICA", "TDSEP")
+
+_log = logging.getLogger(__name__)
 
 
 def _dense(signal):
-    """NumPy copy of a signal's data (computes a lazy signal)."""
-    return np.array(_base.as_numpy(signal.data))
+    """NumPy view (float) of a signal's data, read only here; computes a lazy signal."""
+    return np.asarray(_base.as_numpy(signal.data))
 
 
 def _nav_unfolded(signal):
@@ -64,23 +69,38 @@ def _copy_axis(src, dst):
 class Decomposition:
     """PCA of a PDF cube over an r range, with evidence for its rank.
 
+    Made by :meth:`PDF1DPlus.decompose <pyxem_epdf.signals.PDF1DPlus.decompose>`
+    (:func:`decompose`); the input cube is never modified.
+
     Attributes
     ----------
     signal : PDF1DPlus
-        r-cropped copy of the cube holding HyperSpy's ``learning_results``
-        (use its ``plot_explained_variance_ratio``,
-        ``plot_decomposition_results`` …). The input is never modified.
+        r-cropped copy of the cube. Its ``learning_results`` hold the
+        (uncentred) SVD of the used pixels in HyperSpy's layout — factors,
+        loadings (NaN at excluded pixels), explained variance — so HyperSpy's
+        ``plot_explained_variance_ratio``, ``plot_decomposition_results``,
+        ``get_decomposition_model`` and ``blind_source_separation`` work on
+        it; pass ``algorithm=`` to :func:`decompose` to have HyperSpy's own
+        ``decomposition`` fill them instead.
     source : PDF1DPlus
         The full cube the components are re-expressed on.
     r_range : tuple of float
         (lo, hi) in Å used for the decomposition.
-    evidence : object
-        :func:`pyxem_epdf.physics.unmixing.parallel_analysis` result on the
-        column-centred data (singular values vs. the shuffled-data quantile).
+    evidence : pyxem_epdf.physics.unmixing.RankEvidence
+        Singular values of the noise-whitened cube against its noise floor
+        (:func:`pyxem_epdf.physics.unmixing.rank_evidence`); also the basis
+        and coordinates the unmixing reuses (computed once).
     n_components : int
-        Suggested number of components for unmixing: the parallel-analysis
-        count plus one for the mean (HyperSpy's SVD is not centred), at least
-        2. Override in :meth:`unmix`.
+        Suggested number of components for unmixing: the evidence's count
+        (which includes the mean direction: an n-phase sample gives n), at
+        least 2. Override in :meth:`unmix` or with ``n_components=``.
+    used : numpy.ndarray of bool
+        Navigation-shaped: the pixels that entered the decomposition.
+    excluded : dict
+        Number of pixels left out, by reason: ``"invalid"`` (the chain's
+        ``metadata.ePDF.fit.valid`` flag), ``"non_finite"`` and
+        ``"outlier"`` (row norm far beyond the scan's spread). Their maps
+        are NaN.
 
     Examples
     --------
@@ -95,10 +115,12 @@ class Decomposition:
     ...             .to_pdf(8, 0.05))
     >>> pdf = chain(ri, epdf.data.average_composition(synth))
     >>> dec = pdf.decompose((1.0, 6.0))
-    >>> dec.r_range, dec.evidence.n_components, dec.n_components  # 1 above noise + the mean
-    ((1.0, 6.0), 1, 2)
+    >>> dec.r_range, dec.evidence.n_components, dec.n_components   # two phases
+    ((1.0, 6.0), 2, 2)
     >>> dec.signal.axes_manager.signal_shape, dec.source is pdf    # 1–6 Å at 0.05 Å
     ((100,), True)
+    >>> dec.signal.learning_results.factors.shape[0], dec.excluded["invalid"]
+    (100, 0)
     """
 
     signal: object = field(repr=False)
@@ -106,14 +128,28 @@ class Decomposition:
     r_range: tuple
     evidence: object = field(repr=False)
     n_components: int
+    used: np.ndarray = field(repr=False, default=None)
+    excluded: dict = field(default_factory=dict)
 
-    def plot_scree(self, ax=None):
-        """Singular values against the parallel-analysis noise floor.
+    def __str__(self):
+        ev = self.evidence
+        n_ex = sum(self.excluded.values())
+        text = (f"Decomposition over r = {self.r_range[0]:g}–{self.r_range[1]:g} Å: "
+                f"{ev.n_components} components above the noise floor → "
+                f"n_components = {self.n_components}")
+        if n_ex:
+            text += "; excluded " + ", ".join(f"{v} {k}" for k, v in self.excluded.items() if v)
+        return text
+
+    def plot_scree(self, ax=None, n=30):
+        """Singular values of the whitened cube against its noise floor.
 
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
             Axes to draw into; a new figure otherwise.
+        n : int
+            Number of components shown.
 
         Returns
         -------
@@ -123,64 +159,138 @@ class Decomposition:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(4.5, 3.2))
-        sv = np.asarray(self.evidence.singular_values)
-        null = np.asarray(self.evidence.null_singular_values)
-        n = min(len(sv), 30)
+        ev = self.evidence
+        sv = np.asarray(ev.singular_values)
+        floor = np.asarray(ev.noise_floor)
+        n = min(len(sv), int(n))
         idx = np.arange(1, n + 1)
-        ax.semilogy(idx, sv[:n], "o-", label="data (centred)")
-        ax.semilogy(idx, null[:n], "k--", label="noise floor (null quantile)")
-        k = self.evidence.n_components
+        ax.semilogy(idx, sv[:n], "o-", label="data (noise-whitened, uncentred)")
+        ax.semilogy(idx, floor[:n], "k--",
+                    label=f"noise floor ({ev.quantile:g} quantile of the null)")
+        weak = (sv[:n] > floor[:n]) & (ev.strength[:n] < ev.min_strength)
+        if weak.any():
+            ax.semilogy(idx[weak], sv[:n][weak], "x", color="C3",
+                        label=f"above the floor, < {ev.min_strength:g} of the 2nd's energy")
+        k = ev.n_components
         if k:
             ax.axvline(k + 0.5, color="C3", lw=0.8)
         ax.set_xlabel("component")
         ax.set_ylabel("singular value")
-        ax.set_title(f"{k} significant + mean → {self.n_components} components")
+        ax.set_title(f"{k} components above the noise floor → {self.n_components}")
         ax.legend(fontsize=7)
         return ax
 
-    def unmix(self, n_components=None, method="closure", *, seed=0, **kwargs):
+    def unmix(self, n_components=None, method="closure", *, labels=None, gls=1.0, refit=0.01,
+              seed=0, **kwargs):
         """Unmix into loading (or phase-fraction) maps and component PDFs.
 
         Parameters
         ----------
         n_components : int, optional
             Number of components; default :attr:`n_components`.
-        method : str
-            ``"closure"`` — phase fractions ≥ 0 that sum to 1 at every probe
-            position and pure-phase PDFs
-            (:func:`pyxem_epdf.physics.unmixing.closure_unmix`), the right
-            model for an n-phase sample; ``"ica"`` — the paper's PCA → ICA
-            (HyperSpy ``blind_source_separation`` with FastICA); ``"nmf"`` —
-            HyperSpy's NMF decomposition (needs non-negative data, so it
-            only applies to shifted or positive quantities); any other name is
-            passed to ``blind_source_separation(algorithm=...)``.
+        method : str or object
+            ``"closure"`` (default) — phase fractions ≥ 0 that sum to 1 at
+            every probe position and pure-phase PDFs
+            (:func:`pyxem_epdf.physics.unmixing.closure_unmix`, run in the
+            k-dimensional principal subspace of the noise-whitened cube), the
+            right model for an n-phase sample; ``"ica"`` — the paper's PCA →
+            ICA (HyperSpy ``blind_source_separation`` with FastICA on the
+            factors); ``"nmf"`` — HyperSpy's NMF decomposition (needs
+            non-negative data); any HyperSpy BSS algorithm
+            (:data:`BSS_ALGORITHMS`) or an sklearn-like object is passed to
+            ``blind_source_separation(algorithm=...)``.
+        labels : sequence of str, optional
+            One name per component (e.g. ``["ZIF", "glass"]``), used in the
+            titles of maps and component PDFs; settable later through
+            :attr:`Unmixing.labels`.
+        gls : float or None
+            Closure only: fit in the metric of the inverse noise covariance
+            over r (generalized least squares,
+            :func:`~pyxem_epdf.physics.unmixing.noise_whitener`), with this
+            regularization relative to the largest noise eigenvalue; ``None``
+            for ordinary least squares. Measured on three 48²/64² scans
+            (10 and 2.5 e⁻/Å², full and 2 × 2-binned), fraction-map
+            correlation with the truth, None → 1.0: 0.888 → 0.921,
+            0.459 → 0.537, 0.880 → 0.923 (full resolution), 0.979 → 0.983,
+            0.852 → 0.887, 0.979 → 0.984 (2 × 2); smaller values gained more
+            at full resolution but lost up to 0.13 on binned scans.
+        refit : float or None
+            Closure only: once the pure-phase PDFs are known, refit every
+            pixel's fractions on the simplex in the noise metric with this
+            (smaller) regularization, as :meth:`Unmixing.project` does
+            (measured: 0.921 → 0.940 and 0.923 → 0.943 at full resolution,
+            0.983 → 0.986 and 0.887 → 0.912 binned); ``None`` keeps the
+            alternation's fractions.
         seed : int
-            Random state of ICA / the deterministic start of closure.
+            Random state of ICA / NMF (closure is deterministic).
         **kwargs
             Passed to the underlying HyperSpy or :mod:`physics.unmixing` call.
 
         Returns
         -------
         Unmixing
+            Maps are NaN at the pixels the decomposition left out
+            (:attr:`excluded`).
+
+        Notes
+        -----
+        Plain ICA of complementary fractions has no unique answer: the
+        fractions of a 2-phase sample sum to one, so after the mean the data
+        have one varying direction plus thickness-driven amplitude changes,
+        and FastICA picks a rotation of these that depends on their relative
+        strength and on the few pixels that dominate the factors. Issue 12
+        measured glass map r 0.49 (N fit ``weights="variance"``) vs 0.90
+        (``None``) with the previous decomposition; on the documented route
+        (48 × 48 binned 2 × 2, 10 e⁻/Å²) with the factors computed here
+        (invalid and outlier patterns left out) ICA gives 0.972 / 0.973 and
+        closure 0.987 / 0.986, so the instability was not reproduced — a
+        likely cause was outlier patterns (failed N fits, G up to 100× the
+        median) steering the SVD factors. Closure has no free rotation and
+        stays the default.
         """
         k = self.n_components if n_components is None else int(n_components)
-        x_crop, nav_shape = _nav_unfolded(self.signal)
-        n_pix = x_crop.shape[0]
-        if not 1 <= k <= n_pix:
+        ev = self.evidence
+        n_used = int(ev.used.sum())
+        if not 1 <= k <= min(n_used, ev.basis.shape[1]):
             raise ValueError(
-                f"'n_components' must be between 1 and the number of pixels ({n_pix}); got {k}."
+                f"'n_components' must be between 1 and {min(n_used, ev.basis.shape[1])} "
+                f"(used pixels, rank of the data); got {k}."
             )
+        if isinstance(method, str) and method not in OWN_METHODS + BSS_ALGORITHMS:
+            raise ValueError(
+                f"Unknown 'method' {method!r}; valid: "
+                + ", ".join(repr(m) for m in OWN_METHODS + BSS_ALGORITHMS)
+                + " or an sklearn-like object with fit/transform."
+            )
+        if labels is not None and len(labels) != k:
+            raise ValueError(f"'labels' needs {k} entries (one per component); got {len(labels)}.")
+        name = method if isinstance(method, str) else type(method).__name__
         if method == "closure":
             if k < 2:
                 raise ValueError("'n_components' must be >= 2 for method='closure'.")
-            res = _unmixing.closure_unmix(x_crop, k, seed=seed, **kwargs)
-            loadings = np.asarray(res.fractions).T  # (k, n_pix)
-            return self._result(loadings, x_crop, nav_shape, method, pure=res.pure)
-        elif method == "nmf":
-            sig = self.signal.deepcopy()
+            # generalized least squares: coordinates in the metric of the
+            # inverse noise covariance over r, then the k-dimensional principal
+            # subspace of the noise-whitened pixels
+            weights = 1.0 / ev.noise_scale**2
+            with _unmixing.blas_threads():
+                w = (np.eye(ev.basis.shape[1]) if gls is None else
+                     _unmixing.noise_whitener(ev.noise_cov, regularization=gls))
+                z = ev.coordinates @ w
+                q, _ = np.linalg.qr((ev.components[:k] @ w).T)
+                coords = z @ q  # (n_used, k)
+                res = _unmixing.closure_unmix(coords, k, weights=weights, **kwargs)
+            loadings = np.full((k, ev.used.size), np.nan)
+            loadings[:, ev.used] = res.fractions.T
+            pure = np.zeros((ev.used.size, k), dtype=bool)
+            pure[ev.used] = res.pure
+            return self._result(loadings, name, pure=pure, labels=labels, refit=refit)
+        sig = self.signal.deepcopy()
+        if method == "nmf":
+            mask = ~self.used
             try:
                 sig.decomposition(algorithm="NMF", output_dimension=k, print_info=False,
-                                  random_state=seed, **kwargs)
+                                  random_state=seed, navigation_mask=mask if mask.any() else None,
+                                  **kwargs)
             except ValueError as err:
                 raise ValueError(
                     f"method='nmf' needs non-negative data over r_range {self.r_range}: {err}"
@@ -188,39 +298,75 @@ class Decomposition:
             loadings = _dense(sig.get_decomposition_loadings()).reshape(k, -1)
         else:
             algorithm = "sklearn_fastica" if method == "ica" else method
-            sig = self.signal.deepcopy()
             kw = {"random_state": seed, "whiten": False} if algorithm == "sklearn_fastica" else {}
             kw.update(kwargs)
-            sig.blind_source_separation(k, algorithm=algorithm, print_info=False, **kw)
+            with _unmixing.blas_threads():
+                sig.blind_source_separation(k, algorithm=algorithm, print_info=False, **kw)
             loadings = _dense(sig.get_bss_loadings()).reshape(k, -1)
             loadings = _orient(loadings)
-        return self._result(loadings, x_crop, nav_shape, method)
+        return self._result(loadings, name, labels=labels)
 
-    def _result(self, loadings, x_crop, nav_shape, method, pure=None):
-        x_full, _ = _nav_unfolded(self.source)
-        # components on the full r range: least squares given the loadings,
-        # or the (outlier-robust) mean of the pure pixels where closure found them
-        comps, *_ = np.linalg.lstsq(loadings.T, x_full, rcond=None)
-        if pure is not None:
-            for k in np.flatnonzero(pure.any(axis=0)):
-                comps[k] = _unmixing.robust_mean(x_full[pure[:, k]])
-        comps_crop, *_ = np.linalg.lstsq(loadings.T, x_crop, rcond=None)
-        resid = np.sqrt(np.mean((x_crop - loadings.T @ comps_crop) ** 2, axis=1))
+    def _result(self, loadings, method, pure=None, labels=None, refit=None):
+        ev = self.evidence
+        used = ev.used
+        k = len(loadings)
+        lu = loadings[:, used]
+        w = 1.0 / ev.noise_scale[:, None]
+        x_full, nav_shape = _nav_unfolded(self.source)
+        with _unmixing.blas_threads():
+            # components on the full r range: least squares given the loadings
+            # (each pixel weighted by its noise level), or the robust mean of
+            # the pure pixels where closure found them
+            # normal equations as full-pixel products: no copy of the (large) cube
+            lw = np.zeros((k, used.size))
+            lw[:, used] = lu * w.T**2
+            comps = np.linalg.pinv(lw[:, used] @ lu.T) @ (lw @ x_full)
+            if pure is not None:
+                index = np.flatnonzero(used)
+                for j in np.flatnonzero(pure.any(axis=0)):
+                    sel = pure[used, j]
+                    # outliers judged in the reduced coordinates, mean over full rows
+                    keep = _unmixing.robust_keep(ev.coordinates[sel])
+                    ind = np.zeros(used.size)
+                    ind[index[sel][keep]] = 1.0 / keep.sum()
+                    comps[j] = ind @ x_full
+            r_full = self.source.axes_manager.signal_axes[0].axis
+            r_crop = self.signal.axes_manager.signal_axes[0].axis
+            crop = _crop_index(r_full, r_crop)
+            e_crop = comps[:, crop]
+            em = e_crop @ ev.basis  # (k, m)
+            if refit is not None:
+                w = _unmixing.noise_whitener(ev.noise_cov, regularization=refit)
+                f, _ = _unmixing.simplex_fit(ev.coordinates @ w, em @ w)
+                loadings = np.full_like(loadings, np.nan)
+                loadings[:, used] = f.T
+                lu = f.T
+            resid = np.full(used.size, np.nan)
+            diff = ev.coordinates - lu.T @ em
+            resid[used] = np.sqrt(np.einsum("ij,ij->i", diff, diff) / len(r_crop))
         return Unmixing(
-            loadings=_maps(self.source, loadings.reshape((-1,) + nav_shape), "loading"),
+            loadings=_maps(self.source, loadings.reshape((k,) + nav_shape), f"{method} loading"),
             components=_components(self.source, comps, method),
             residual=_maps(self.source, resid.reshape((1,) + nav_shape), "residual").inav[0],
             method=method,
             r_range=self.r_range,
+            labels=labels,
+            crop_r=np.asarray(r_crop),
         )
+
+
+def _crop_index(r_full, r_crop):
+    """Indices of the cropped r samples in the full r axis."""
+    idx = np.searchsorted(r_full, r_crop - 1e-9 * max(1.0, abs(r_full[-1])))
+    return np.clip(idx, 0, len(r_full) - 1)
 
 
 def _orient(loadings):
     """Sign/scale convention: mostly positive loadings, 99th percentile = 1."""
     out = np.array(loadings, dtype=float)
     for i, row in enumerate(out):
-        sign = 1.0 if row.sum() >= 0 else -1.0
-        scale = np.percentile(sign * row, 99)
+        sign = 1.0 if np.nansum(row) >= 0 else -1.0
+        scale = np.nanpercentile(sign * row, 99)
         out[i] = sign * row / (scale if scale > 0 else 1.0)
     return out
 
@@ -250,20 +396,26 @@ def _components(template, comps, method):
 
 @dataclass
 class Unmixing:
-    """Result of :meth:`Decomposition.unmix`.
+    """Result of :meth:`Decomposition.unmix` (or :meth:`Unmixing.project`).
 
     Attributes
     ----------
     loadings : Signal2D
         One map per component (navigation axis ``"component"``), with the
-        scan calibration; phase fractions for ``method="closure"``.
+        scan calibration; phase fractions for ``method="closure"``; NaN at
+        pixels left out of the decomposition.
     components : PDF1DPlus
-        Component PDFs over the full r range of the source cube (least
-        squares given the loadings); pure-phase PDFs for ``"closure"``.
+        Component PDFs over the full r range of the source cube (weighted
+        least squares given the loadings); pure-phase PDFs for ``"closure"``.
     residual : Signal2D
         Per-pixel rms residual of the model over ``r_range`` (Å⁻²).
     method : str
     r_range : tuple of float
+    labels : list of str
+        Component names (default ``"phase 0"``, … for closure, ``"component
+        0"``, … otherwise); setting them retitles maps and components.
+    crop_r : numpy.ndarray
+        r samples (Å) of ``r_range`` the model was fitted on.
 
     Examples
     --------
@@ -277,13 +429,15 @@ class Unmixing:
     ...             .polynomial_correct().damp_exponential(0.8).extrapolate_low_s(0.2)
     ...             .to_pdf(8, 0.05))
     >>> pdf = chain(ri, epdf.data.average_composition(synth))
-    >>> unmix = pdf.decompose((1.0, 6.0)).unmix(2, "closure")
+    >>> unmix = pdf.decompose((1.0, 6.0)).unmix(2, "closure", labels=["ZIF", "glass"])
     >>> unmix.method, unmix.loadings.data.shape, unmix.components.data.shape
     ('closure', (2, 12, 12), (2, 161))
     >>> bool(np.allclose(unmix.loadings.data.sum(axis=0), 1.0))  # phase fractions
     True
+    >>> unmix.map("ZIF").metadata.General.title
+    'ZIF fraction'
     >>> zif_truth = synth.fractions[..., 0].ravel()
-    >>> round(float(np.corrcoef(unmix.loadings.data[0].ravel(), zif_truth)[0, 1]), 2)
+    >>> round(float(np.corrcoef(unmix.map("ZIF").data.ravel(), zif_truth)[0, 1]), 2)
     0.92
     """
 
@@ -292,6 +446,303 @@ class Unmixing:
     residual: object = field(repr=False)
     method: str
     r_range: tuple
+    labels: list = None
+    crop_r: np.ndarray = field(repr=False, default=None)
+
+    def __post_init__(self):
+        k = len(self.loadings.data)
+        if self.labels is None:
+            stem = "phase" if self.method == "closure" else "component"
+            self.labels = [f"{stem} {i}" for i in range(k)]
+        self._retitle()
+
+    def __setattr__(self, name, value):
+        if name == "labels" and value is not None and hasattr(self, "loadings"):
+            value = [str(v) for v in value]
+            if len(value) != len(self.loadings.data):
+                raise ValueError(
+                    f"'labels' needs {len(self.loadings.data)} entries; got {len(value)}."
+                )
+            object.__setattr__(self, name, value)
+            self._retitle()
+            return
+        object.__setattr__(self, name, value)
+
+    def _retitle(self):
+        if self.labels is None:
+            return
+        kind = "fraction" if self.method == "closure" else "loading"
+        names = ", ".join(self.labels)
+        self.loadings.metadata.General.title = f"{self.method} {kind} maps ({names})"
+        self.components.metadata.General.title = f"{self.method} component PDFs ({names})"
+        self.loadings.metadata.set_item("ePDF.unmixing.labels", list(self.labels))
+        self.components.metadata.set_item("ePDF.unmixing.labels", list(self.labels))
+
+    def _index(self, label):
+        if isinstance(label, (int, np.integer)):
+            return int(label)
+        if label not in self.labels:
+            raise ValueError(f"Unknown component {label!r}; labels are {self.labels}.")
+        return self.labels.index(label)
+
+    def map(self, label):
+        """The map of one component, titled by its label.
+
+        Parameters
+        ----------
+        label : str or int
+            A label of :attr:`labels` or an index.
+
+        Returns
+        -------
+        Signal2D
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> fa = un.map("A")
+        >>> fa.metadata.General.title, round(float(abs(np.corrcoef(fa.data.ravel(), w.ravel())[0, 1])), 2)
+        ('A fraction', 1.0)
+        """
+        i = self._index(label)
+        out = self.loadings.inav[i]
+        kind = "fraction" if self.method == "closure" else "loading"
+        out.metadata.General.title = f"{self.labels[i]} {kind}"
+        return out
+
+    def component(self, label):
+        """The PDF of one component, titled by its label.
+
+        Parameters
+        ----------
+        label : str or int
+
+        Returns
+        -------
+        PDF1DPlus
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> pa = un.component("A")
+        >>> pa.metadata.General.title, pa.data.shape
+        ('A PDF (closure)', (200,))
+        """
+        i = self._index(label)
+        out = self.components.inav[i]
+        out.metadata.General.title = f"{self.labels[i]} PDF ({self.method})"
+        return out
+
+    def project(self, pdf, *, exclude_invalid=True, gls=0.01):
+        """Fractions of these components at every pixel of another PDF cube.
+
+        For the paper's route — decompose a 2 × 2-binned cube (better
+        signal-to-noise), then map at scan resolution: every pixel's G(r)
+        over :attr:`r_range` is fitted with the component PDFs, on the
+        simplex for ``method="closure"`` (fractions ≥ 0 summing to 1,
+        :func:`~pyxem_epdf.physics.unmixing.simplex_fit`), by plain least
+        squares otherwise. Vectorised over pixels (the fit runs in the
+        k-dimensional span of the components).
+
+        Parameters
+        ----------
+        pdf : PDF1DPlus
+            Cube processed with the same chain (same r axis over
+            ``r_range``), any scan shape; the input is not modified.
+        exclude_invalid : bool
+            NaN maps at pixels its ``metadata.ePDF.fit.valid`` marks invalid.
+        gls : float or None
+            Fit in the metric of ``pdf``'s own inverse noise covariance over
+            r (estimated by :func:`~pyxem_epdf.physics.unmixing.rank_evidence`
+            from neighbouring pixels), regularized by this fraction of its
+            largest eigenvalue; ``None``: ordinary least squares. With fixed
+            components the fit has no alternation to destabilize, and the
+            smallest tried (0.01 of 0.001/0.01/0.1) was best.
+
+        Returns
+        -------
+        Unmixing
+            Same components and labels, maps and residual (ordinary rms
+            over r, Å⁻²) on ``pdf``'s scan.
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> other = epdf.PDF1DPlus(np.stack([a, 0.25 * a + 0.75 * b]))   # two new pixels
+        >>> other.axes_manager.signal_axes[0].scale = 0.05
+        >>> other.axes_manager.signal_axes[0].units = "Å"
+        >>> proj = un.project(other, gls=None)
+        >>> proj.loadings.data.shape, proj.loadings.data.sum(axis=0).round(6).tolist()
+        ((2, 2), [1.0, 1.0])
+        """
+        win = self._window(pdf)
+        if pdf.axes_manager.navigation_dimension == 0:
+            raise ValueError("'pdf' must have navigation axes (a scan) to be projected.")
+        x, nav_shape = _nav_unfolded(pdf)
+        x = x[:, win]
+        used = np.isfinite(x).all(axis=1)
+        if exclude_invalid:
+            valid = _valid_flags(pdf, nav_shape)
+            if valid is not None:
+                used &= valid
+        r_full = np.asarray(self.components.axes_manager.signal_axes[0].axis)
+        e = np.asarray(self.components.data)[:, _crop_index(r_full, self.crop_r)]
+        k = len(e)
+        loadings = np.full((k, used.size), np.nan)
+        resid = np.full(used.size, np.nan)
+        if used.sum() >= 3 and gls is not None:
+            ev = _unmixing.rank_evidence(np.where(used[:, None], x, np.nan), nav_shape)
+            used = ev.used
+            w = ev.basis @ _unmixing.noise_whitener(ev.noise_cov, regularization=gls)
+        else:
+            w = None
+        if used.any():
+            if self.method == "closure":
+                if w is None:
+                    f, res = _unmixing.simplex_fit(x[used], e)
+                else:
+                    f, _ = _unmixing.simplex_fit(x[used] @ w, e @ w)
+                    res = np.sqrt(np.mean((x[used] - f @ e) ** 2, axis=1))
+            else:
+                with _unmixing.blas_threads():
+                    f, *_ = np.linalg.lstsq(e.T, x[used].T, rcond=None)
+                    f = f.T
+                    res = np.sqrt(np.mean((x[used] - f @ e) ** 2, axis=1))
+            loadings[:, used] = f.T
+            resid[used] = res
+        return Unmixing(
+            loadings=_maps(pdf, loadings.reshape((k,) + nav_shape), f"{self.method} loading"),
+            components=self.components.deepcopy(),
+            residual=_maps(pdf, resid.reshape((1,) + nav_shape), "residual").inav[0],
+            method=self.method,
+            r_range=self.r_range,
+            labels=list(self.labels),
+            crop_r=self.crop_r,
+        )
+
+    def _window(self, pdf):
+        """Indices of :attr:`crop_r` in ``pdf``'s r axis (same samples required)."""
+        r = np.asarray(pdf.axes_manager.signal_axes[0].axis)
+        win = _crop_index(r, self.crop_r)
+        if not np.allclose(r[win], self.crop_r, atol=1e-6 * max(1.0, abs(r[-1]))):
+            raise ValueError(
+                f"'pdf' must have the r samples the components were fitted on "
+                f"({len(self.crop_r)} from {self.crop_r[0]:g} to {self.crop_r[-1]:g} Å); "
+                f"its r axis runs {r[0]:g}–{r[-1]:g} Å in steps of "
+                f"{(r[1] - r[0]) if len(r) > 1 else float('nan'):g} Å."
+            )
+        return win
+
+    def unclipped(self, pdf, *, gls=0.01):
+        """Affine fractions (sum to one, not clipped at 0 and 1) for interface widths.
+
+        Closure fractions are clipped at 0 and 1; clipping the noise pulls the
+        plateaus inwards while the edge keeps its slope, which sharpens an
+        error-function fit (issue 12: σ 1.21 instead of 1.56 scan px). The
+        affine least-squares fractions given the same components keep the
+        noise symmetric.
+
+        Parameters
+        ----------
+        pdf : PDF1DPlus
+            Cube to evaluate them on (e.g. ``dec.source`` or a
+            full-resolution cube processed with the same chain).
+        gls : float or None
+            As :meth:`project`.
+
+        Returns
+        -------
+        Signal2D
+            Stack of maps like :attr:`loadings` (NaN at excluded pixels).
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> w = np.linspace(0, 1, 64).reshape(8, 8)[..., None]   # fraction of A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2, labels=["A", "B"])
+        >>> beyond = epdf.PDF1DPlus((1.2 * a - 0.2 * b)[None].repeat(3, axis=0))
+        >>> beyond.axes_manager.signal_axes[0].scale = 0.05
+        >>> beyond.axes_manager.signal_axes[0].units = "Å"
+        >>> u = un.unclipped(beyond, gls=None).data[:, 0]   # closure would clip at 0 and 1
+        >>> bool(np.isclose(u.sum(), 1.0)), bool(u.min() < 0 < 1 < u.max())
+        (True, True)
+        """
+        win = self._window(pdf)
+        x, nav_shape = _nav_unfolded(pdf)
+        x = x[:, win]
+        used = np.isfinite(x).all(axis=1)
+        valid = _valid_flags(pdf, nav_shape)
+        if valid is not None:
+            used &= valid
+        r_full = np.asarray(self.components.axes_manager.signal_axes[0].axis)
+        e = np.asarray(self.components.data)[:, _crop_index(r_full, self.crop_r)]
+        out = np.full((len(e), used.size), np.nan)
+        if used.sum() >= 3:
+            w = None
+            if gls is not None:
+                ev = _unmixing.rank_evidence(np.where(used[:, None], x, np.nan), nav_shape)
+                used = ev.used
+                w = ev.basis @ _unmixing.noise_whitener(ev.noise_cov, regularization=gls)
+            xe, ee = (x[used], e) if w is None else (x[used] @ w, e @ w)
+            f, _ = _unmixing.simplex_fit(xe, ee, affine=True)
+            out[:, used] = f.T
+        maps = _maps(pdf, out.reshape((len(e),) + nav_shape), "unclipped fraction")
+        maps.metadata.set_item("ePDF.unmixing.labels", list(self.labels))
+        return maps
+
+    def interface_width(self, label, line, pdf, *, linewidth=0.0, probe_diameter=None):
+        """:func:`interface_width` on the unclipped fraction map of one component.
+
+        Parameters
+        ----------
+        label : str or int
+            Component (label or index).
+        line, linewidth, probe_diameter
+            As :func:`interface_width`.
+        pdf : PDF1DPlus
+            The cube the fractions are evaluated on (see :meth:`unclipped`).
+
+        Returns
+        -------
+        InterfaceWidth
+        """
+        maps = self.unclipped(pdf)
+        return interface_width(maps.inav[self._index(label)], line, linewidth=linewidth,
+                               probe_diameter=probe_diameter)
 
     def plot_composite(self, colors=None, ax=None, percentile=99.0):
         """Colour composite of the loading maps (the paper's Fig. 3c/d).
@@ -317,8 +768,8 @@ class Unmixing:
         colors = colors or [f"C{i}" for i in range(len(maps))]
         rgb = np.zeros(maps.shape[1:] + (3,))
         for m, c in zip(maps, colors, strict=False):
-            top = np.percentile(m, percentile)
-            w = np.clip(m / (top if top > 0 else 1.0), 0, 1)
+            top = np.nanpercentile(m, percentile)
+            w = np.clip(np.nan_to_num(m) / (top if top > 0 else 1.0), 0, 1)
             rgb += w[..., None] * np.asarray(to_rgb(c))
         if ax is None:
             _, ax = plt.subplots(figsize=(4, 4))
@@ -327,7 +778,8 @@ class Unmixing:
         ax.imshow(np.clip(rgb, 0, 1), extent=extent)
         ax.set_xlabel(f"{ax_x.name} ({ax_x.units})")
         ax.set_ylabel(f"{ax_y.name} ({ax_y.units})")
-        ax.set_title(f"{self.method} loadings")
+        ax.set_title(f"{self.method}: " + ", ".join(
+            f"{lab} ({c})" for lab, c in zip(self.labels, colors, strict=False)))
         return ax
 
     def composition_map(self, phase_compositions):
@@ -346,7 +798,9 @@ class Unmixing:
             ``{element: fraction map}`` (navigation shape, summing to 1),
             ready for :meth:`ReducedIntensity1DPlus.fit_scattering`.
             Fractions are clipped at 0 and renormalised per pixel (they
-            already are for ``method="closure"``).
+            already are for ``method="closure"``); pixels without fractions
+            (NaN: left out of the decomposition) get the scan's mean
+            fractions, so that the chain can still run on them.
 
         Examples
         --------
@@ -378,6 +832,10 @@ class Unmixing:
                 f"got {len(phase_compositions)}."
             )
         w = np.clip(maps, 0, None)
+        missing = ~np.isfinite(w).all(axis=0)
+        if missing.any():
+            mean = np.nanmean(w.reshape(len(w), -1), axis=1)
+            w = np.where(missing, mean.reshape((-1,) + (1,) * (w.ndim - 1)), w)
         total = w.sum(axis=0)
         w = np.where(total > 0, w / np.where(total > 0, total, 1), 1.0 / len(w))
         parsed = [composition_arrays(c) for c in phase_compositions]
@@ -388,35 +846,63 @@ class Unmixing:
                 out[e] += wk * f
         return out
 
-    def refine_composition(self, ri, phase_compositions, chain):
-        """Re-run the chain with per-pixel compositions and unmix again.
+    def refine_composition(self, ri, phase_compositions, chain, *, pure_threshold=0.9):
+        """Component PDFs re-processed with each phase's own composition (second pass).
 
         The paper's check (ESI Fig. 9): the composition assumed in
-        ``fit_scattering`` changes φ(s), so a composite should be re-processed
-        with the composition each pixel actually has. The composition map
-        comes from these fractions (:meth:`composition_map`); the new cube
-        is decomposed over the same r range and unmixed with the same method
-        and number of components.
+        ``fit_scattering`` changes φ(s), so each phase's PDF should be made
+        with the composition it actually has. Here the I(s) of each phase's
+        pure pixels (fraction ≥ ``pure_threshold``) are summed
+        (:meth:`ReducedIntensity1DPlus.sum_regions`) and run through
+        ``chain`` with that phase's composition. The fraction maps are kept.
+
+        Why not re-run the chain per pixel with the composition map and unmix
+        again (this method's earlier behaviour): with one composition for
+        all pixels, G(r) of a mixed pixel is the linear mixture of the
+        phases' G(r) — the model unmixing fits. Normalizing every pixel by
+        its own ⟨f⟩² breaks that linearity (a pixel's G scales with its
+        estimated, noisy fractions), and on the embedded composite
+        (24 × 24, 10 e⁻/Å²) it *lowered* the fraction-map correlation with
+        the truth from 0.92 to 0.80 and the ZIF PDF's correlation with its
+        noiseless own-composition reference from 0.91 to 0.89, while
+        reporting a 21 % rms change of the ZIF PDF. That change is mostly a
+        rescaling: the noiseless pure-phase references made with the
+        average and the own composition correlate at 0.998 (ZIF) and 0.999
+        (glass), rms difference 11 % and 4 %.
+
+        What this pass does and does not do (measured on the same data
+        against the noiseless own-composition references): the shapes do
+        not measurably improve (correlation ZIF 0.91 → 0.87 from 26 pure
+        pixels, glass 0.979 → 0.984 from 108: noise-level changes); the
+        glass amplitude moves towards the reference (least-squares scale
+        1.34 → 1.06), the ZIF's does not (1.27 → 1.98; its pure pixels sit
+        on a thickness range unlike the reference's 40 nm). Use it to put
+        each phase on its own composition's scale, check
+        ``change["pdf_corr"]`` (≈ 1: only the scale changed), and do not
+        expect better maps or peak positions from it.
 
         Parameters
         ----------
         ri : ReducedIntensity1DPlus
-            The I(s) cube the current result was made from.
+            The I(s) cube the current result was made from (same scan).
         phase_compositions : sequence
             Composition of each component, in component order.
         chain : callable
             ``chain(ri, composition) -> PDF1DPlus``: the processing used
-            (fit_scattering … to_pdf) with the composition as argument.
+            (fit_scattering … to_pdf, or ``get_pdf``) with the composition as
+            argument.
+        pure_threshold : float
+            Fraction in (0, 1] above which a pixel counts as pure.
 
         Returns
         -------
         refined : Unmixing
-            Components in the order of this result's components.
+            Same maps and labels, new component PDFs (from the chain's r axis).
         change : dict
             ``"pdf_rms"`` (rms change of each component PDF over r_range,
-            relative to its maximum), ``"pdf_corr"`` (correlation old/new)
-            and ``"fraction_mean_abs"`` (mean |Δ loading|), one value per
-            component.
+            relative to its maximum), ``"pdf_corr"`` (correlation old/new),
+            ``"n_pure"`` (pixels summed) and ``"fraction_mean_abs"`` (0: the
+            maps are kept), one value per component.
 
         Examples
         --------
@@ -434,78 +920,191 @@ class Unmixing:
         >>> zif, glass = (phase.composition for phase in synth.phases)
         >>> refined, change = unmix.refine_composition(ri, [zif, glass], chain)
         >>> sorted(change), refined.loadings.data.shape
-        (['fraction_mean_abs', 'pdf_corr', 'pdf_rms'], (2, 12, 12))
-        >>> [round(v, 2) for v in change["pdf_corr"]]  # the component PDFs hardly change
-        [0.97, 1.0]
-        >>> zif_truth = synth.fractions[..., 0].ravel()
-        >>> round(float(np.corrcoef(refined.loadings.data[0].ravel(), zif_truth)[0, 1]), 2)
-        0.87
+        (['fraction_mean_abs', 'n_pure', 'pdf_corr', 'pdf_rms'], (2, 12, 12))
+        >>> [round(v, 2) for v in change["pdf_corr"]]  # shapes kept, amplitudes change
+        [1.0, 1.0]
         """
-        composition = self.composition_map(phase_compositions)
-        pdf = chain(ri, composition)
         k = len(self.loadings.data)
-        refined = pdf.decompose(self.r_range, n_components=k).unmix(k, method=self.method)
-        old_maps = np.asarray(self.loadings.data).reshape(k, -1)
-        new_maps = np.asarray(refined.loadings.data).reshape(k, -1)
-        cc = np.corrcoef(old_maps, new_maps)[:k, k:]
-        order = [int(np.argmax(row)) for row in cc]
-        if sorted(order) != list(range(k)):
-            order = list(range(k))
-        for sig in (refined.loadings, refined.components):
-            sig.data = np.asarray(sig.data)[order]
-        r = np.asarray(self.components.axes_manager.signal_axes[0].axis)
-        win = (r >= self.r_range[0]) & (r <= self.r_range[1])
+        if len(phase_compositions) != k:
+            raise ValueError(
+                f"'phase_compositions' needs {k} entries (one per component); "
+                f"got {len(phase_compositions)}."
+            )
+        if not 0 < pure_threshold <= 1:
+            raise ValueError(f"'pure_threshold' must lie in (0, 1]; got {pure_threshold}.")
+        maps = np.asarray(self.loadings.data, dtype=float)
+        new, n_pure = [], []
+        for j in range(k):
+            mask = np.nan_to_num(maps[j], nan=-np.inf) >= float(pure_threshold)
+            if not mask.any():  # no pure pixel: the most pure ones (top 2 %)
+                finite = np.nan_to_num(maps[j], nan=-np.inf)
+                mask = finite >= np.quantile(finite[np.isfinite(finite)], 0.98)
+            n_pure.append(int(mask.sum()))
+            region = ri.sum_regions(mask)
+            new.append(np.asarray(_base.as_numpy(chain(region, phase_compositions[j]).data))
+                       .reshape(-1))
+            if j == 0:
+                template = chain(region, phase_compositions[j])
+        comps = _components(template if template.axes_manager.navigation_dimension else
+                            self.components, np.stack(new), self.method)
+        _copy_axis(template.axes_manager.signal_axes[0], comps.axes_manager.signal_axes[0])
+        refined = Unmixing(
+            loadings=self.loadings.deepcopy(),
+            components=comps,
+            residual=self.residual.deepcopy(),
+            method=self.method,
+            r_range=self.r_range,
+            labels=list(self.labels),
+            crop_r=self.crop_r,
+        )
+        r_old = np.asarray(self.components.axes_manager.signal_axes[0].axis)
+        r_new = np.asarray(comps.axes_manager.signal_axes[0].axis)
+        win = (r_old >= self.r_range[0]) & (r_old <= self.r_range[1])
         old = np.asarray(self.components.data)[:, win]
-        new = np.asarray(refined.components.data)[:, win]
+        new_w = np.stack([np.interp(r_old[win], r_new, row) for row in np.asarray(comps.data)])
         change = {
-            "pdf_rms": (np.sqrt(np.mean((new - old) ** 2, axis=1)) / np.abs(old).max(axis=1)).tolist(),
-            "pdf_corr": [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(old, new, strict=True)],
-            "fraction_mean_abs": np.mean(
-                np.abs(np.asarray(refined.loadings.data).reshape(k, -1) - old_maps), axis=1
-            ).tolist(),
+            "pdf_rms": (np.sqrt(np.mean((new_w - old) ** 2, axis=1))
+                        / np.abs(old).max(axis=1)).tolist(),
+            "pdf_corr": [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(old, new_w, strict=True)],
+            "n_pure": n_pure,
+            "fraction_mean_abs": [0.0] * k,
         }
         return refined, change
 
 
-def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, n_shuffles=20, seed=0,
-              algorithm="SVD", null="neighbour", **kwargs):
-    """PCA of a PDF cube over ``r_range`` with parallel-analysis evidence.
+#: Minimum number of r samples in ``r_range`` for a decomposition.
+MIN_R_SAMPLES = 10
+
+
+def _valid_flags(pdf, nav_shape):
+    """The chain's per-pattern validity flags (metadata.ePDF.fit.valid) or None."""
+    md = pdf.metadata
+    if not md.has_item("ePDF.fit.valid"):
+        return None
+    valid = md.get_item("ePDF.fit.valid")
+    valid = np.asarray(_base.as_numpy(getattr(valid, "data", valid))).astype(bool)
+    if valid.size != int(np.prod(nav_shape)):
+        return None
+    return valid.ravel()
+
+
+def _store_learning_results(signal, ev, used, nav_shape):
+    """HyperSpy's SVD layout in ``signal.learning_results`` from our SVD."""
+    xm = ev.coordinates
+    _, s, vt = np.linalg.svd(xm, full_matrices=False)
+    factors = ev.basis @ vt.T  # (n_r, m)
+    loadings = np.full((used.size, len(s)), np.nan)
+    loadings[used] = xm @ vt.T
+    lr = signal.learning_results
+    lr.factors = factors
+    lr.loadings = loadings
+    lr.explained_variance = s**2 / len(factors)
+    total = lr.explained_variance.sum()
+    lr.explained_variance_ratio = lr.explained_variance / (total if total > 0 else 1.0)
+    lr.number_significant_components = int(ev.n_components)
+    lr.decomposition_algorithm = "SVD"
+    lr.poissonian_noise_normalized = False
+    lr.output_dimension = len(s)
+    lr.unfolded = False
+    lr.centre = None
+    lr.mean = None
+    lr.unmixing_matrix = None
+    lr.bss_algorithm = None
+    if not used.all():
+        lr.navigation_mask = (~used).reshape(nav_shape)
+
+
+def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=True,
+              min_strength=0.12, n_shuffles=20, seed=0, algorithm=None, **kwargs):
+    """PCA of a PDF cube over ``r_range`` with noise-floor evidence for its rank.
 
     See :meth:`pyxem_epdf.signals.PDF1DPlus.decompose`.
     """
     r = pdf.axes_manager.signal_axes[0].axis
-    lo, hi = map(float, r_range)
+    try:
+        lo, hi = map(float, r_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"'r_range' must be a pair (lo, hi) in Å; got {r_range!r}.") from None
     if not (lo < hi and lo >= r[0] - 1e-9 and hi <= r[-1] + 1e-9):
         raise ValueError(
             f"'r_range' {tuple(r_range)} must be an increasing pair inside the PDF's r axis "
             f"[{r[0]:g}, {r[-1]:g}] Å."
         )
+    n_r = int(np.count_nonzero((r >= lo - 1e-9) & (r <= hi + 1e-9)))
+    if n_r < MIN_R_SAMPLES:
+        step = float(r[1] - r[0]) if len(r) > 1 else float("nan")
+        raise ValueError(
+            f"'r_range' {tuple(r_range)} holds {n_r} r samples (step {step:g} Å); a "
+            f"decomposition needs at least {MIN_R_SAMPLES}: widen it (e.g. (1, 8) Å)."
+        )
     if pdf.axes_manager.navigation_dimension == 0:
         raise ValueError("decompose needs a PDF cube with navigation axes (a scan).")
+    if n_components is not None and int(n_components) < 1:
+        raise ValueError(f"'n_components' must be >= 1; got {n_components}.")
     cropped = pdf.isig[lo:hi].deepcopy()
     if cropped._lazy:
-        # parallel analysis and unmixing need the cropped cube in memory anyway
+        # the evidence and the unmixing need the cropped cube in memory anyway
         cropped.compute(show_progressbar=False)
-    x, _ = _nav_unfolded(cropped)
-    if n_components is not None and not 1 <= int(n_components) <= x.shape[0]:
-        raise ValueError(
-            f"'n_components' must be between 1 and the number of pixels ({x.shape[0]}); "
-            f"got {n_components}."
-        )
+    x, nav_shape = _nav_unfolded(cropped)
     if x.shape[0] < 3:
         raise ValueError(
             f"decompose needs at least 3 probe positions; the scan has {x.shape[0]}."
         )
-    cropped.decomposition(algorithm=algorithm, print_info=False, **kwargs)
-    evidence = _unmixing.parallel_analysis(x, null=null, n_shuffles=n_shuffles, seed=seed)
-    n = max(2, evidence.n_components + 1) if n_components is None else int(n_components)
+    finite = np.isfinite(x).all(axis=1)
+    valid = _valid_flags(pdf, nav_shape) if exclude_invalid else None
+    keep = finite if valid is None else finite & valid
+    if keep.sum() < 3:
+        raise ValueError(
+            f"decompose needs at least 3 finite, valid probe positions; {int(finite.sum())} of "
+            f"{x.shape[0]} are finite and {int(keep.sum())} also valid "
+            "(metadata.ePDF.fit.valid; exclude_invalid=False keeps invalid ones)."
+        )
+    if not np.any(x[keep]):
+        raise ValueError("The PDF cube is zero over 'r_range' at every used probe position "
+                         "(vacuum?): nothing to decompose.")
+    try:
+        evidence = _unmixing.rank_evidence(
+            np.where(keep[:, None], x, np.nan), nav_shape, n_draws=n_shuffles,
+            min_strength=min_strength, seed=seed,
+        )
+    except ValueError as err:
+        raise ValueError(f"decompose: {err}") from None
+    used = evidence.used
+    excluded = {
+        "invalid": int((finite & ~keep).sum()),
+        "non_finite": int((~finite).sum()),
+        "outlier": int((keep & ~used).sum()),
+    }
+    if sum(excluded.values()):
+        _log.info("decompose: %s pixels left out of %s (%s)", sum(excluded.values()),
+                  used.size, excluded)
+    if n_components is not None and int(n_components) > min(int(used.sum()),
+                                                          evidence.basis.shape[1]):
+        raise ValueError(
+            f"'n_components' must be between 1 and the number of used pixels "
+            f"({int(used.sum())}) and the rank of the data ({evidence.basis.shape[1]}); "
+            f"got {n_components}."
+        )
+    if algorithm is None:
+        with _unmixing.blas_threads():
+            _store_learning_results(cropped, evidence, used, nav_shape)
+    else:
+        mask = (~used).reshape(nav_shape)
+        with _unmixing.blas_threads():
+            cropped.decomposition(algorithm=algorithm, print_info=False,
+                                  navigation_mask=mask if mask.any() else None, **kwargs)
+    n = max(2, evidence.n_components) if n_components is None else int(n_components)
     cropped.metadata.set_item("ePDF.decomposition.r_range", [lo, hi])
+    cropped.metadata.set_item("ePDF.decomposition.n_components", n)
+    cropped.metadata.set_item("ePDF.decomposition.excluded", dict(excluded))
     return Decomposition(
         signal=cropped,
         source=pdf,
         r_range=(lo, hi),
         evidence=evidence,
         n_components=n,
+        used=used.reshape(nav_shape),
+        excluded=excluded,
     )
 
 
@@ -643,10 +1242,10 @@ class InterfaceWidth:
     >>> line = ((40 - half * np.cos(a), 80 - half * np.sin(a)),
     ...         (40 + half * np.cos(a), 80 + half * np.sin(a)))
     >>> width = epdf.interface_width(fmap, line, linewidth=10.0, probe_diameter=5.0)
-    >>> abs(width.width - synth.parameters.interface_width) < 5.0, width.units  # < 1 pixel
+    >>> abs(width.width - synth.parameters.interface_width) < 0.05, width.units  # exact on the truth
     (True, 'nm')
     >>> print(width)
-    interface 10–90 % width 8.41 ± 0.03 nm (1.68 × the probe diameter)
+    interface 10–90 % width 10.00 ± 0.00 nm (2.00 × the probe diameter)
     """
 
     profile: object = field(repr=False)
@@ -657,6 +1256,8 @@ class InterfaceWidth:
     probe_diameter: float | None = None
 
     def __str__(self):
+        if not np.isfinite(self.width):
+            return f"interface width not measured: {self.fit.reason}"
         text = f"interface 10–90 % width {self.width:.2f} ± {self.width_err:.2f} {self.units}"
         if self.probe_diameter:
             text += f" ({self.width / self.probe_diameter:.2f} × the probe diameter)"
@@ -666,21 +1267,34 @@ class InterfaceWidth:
 def interface_width(loading_map, line, *, linewidth=0.0, probe_diameter=None):
     """Width of an interface on a (loading or fraction) map.
 
+    Every map pixel whose centre lies within ``linewidth``/2 of the line
+    (at least half a pixel diagonal) and between its ends enters the fit
+    at its exact distance along the line: no interpolation of the map
+    (HyperSpy's line profile of the *true* fraction map of the embedded
+    composite gave σ 1.40–1.62 px for a truth of 1.56; the pixel band gives
+    it within 3 %). For closure fractions prefer
+    :meth:`Unmixing.interface_width`, which fits the unclipped fractions.
+
     Parameters
     ----------
     loading_map : Signal2D
-        One map with calibrated axes (e.g. ``unmixing.loadings.inav[0]``).
+        One map with calibrated axes (e.g. ``unmixing.loadings.inav[0]``);
+        NaN pixels are skipped.
     line : hyperspy.roi.Line2DROI or tuple
         The line across the interface: a ``Line2DROI`` or two points
         ``((x1, y1), (x2, y2))`` in calibrated units.
     linewidth : float
-        Width of the averaged band in calibrated units (0: a single line).
+        Width of the band in calibrated units (0: the pixels the line
+        crosses).
     probe_diameter : float, optional
         Probe size in the same units, reported for comparison.
 
     Returns
     -------
     InterfaceWidth
+        ``profile`` is HyperSpy's line profile (for display); the fit uses
+        the band's pixels. A failed fit gives NaN widths and
+        ``fit.reason`` says why.
     """
     from hyperspy.roi import Line2DROI
 
@@ -701,8 +1315,32 @@ def interface_width(loading_map, line, *, linewidth=0.0, probe_diameter=None):
                 f"[{a.axis[0]:g}, {a.axis[-1]:g}] {a.units}."
             )
     profile = line(loading_map)
-    axis = profile.axes_manager.signal_axes[0]
-    fit = _interface.fit_interface(np.asarray(axis.axis), _dense(profile))
+    gx, gy = np.meshgrid(np.asarray(ax_x.axis), np.asarray(ax_y.axis))
+    p1 = np.array([line.x1, line.y1], dtype=float)
+    direction = np.array([line.x2, line.y2], dtype=float) - p1
+    length = float(np.hypot(*direction))
+    if length == 0:
+        raise ValueError("'line' has zero length.")
+    direction /= length
+    rel = np.stack([gx - p1[0], gy - p1[1]], axis=-1)
+    along = rel @ direction
+    across = np.abs(rel @ np.array([-direction[1], direction[0]]))
+    half = max(0.5 * float(line.linewidth or linewidth or 0.0),
+               0.5 * float(np.hypot(ax_x.scale, ax_y.scale)))
+    values = _dense(loading_map)
+    band = (across <= half) & (along >= 0) & (along <= length) & np.isfinite(values)
+    if band.sum() < 5:
+        nan = float("nan")
+        fit = _interface.InterfaceFit(nan, nan, nan, nan, nan, nan, nan, nan,
+                                      reason=f"only {int(band.sum())} finite pixels in the band")
+    else:
+        try:
+            fit = _interface.fit_interface(along[band], values[band])
+        except ValueError as err:
+            nan = float("nan")
+            fit = _interface.InterfaceFit(nan, nan, nan, nan, nan, nan, nan, nan, reason=str(err))
+    if fit.reason:
+        _log.info("interface_width: %s", fit.reason)
     return InterfaceWidth(
         profile=profile,
         fit=fit,

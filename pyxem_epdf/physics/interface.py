@@ -35,6 +35,9 @@ class InterfaceFit(NamedTuple):
         Step height (negative for a falling edge) and level far on the left.
     residual_rms : float
         rms residual of the fit.
+    reason : str
+        Empty for a good fit; otherwise why the numbers are NaN (the fit did
+        not converge) or not to be trusted (edge wider than the profile).
 
     Examples
     --------
@@ -55,6 +58,7 @@ class InterfaceFit(NamedTuple):
     amplitude: float
     offset: float
     residual_rms: float
+    reason: str = ""
 
 
 def erf_step(x, center, sigma, amplitude, offset):
@@ -98,7 +102,8 @@ def fit_interface(x, y, *, sigma=None):
     InterfaceFit
         Centre, 10–90 % width (always > 0) with one-sigma uncertainties,
         the Gaussian width, step amplitude (negative for a falling edge),
-        offset and rms residual.
+        offset and rms residual. A fit that does not converge returns NaN
+        everywhere and says why in ``reason`` (no SciPy exception escapes).
 
     Examples
     --------
@@ -130,10 +135,21 @@ def fit_interface(x, y, *, sigma=None):
     w0 = max(abs(q75 - q25) / 1.349, np.min(np.diff(x)) / 4)
     p0 = [center0, w0, amp, lo]
     sig = None if sigma is None else np.asarray(sigma, dtype=float)[order]
-    popt, _ = curve_fit(
-        erf_step, x, y, p0=p0, sigma=sig, absolute_sigma=sigma is not None,
-        jac=_jacobian, maxfev=10_000,
-    )
+    import warnings
+
+    from scipy.optimize import OptimizeWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", OptimizeWarning)
+            popt, _ = curve_fit(
+                erf_step, x, y, p0=p0, sigma=sig, absolute_sigma=sigma is not None,
+                jac=_jacobian, maxfev=10_000,
+            )
+    except (RuntimeError, OptimizeWarning, ValueError, FloatingPointError) as err:
+        nan = float("nan")
+        return InterfaceFit(nan, nan, nan, nan, nan, nan, nan, nan,
+                            reason=f"the error-function fit did not converge ({err})")
     # covariance from the analytic Jacobian (robust also for exact data)
     weights = np.ones_like(y) if sig is None else 1.0 / sig**2
     jac = _jacobian(x, *popt)
@@ -144,6 +160,11 @@ def fit_interface(x, y, *, sigma=None):
     perr = np.sqrt(np.clip(np.diag(pcov), 0, None))
     center, w, amplitude, offset = popt
     resid = np.sqrt(np.mean(resid**2))
+    reason = ""
+    if not x[0] <= center <= x[-1]:
+        reason = "the fitted edge lies outside the profile"
+    elif 2 * Z90 * abs(w) > np.ptp(x):
+        reason = "the fitted edge is wider than the profile: lengthen the line"
     return InterfaceFit(
         center=float(center),
         center_err=float(perr[0]),
@@ -153,6 +174,7 @@ def fit_interface(x, y, *, sigma=None):
         amplitude=float(amplitude),
         offset=float(offset),
         residual_rms=float(resid),
+        reason=reason,
     )
 
 

@@ -143,35 +143,60 @@ class PDF1DPlus(PairDistributionFunction1D):
         r_range: tuple[float, float] = (1.0, 8.0),
         *,
         n_components: int | None = None,
+        exclude_invalid: bool = True,
+        min_strength: float = 0.12,
         n_shuffles: int = 20,
         seed: int = 0,
-        algorithm: str = "SVD",
+        algorithm: str | None = None,
         **kwargs,
     ):
-        """PCA over an r range with evidence for the number of components.
+        """PCA result object with rank evidence — unlike HyperSpy's in-place ``decomposition()``.
 
-        Runs HyperSpy's ``decomposition`` on an r-cropped copy (this signal is
-        not modified) and Horn's parallel analysis on the column-centred
-        cube: singular values above the ``0.95`` quantile of those of
-        column-shuffled data are significant. Unmix the result with
+        ``pdf.decompose()`` returns a new
+        :class:`~pyxem_epdf.mapping.Decomposition` and leaves this signal
+        untouched; HyperSpy's inherited ``pdf.decomposition()`` stores its
+        results in ``pdf.learning_results`` in place and returns nothing. The
+        decomposition runs on an r-cropped copy (``dec.signal``, whose
+        ``learning_results`` hold the SVD in HyperSpy's layout, so HyperSpy's
+        plots and BSS work on it) and counts the components that rise above
+        the cube's own noise floor
+        (:func:`pyxem_epdf.physics.unmixing.rank_evidence`): each pixel is
+        scaled by its noise level (the G(r) noise of Poisson counts varies
+        ten times across a scan with thickness, dose and N) and compared
+        with Gaussian noise of the covariance over r measured from
+        neighbouring pixels. The count includes the mean (the SVD is not
+        centred): a two-phase sample gives 2. Unmix with
         :meth:`pyxem_epdf.mapping.Decomposition.unmix` (closure-aware phase
-        fractions, the paper's ICA, NMF, or any HyperSpy BSS algorithm).
-        A lazy cube is computed over ``r_range`` (n_pixels × n_r floats).
+        fractions by default, the paper's ICA, NMF, or any HyperSpy BSS
+        algorithm). A lazy cube is computed over ``r_range`` (n_pixels × n_r
+        floats).
 
         Parameters
         ----------
         r_range : tuple of float
-            (lo, hi) in Å; the paper used the short-range part of G(r).
+            (lo, hi) in Å, ≥ 10 r samples; the paper used the short-range
+            part of G(r).
         n_components : int, optional
             Override the suggested number of components.
+        exclude_invalid : bool
+            Leave out the patterns ``metadata.ePDF.fit.valid`` marks invalid
+            (fit-quality outliers); their maps are NaN and
+            ``Decomposition.excluded`` counts them. Non-finite patterns and
+            norm outliers are always left out.
+        min_strength : float
+            A component above the noise floor counts only if its excess
+            energy is at least this fraction of the strongest variation's
+            (0.12: thickness-driven shape changes within a phase measured at
+            0.08–0.09, a third phase at ≥ 0.14; see ``rank_evidence``).
         n_shuffles : int
-            Shuffled copies for parallel analysis.
+            Null draws for the noise floor.
         seed : int
-            Seed of the shuffles (deterministic result).
-        algorithm : str
-            HyperSpy decomposition algorithm.
+            Seed of the null draws and the random basis (deterministic).
+        algorithm : str, optional
+            Fill ``dec.signal.learning_results`` with HyperSpy's own
+            ``decomposition(algorithm=...)`` (slower) instead of our SVD.
         **kwargs
-            Passed to HyperSpy's ``decomposition``.
+            Passed to HyperSpy's ``decomposition`` (with ``algorithm``).
 
         Returns
         -------
@@ -189,14 +214,15 @@ class PDF1DPlus(PairDistributionFunction1D):
         >>> pdf.axes_manager.signal_axes[0].scale = 0.05
         >>> pdf.axes_manager.signal_axes[0].units = "Å"
         >>> dec = pdf.decompose((1.0, 8.0))
-        >>> dec.n_components
-        2
+        >>> dec.n_components, pdf.learning_results.factors is None   # input untouched
+        (2, True)
         """
         from ..mapping import decompose
 
         self._r()
-        return decompose(self, r_range, n_components=n_components, n_shuffles=n_shuffles,
-                         seed=seed, algorithm=algorithm, **kwargs)
+        return decompose(self, r_range, n_components=n_components,
+                         exclude_invalid=exclude_invalid, min_strength=min_strength,
+                         n_shuffles=n_shuffles, seed=seed, algorithm=algorithm, **kwargs)
 
     def find_peaks(
         self,

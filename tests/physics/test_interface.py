@@ -47,3 +47,19 @@ def test_unsorted_input_and_given_sigma():
 def test_errors(x, y, match):
     with pytest.raises(ValueError, match=match):
         fit_interface(x, y)
+
+
+def test_failed_fit_gives_nan_with_a_reason():
+    """Noise with a faint step: curve_fit fails; NaN and a reason, no SciPy exception."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=12)
+    y[-3:] += 0.3
+    fit = fit_interface(np.arange(12.0), y)
+    assert "did not converge" in fit.reason
+    assert np.isnan(fit.width_10_90) and np.isnan(fit.center)
+
+
+def test_edge_wider_than_profile_is_flagged():
+    x = np.linspace(-5, 5, 21)
+    fit = fit_interface(x, erf_step(x, 0.0, 20.0, 1.0, 0.0))
+    assert "wider than the profile" in fit.reason

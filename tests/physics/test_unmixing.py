@@ -6,9 +6,15 @@ from scipy.optimize import minimize
 from scipy.special import ndtr
 
 from pyxem_epdf.physics.unmixing import (
+    blas_threads,
     closure_unmix,
+    noise_whitener,
     parallel_analysis,
     project_to_simplex,
+    rank_evidence,
+    residual_covariance,
+    row_basis,
+    simplex_fit,
 )
 
 R = np.linspace(1, 8, 300)
@@ -152,3 +158,166 @@ class TestClosureUnmix:
     def test_errors(self, args, kwargs, match):
         with pytest.raises(ValueError, match=match):
             closure_unmix(*args, **kwargs)
+
+
+S = np.linspace(0.05, 2.5, 64)
+
+
+def pdf_cube(k=2, n=30, noise=0.05, spread=10.0, amp=0.3, seed=0):
+    """PDF-like cube: k phases, thickness-like amplitude wedge, and noise that is the
+    sine transform of φ(s) noise (correlated along r) with a level changing
+    ``spread`` times across the scan (heteroscedastic)."""
+    rng = np.random.default_rng(seed)
+    f, e = fractions_map(n, k), endmembers(k)
+    t = (np.mgrid[0:n, 0:n][1] / (n - 1)).ravel()
+    sine = np.sin(2 * np.pi * np.outer(R, S)) * np.exp(-0.8 * S**2) * S
+    nz = (rng.standard_normal((n * n, S.size)) * (1 + S)) @ sine.T
+    nz *= noise / nz.std()
+    x = (1 + amp * (t - 0.5))[:, None] * (f @ e) + (spread**t)[:, None] * nz
+    return x, f, e
+
+
+class TestRankEvidence:
+    @pytest.mark.parametrize("k", [2, 3])
+    @pytest.mark.parametrize("noise, spread", [(0.02, 1.0), (0.05, 10.0), (0.1, 10.0)])
+    def test_counts_phases_with_heteroscedastic_correlated_noise(self, k, noise, spread):
+        x, _, _ = pdf_cube(k, noise=noise, spread=spread)
+        ev = rank_evidence(x, (30, 30))
+        assert ev.n_components == k  # the mean counts: k phases → k
+        assert np.all(ev.singular_values[:k] > ev.noise_floor[:k])
+        assert ev.singular_values[k] < 1.05 * ev.noise_floor[k]
+        assert ev.noise_scale.shape == (900,) and np.median(ev.noise_scale) == pytest.approx(1.0, rel=1e-3)
+
+    def test_centred_count_plus_one_fails_with_amplitude_changes(self):
+        """Why the count is uncentred: thickness scales G, so after centring a
+        2-phase cube has two varying directions (the old 'significant + 1' gave 3)."""
+        x, _, _ = pdf_cube(2, noise=0.02, spread=1.0)
+        assert parallel_analysis(x).n_components + 1 == 3
+        assert rank_evidence(x, (30, 30)).n_components == 2
+
+    def test_noise_scale_tracks_the_true_level(self):
+        x, _, _ = pdf_cube(2, noise=0.05, spread=10.0)
+        ev = rank_evidence(x, (30, 30))
+        truth = 10.0 ** (np.mgrid[0:30, 0:30][1] / 29).ravel()
+        ratio = ev.noise_scale / truth
+        assert np.std(ratio) / np.mean(ratio) < 0.25  # ~50 noise dof per pixel
+
+    def test_weak_structure_above_the_floor_needs_min_strength(self):
+        """A faint extra direction (5 % of the phase contrast's energy, like a
+        thickness-driven shape change) is above the noise but not a phase."""
+        x, f, e = pdf_cube(2, noise=0.01, spread=1.0, amp=0.0)
+        extra = np.exp(-0.5 * ((R - 6.5) / 0.3) ** 2)
+        contrast = np.linalg.svd(x - x.mean(0), compute_uv=False)[0]
+        w = np.random.default_rng(1).uniform(-1, 1, len(x))
+        w *= 0.22 * contrast / np.linalg.norm(w) / np.linalg.norm(extra)
+        y = x + w[:, None] * extra
+        ev = rank_evidence(y, (30, 30))
+        assert ev.singular_values[2] > 2 * ev.noise_floor[2]
+        assert 0 < ev.strength[2] < 0.12
+        assert ev.n_components == 2
+        assert rank_evidence(y, (30, 30), min_strength=0.0).n_components == 3
+
+    def test_excluded_rows(self):
+        x, _, _ = pdf_cube(2)
+        x[5] = np.nan
+        x[7] *= 300.0  # a failed N fit
+        valid = np.ones(900, bool)
+        valid[11] = False
+        ev = rank_evidence(x, (30, 30), valid=valid)
+        assert not ev.used[[5, 7, 11]].any() and ev.used.sum() == 897
+        assert ev.n_components == 2
+        assert ev.coordinates.shape == (897, ev.basis.shape[1])
+
+    def test_deterministic_and_input_untouched(self):
+        x, _, _ = pdf_cube(2)
+        before = x.copy()
+        a, b = rank_evidence(x, (30, 30), seed=3), rank_evidence(x, (30, 30), seed=3)
+        np.testing.assert_array_equal(a.noise_floor, b.noise_floor)
+        np.testing.assert_array_equal(x, before)
+
+    @pytest.mark.parametrize(
+        "x, kwargs, match",
+        [
+            (np.ones(5), {}, "'X' must be 2-D"),
+            (np.ones((9, 1)), {}, "at least 2 r samples"),
+            (np.full((9, 4), np.nan), {}, "at least 3 finite, valid pixels"),
+            (np.zeros((9, 4)), {}, "all zero"),
+            (np.ones((9, 4)), {"nav_shape": (2, 2)}, "does not hold 9 pixels"),
+            (np.ones((9, 4)), {"n_draws": 0}, "'n_draws' must be >= 1"),
+            (np.ones((9, 4)), {"quantile": 0.0}, "'quantile' must lie in"),
+            (np.ones((9, 4)), {"min_strength": 1.0}, "'min_strength' must lie in"),
+            (np.ones((9, 4)), {"valid": np.ones(3, bool)}, "'valid' must hold 9"),
+        ],
+    )
+    def test_errors(self, x, kwargs, match):
+        with pytest.raises(ValueError, match=match):
+            rank_evidence(x, **kwargs)
+
+
+class TestSubspaceTools:
+    def test_row_basis_randomized_path(self):
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 500))  # n_r > max_rank
+        v = row_basis(x, max_rank=32)
+        assert v.shape == (500, 6)
+        np.testing.assert_allclose(v.T @ v, np.eye(6), atol=1e-10)
+        np.testing.assert_allclose(x @ v @ v.T, x, atol=1e-8 * np.abs(x).max())
+
+    def test_simplex_fit_matches_projection_and_affine(self):
+        e = endmembers(3)
+        f = fractions_map(10, 3)
+        f_fit, res = simplex_fit(f @ e, e)
+        np.testing.assert_allclose(f_fit, f, atol=1e-6)
+        assert res.max() < 1e-6
+        beyond = np.array([[1.3, -0.3, 0.0]])
+        clipped, _ = simplex_fit(beyond @ e, e)
+        affine, _ = simplex_fit(beyond @ e, e, affine=True)
+        assert np.all(clipped >= 0) and clipped.sum() == pytest.approx(1.0)
+        np.testing.assert_allclose(affine, beyond, atol=1e-10)
+        with pytest.raises(ValueError, match="linearly dependent"):
+            simplex_fit(beyond @ e, np.vstack([e[0], e[0]]))
+        with pytest.raises(ValueError, match="'endmembers' must have shape"):
+            simplex_fit(beyond @ e, e[:, :10])
+
+    def test_gls_fractions_beat_ols_with_correlated_noise(self):
+        x, f, e = pdf_cube(2, noise=0.3, spread=1.0, amp=0.0)
+        ev = rank_evidence(x, (30, 30))
+        w = ev.basis @ noise_whitener(ev.noise_cov)
+        ols, _ = simplex_fit(x, e)
+        gls, _ = simplex_fit(x @ w, e @ w)
+        err = [np.sqrt(np.mean((g[:, 0] - f[:, 0]) ** 2)) for g in (ols, gls)]
+        assert err[1] < 0.8 * err[0]
+
+    def test_residual_covariance_adds_unmodelled_structure(self):
+        x, _, _ = pdf_cube(3, noise=0.02, spread=1.0)
+        ev = rank_evidence(x, (30, 30))
+        full = residual_covariance(ev, 3)
+        short = residual_covariance(ev, 2)  # the third phase is unmodelled structure
+        assert np.trace(short) > 2 * np.trace(full)
+        assert np.trace(full) == pytest.approx(np.trace(ev.noise_cov), rel=0.3)
+        with pytest.raises(ValueError, match="'k' must be between"):
+            residual_covariance(ev, 0)
+
+    def test_blas_threads(self):
+        from threadpoolctl import threadpool_info
+
+        with blas_threads(1):
+            assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}
+        with pytest.raises(ValueError, match="BLAS threads"):
+            with blas_threads(0):
+                pass
+
+
+def test_closure_weights_and_two_phase_shortcut():
+    x, f, _ = data(2, noise=0.1)
+    w = np.ones(len(x))
+    a = closure_unmix(x, 2)
+    b = closure_unmix(x, 2, weights=w)
+    np.testing.assert_allclose(a.fractions, b.fractions, atol=1e-12)
+    with pytest.raises(ValueError, match="'weights' must be"):
+        closure_unmix(x, 2, weights=np.ones(3))
+    y = np.random.default_rng(0).normal(size=(20, 2))  # closed form == brute force
+    grid = np.linspace(0, 1, 100_001)
+    cost = (grid[None] - y[:, :1]) ** 2 + (1 - grid[None] - y[:, 1:]) ** 2
+    best = grid[np.argmin(cost, axis=1)]
+    np.testing.assert_allclose(project_to_simplex(y)[:, 0], best, atol=2e-5)
