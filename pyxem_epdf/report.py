@@ -341,12 +341,31 @@ def _colors(k):
     return [f"C{i}" for i in range(k)]
 
 
-def _composite(ax, maps, extent, xlabel, ylabel, labels, closure, percentile=99.0):
-    """Colour composite with pixel-edge extent and a legend naming each colour."""
-    from matplotlib.colors import to_rgb
+def _composite(fig, ax, maps, extent, xlabel, ylabel, labels, closure, percentile=99.0):
+    """Colour composite with pixel-edge extent and a key naming each colour.
+
+    Two closure phases: the mix is a linear blend of the two colours, drawn as
+    the fraction of the first phase with a colour bar (same geometry and key as
+    the other panels). Otherwise each colour is weighted by its map (scaled to
+    its ``percentile`` for loadings) and a legend names the colours.
+    """
+    from matplotlib.colors import LinearSegmentedColormap, to_rgb
     from matplotlib.patches import Patch
 
     colors = _colors(len(maps))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title("phase composite" if closure else "loading composite", fontsize=10)
+    if closure and len(maps) == 2:
+        blend = LinearSegmentedColormap.from_list("phases", [to_rgb(colors[1]),
+                                                             to_rgb(colors[0])])
+        im = ax.imshow(np.clip(maps[0], 0, 1), cmap=blend, vmin=0, vmax=1, extent=extent,
+                       interpolation="nearest")
+        cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03,
+                            label=f"fraction of {labels[0].split(' (')[0]}")
+        cbar.set_ticks([0, 0.5, 1], labels=[f"0: {labels[1].split(' (')[0]}", "0.5",
+                                            f"1: {labels[0].split(' (')[0]}"])
+        return
     rgb = np.zeros(maps.shape[1:] + (3,))
     for m, c in zip(maps, colors, strict=True):
         if closure:  # fractions sum to 1: the colour is the mixture itself
@@ -356,9 +375,6 @@ def _composite(ax, maps, extent, xlabel, ylabel, labels, closure, percentile=99.
             w = np.clip(m / (top if top > 0 else 1.0), 0, 1)
         rgb += w[..., None] * np.asarray(to_rgb(c))
     ax.imshow(np.clip(rgb, 0, 1), extent=extent, interpolation="nearest")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title("phase composite" if closure else "loading composite", fontsize=10)
     handles = [Patch(color=c, label=lab) for c, lab in zip(colors, labels, strict=True)]
     # beside the panel, where the other panels have their colour bars
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8,
@@ -385,16 +401,18 @@ def map_figure(unmix, labels, pdf):
     extent, xlabel, ylabel = _nav_extent(pdf)
     maps = np.asarray(unmix.loadings.data, float)
     closure = unmix.method == "closure"
-    fig = Figure(figsize=(3.9 * len(maps) + 5.2, 4.2), layout="constrained")
+    legend = not (closure and len(maps) == 2)  # else a colour bar like the other panels
+    fig = Figure(figsize=(3.9 * len(maps) + (5.2 if legend else 3.9), 4.2),
+                 layout="constrained")
     # room above the titles: the ring of "Å" is clipped by the figure edge otherwise
     fig.get_layout_engine().set(h_pad=0.1)
-    axes = fig.subplots(1, len(maps) + 1, width_ratios=[1] * len(maps) + [1.3])
+    axes = fig.subplots(1, len(maps) + 1, width_ratios=[1] * len(maps) + [1.3 if legend else 1])
     for i, m in enumerate(maps):
         _map_panel(fig, axes[i], m, extent, xlabel, ylabel,
                    f"{labels[i]}\n{'phase fraction' if closure else unmix.method + ' loading'}",
                    "phase fraction (0–1)" if closure else "loading (99th percentile = 1)",
                    "viridis", vmin=0 if closure else None, vmax=1 if closure else None)
-    _composite(axes[-1], maps, extent, xlabel, ylabel, labels, closure)
+    _composite(fig, axes[-1], maps, extent, xlabel, ylabel, labels, closure)
     return fig
 
 
@@ -620,7 +638,7 @@ def _peak_rows(peaks):
     n = max(len(p["positions"]) for p in peaks) if peaks else 0
     head = "<tr><th class=l rowspan=2>G(r)</th>" + "".join(
         f"<th colspan=3>peak {i + 1}</th>" for i in range(n)) + "</tr><tr>" + \
-        "<th>r (Å)</th><th>height (Å⁻²)</th><th>FWHM (Å)</th>" * n + "</tr>"
+        "<th>r (Å)</th><th>G (Å⁻²)</th><th>FWHM (Å)</th>" * n + "</tr>"
     body = []
     for p in peaks:
         cells = []
@@ -628,7 +646,8 @@ def _peak_rows(peaks):
             cells.append(_value_pm(p["positions"][j], p["positions_sd"][j]))
             cells.append(_value_pm(p["heights"][j], p["heights_sd"][j]))
             cells.append(_value_pm(p["widths"][j], p["widths_sd"][j]))
-        body.append(f"<tr><td class=l>{html.escape(p['label'])}</td>"
+        name, _, kind = p["label"].partition(", ")
+        body.append(f"<tr><td class=l>{html.escape(name)}<br><small>{html.escape(kind)}</small></td>"
                     + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     return head + "".join(body)
 
@@ -651,7 +670,9 @@ _CSS = """body{font-family:sans-serif;max-width:1160px;margin:1.5em auto;padding
 h2{border-bottom:1px solid #ccc;padding-bottom:2px;margin-top:1.6em}
 table{border-collapse:collapse;margin:0.4em 0}
 td,th{border:1px solid #ccc;padding:2px 7px;font-size:90%;text-align:right}
-table.peaks td{white-space:nowrap;font-variant-numeric:tabular-nums}th{text-align:center}
+table.peaks td{white-space:nowrap;font-variant-numeric:tabular-nums;font-size:85%}
+table.peaks th{font-size:85%}table.peaks td,table.peaks th{padding:2px 4px}
+.scroll{overflow-x:auto;max-width:100%}th{text-align:center}
 th{background:#f2f2f2}td.l,th.l{text-align:left}
 figure{margin:0.8em 0}figure img{max-width:100%;display:block}
 figcaption{font-size:90%;color:#444;max-width:1100px}
@@ -748,7 +769,7 @@ component (the configuration gives no phase names); the colours are those of eve
 <p>The four highest maxima of G(r) in 1–8 Å, sorted by r; positions refined between
 grid points (r step {_fmt(prov['parameters']['chain']['r_step'])} Å). Values with ± carry their bootstrap
 standard deviation; component values are given to 0.01 Å.</p>
-<table class=peaks>{_peak_rows(content['peaks'])}</table>
+<div class=scroll><table class=peaks>{_peak_rows(content['peaks'])}</table></div>
 
 <h2>Dose and time</h2>
 <p>Dose: {html.escape(dose_text)}.</p>

@@ -119,9 +119,32 @@ def test_map_figure_calibrated_edges_units_and_legend(small):
         np.testing.assert_allclose(ax.images[0].get_extent(), edges)
         assert ax.get_xlabel() == f"x ({ax_x.units})" and "nm" in ax.get_ylabel()
     colorbars = [ax for ax in fig.axes if ax not in axes]
-    assert [cb.get_ylabel() for cb in colorbars] == ["phase fraction (0–1)"] * 2
-    assert [t.get_text() for t in axes[-1].get_legend().get_texts()] == labels
+    assert [cb.get_ylabel() for cb in colorbars] == ["phase fraction (0–1)"] * 2 + [
+        "fraction of phase A"]
+    assert [t.get_text() for t in colorbars[-1].get_yticklabels()] == [
+        "0: phase B", "0.5", "1: phase A"]
     assert all(lab in ax.get_title() for lab, ax in zip(labels, axes, strict=False))
+
+
+def test_composite_of_three_phases_has_a_legend_and_pixel_edges():
+    rng = np.random.default_rng(1)
+    f = rng.dirichlet([1, 1, 1], size=(6, 5)).transpose(2, 0, 1)
+    r = np.arange(0.0, 8.0, 0.01)
+    comps = np.stack([np.exp(-0.5 * ((r - r0) / 0.1) ** 2) for r0 in (1.4, 2.0, 2.5)])
+    unmix = _unmixing(f, comps)
+    maps_pdf = epdf.PDF1DPlus(np.zeros((6, 5, 4)))
+    for ax in maps_pdf.axes_manager.navigation_axes:
+        ax.scale, ax.units = 2.5, "nm"
+    labels = report.phase_labels(unmix.components)
+    fig = report.map_figure(unmix, labels, maps_pdf)
+    composite = [ax for ax in fig.axes if ax.get_legend() is not None]
+    assert len(composite) == 1
+    assert [t.get_text() for t in composite[0].get_legend().get_texts()] == labels
+    np.testing.assert_allclose(composite[0].images[0].get_extent(), [-1.25, 11.25, 13.75, -1.25])
+    rgb = composite[0].images[0].get_array()
+    from matplotlib.colors import to_rgb
+    expected = np.einsum("kij,kc->ijc", f, np.array([to_rgb(f"C{i}") for i in range(3)]))
+    np.testing.assert_allclose(rgb, np.clip(expected, 0, 1))
 
 
 def test_build_and_html_self_contained(small):
@@ -145,3 +168,32 @@ def test_build_and_html_self_contained(small):
     assert "<td class=l>write</td><td>3.50 s</td>" in text
     assert not re.search(r"\d\.\d{6,}", text)
     assert "dose unknown" in text.lower() or "Dose unknown" in text
+
+
+def test_tuner_labels_inside_the_figure_and_clear_of_the_sliders():
+    import matplotlib.pyplot as plt
+
+    from pyxem_epdf import tuning
+
+    synth = data.two_phase_composite(nav_shape=(2, 2), detector_shape=(64, 64), s_scale=0.08)
+    ri = epdf.azimuthal_profile(synth.signal, npt=40, show_progressbar=False)
+    tuner = tuning.tune(ri.sum_regions(np.ones((2, 2), bool)), data.average_composition(synth))
+    fig = tuner.figure
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width, height = fig.bbox.width, fig.bbox.height
+        sliders = [s.ax for s in tuner.sliders.values()]
+        top_of_sliders = max(ax.get_window_extent(renderer).y1 for ax in sliders)
+        for ax in fig.axes:
+            if ax in sliders:
+                for text in ax.texts:  # slider names and values
+                    box = text.get_window_extent(renderer)
+                    assert box.x0 >= 0 and box.x1 <= width, text.get_text()
+                continue
+            assert ax.get_xlabel() and ax.get_ylabel()
+            box = ax.xaxis.label.get_window_extent(renderer)
+            assert box.y0 > top_of_sliders and ax.yaxis.label.get_window_extent(renderer).x0 >= 0
+            assert ax.title.get_window_extent(renderer).y1 <= height
+    finally:
+        plt.close(fig)
