@@ -9,7 +9,7 @@ cube and the unmixing results (.zspy), loading maps and component PDFs (PNG
 and CSV; each component also as ``component_<i>.gr``), the mean I(s) with its fitted background and φ(s)
 (``intensity_fit.png``), ``provenance.json`` (package versions, parameters, SHA-256 of the
 input, start and end times, per-stage times, ``"complete": true``) and one
-self-contained ``report.html``.
+self-contained ``report.html`` (figures and report: :mod:`pyxem_epdf.report`).
 
 Configuration (every key optional except ``chain.composition``; the valid
 range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::

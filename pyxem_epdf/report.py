@@ -23,8 +23,11 @@ import numpy as np
 #: Loading threshold of a "pure" region: a region G(r) is made from the probe
 #: positions whose phase fraction exceeds it.
 REGION_THRESHOLD = 0.9
-#: Bootstrap resamples per region (σ to about ±7 %); 100 resamples of a
-#: 400-position, 70-bin scan cost about 0.3 s per region through the chain.
+#: Bootstrap resamples per region: σ(r) to about ±7 % at each r (1/√(2(n − 1))).
+#: Measured on the demo (400 positions, 70 bins, r to 20 Å at 0.01 Å): both
+#: regions cost 0.16 s (the chain on all 400 profiles: 0.04 s; all the report's
+#: figures: 2.6 s); the mean band over 1–8 Å agrees to 2–4 % between seeds for
+#: 50, 100 and 200 resamples.
 N_BOOTSTRAP = 100
 #: Fewest probe positions a region needs for a bootstrap band.
 MIN_REGION_PIXELS = 5
