@@ -273,6 +273,24 @@ def region_pdfs(ri, unmix, composition, chain, *, threshold=REGION_THRESHOLD,
         One per component: ``r`` (Å), ``g`` (G of the region sum), ``sd``,
         ``boot`` (G of each resample), ``n_pixels``; ``None`` where fewer
         than :data:`MIN_REGION_PIXELS` positions pass the threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(8, 8), detector_shape=(64, 64),
+    ...                                       s_scale=0.08)
+    >>> ri = epdf.azimuthal_profile(synth.signal, npt=40)
+    >>> chain = {"s_range": [1.6, 2.4], "weights": "poisson", "fix_c": True, "b": 0.8,
+    ...          "s_min": 0.2, "r_max": 8.0, "r_step": 0.05}
+    >>> comp = epdf.data.average_composition(synth)
+    >>> unmix = _chain_pdf(ri, comp, chain).decompose((1.0, 6.0)).unmix(2)
+    >>> regions = region_pdfs(ri, unmix, comp, chain, n_bootstrap=20)
+    >>> [reg is None or reg["boot"].shape == (20, 161) for reg in regions]
+    [True, True]
+    >>> peaks = region_peaks(next(reg for reg in regions if reg is not None))
+    >>> peaks["positions"].shape, bool(np.nanmax(peaks["positions_sd"]) < 0.3)
+    ((4,), True)
     """
     out = []
     for k, m in enumerate(np.asarray(unmix.loadings.data, float)):
@@ -317,10 +335,24 @@ def region_peaks(region, n_peaks=4, r_range=(1.0, 8.0), window=0.15):
     dict
         ``positions``, ``heights``, ``widths`` and their ``*_sd``, each of
         shape (n_peaks,).
+
+    Examples
+    --------
+    A region whose resamples shift one peak by ±0.02 Å:
+
+    >>> import numpy as np
+    >>> r = np.arange(0.0, 10.0, 0.01)
+    >>> shifts = np.tile([-0.02, 0.02], 10)
+    >>> boot = np.exp(-0.5 * ((r - 2.0 - shifts[:, None]) / 0.1) ** 2)
+    >>> region = {"r": r, "g": np.exp(-0.5 * ((r - 2.0) / 0.1) ** 2), "boot": boot}
+    >>> out = region_peaks(region, n_peaks=1)
+    >>> round(float(out["positions"][0]), 3), round(float(out["positions_sd"][0]), 3)
+    (2.0, 0.021)
     """
     from .physics import peaks
 
     r, g, boot = region["r"], region["g"], region["boot"]
+    r_range = _inside(r_range, r)
     pos, h = peaks.find_peaks(g, r, r_range=r_range, n_peaks=n_peaks)
     w = peaks.peak_widths(g, r, pos, h)
     out = {"positions": pos, "heights": h, "widths": w}
@@ -337,6 +369,11 @@ def region_peaks(region, n_peaks=4, r_range=(1.0, 8.0), window=0.15):
             sd[key][ok] = val
     out.update(sd)
     return out
+
+
+def _inside(r_range, r):
+    """``r_range`` cut to the r grid (a cube to r_max < 8 Å still gets a table)."""
+    return (max(float(r_range[0]), float(r[0])), min(float(r_range[1]), float(r[-1])))
 
 
 # ------------------------------------------------------------------ figures
@@ -384,7 +421,7 @@ def _composite(fig, ax, maps, extent, xlabel, ylabel, labels, closure, percentil
               frameon=False, borderaxespad=0, handlelength=1.2)
 
 
-def map_figure(unmix, labels, pdf):
+def _map_figure(unmix, labels, pdf):
     """Phase-fraction (or loading) maps in calibrated units with colour bars, and a composite.
 
     Parameters
@@ -419,7 +456,7 @@ def map_figure(unmix, labels, pdf):
     return fig
 
 
-def n_map_figure(pdf):
+def _n_map_figure(pdf):
     """The fitted N map in calibrated units."""
     from matplotlib.figure import Figure
 
@@ -430,7 +467,7 @@ def n_map_figure(pdf):
     return fig
 
 
-def scree_figure(dec):
+def _scree_figure(dec):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(4.8, 3.6), layout="constrained")
@@ -439,7 +476,7 @@ def scree_figure(dec):
     return fig
 
 
-def pdf_figure(unmix, labels, errors, regions, threshold=REGION_THRESHOLD, xlim=(0.0, 10.0)):
+def _pdf_figure(unmix, labels, errors, regions, threshold=REGION_THRESHOLD, xlim=(0.0, 10.0)):
     """Component G(r) ± 1 standard error and region G(r) ± 1 bootstrap sd, side by side."""
     from matplotlib.figure import Figure
 
@@ -474,7 +511,7 @@ def pdf_figure(unmix, labels, errors, regions, threshold=REGION_THRESHOLD, xlim=
     return fig
 
 
-def intensity_figure(ri, pdf, composition, chain):
+def _intensity_figure(ri, pdf, composition, chain):
     """Mean I(s) with the mean fitted N⟨f²⟩ + C and the fit window; mean φ(s) ± 1 sd."""
     from matplotlib.figure import Figure
 
@@ -557,6 +594,30 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
     content : dict
         ``labels``, ``phases`` (rows of the phase table), ``peaks`` (rows of
         the peak table), ``band_note`` (how the bands were made).
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(8, 8), detector_shape=(64, 64),
+    ...                                       s_scale=0.08)
+    >>> ri = epdf.azimuthal_profile(synth.signal, npt=40)
+    >>> chain = {"s_range": [1.6, 2.4], "weights": "poisson", "fix_c": True, "b": 0.8,
+    ...          "s_min": 0.2, "r_max": 8.0, "r_step": 0.05}
+    >>> comp = epdf.data.average_composition(synth)
+    >>> pdf = _chain_pdf(ri, comp, chain)
+    >>> dec = pdf.decompose((1.0, 6.0))
+    >>> figures, content = build(pdf, ri, dec, dec.unmix(2), comp, chain, n_bootstrap=20)
+    >>> sorted(figures)
+    ['N_map', 'component_pdfs', 'intensity_fit', 'loading_maps', 'scree']
+    >>> content["labels"][0].startswith("phase A (r₁ = ")
+    True
+    >>> prov = {"started": "2026-01-02T03:04:05Z", "finished": "2026-01-02T03:04:09Z",
+    ...         "seconds": 4.0, "stage_seconds": {"chain": 4.0}, "frames": 64,
+    ...         "input": None, "dose": None, "n_components": 2, "parallel_analysis": 1,
+    ...         "parameters": {"chain": chain, "mapping": {"method": "closure"}}}
+    >>> text = report_html(prov, figures, content)
+    >>> text.count('src="data:image/png;base64,'), "2 January 2026, 03:04:09 UTC" in text
+    (5, True)
     """
     from .mapping import peak_table
 
@@ -569,11 +630,11 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
     except ValueError as err:  # e.g. a region too dim for the fit
         regions, region_error = [None] * len(labels), str(err)
     figures = {}
-    figures["scree"] = _png(scree_figure(dec))
-    figures["loading_maps"] = _png(map_figure(unmix, labels, pdf))
-    figures["component_pdfs"] = _png(pdf_figure(unmix, labels, errors, regions, threshold))
-    figures["N_map"] = _png(n_map_figure(pdf))
-    figures["intensity_fit"] = _png(intensity_figure(ri, pdf, composition, chain))
+    figures["scree"] = _png(_scree_figure(dec))
+    figures["loading_maps"] = _png(_map_figure(unmix, labels, pdf))
+    figures["component_pdfs"] = _png(_pdf_figure(unmix, labels, errors, regions, threshold))
+    figures["N_map"] = _png(_n_map_figure(pdf))
+    figures["intensity_fit"] = _png(_intensity_figure(ri, pdf, composition, chain))
 
     maps = np.asarray(unmix.loadings.data, float)
     closure = unmix.method == "closure"
@@ -585,7 +646,8 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
             "mean": float(maps[i].mean()) if closure else None,
             "region": reg["n_pixels"] if reg is not None else int((maps[i] > threshold).sum()),
         })
-    table = peak_table(unmix.components, labels=labels)
+    r = np.asarray(unmix.components.axes_manager.signal_axes[0].axis, float)
+    table = peak_table(unmix.components, labels=labels, r_range=_inside((1.0, 8.0), r))
     peaks = []
     for i, lab in enumerate(labels):
         nan = np.full(table.positions.shape[1], np.nan)
@@ -699,6 +761,19 @@ def report_html(prov, figures, content):
     Returns
     -------
     str
+
+    Examples
+    --------
+    Any dict of figures and tables from :func:`build` (here none):
+
+    >>> prov = {"started": "2026-01-02T03:04:05Z", "finished": "2026-01-02T03:04:09Z",
+    ...         "seconds": 4.0, "stage_seconds": {"chain": 4.0}, "frames": 64,
+    ...         "input": None, "dose": None, "n_components": 2, "parallel_analysis": 1,
+    ...         "parameters": {"chain": {"r_step": 0.01}, "mapping": {"method": "closure"}}}
+    >>> content = {"closure": True, "phases": [], "peaks": [], "band_note": ""}
+    >>> text = report_html(prov, {}, content)
+    >>> "<td class=l>chain</td><td>4.00 s</td>" in text, "Dose unknown" in text
+    (True, True)
     """
     def img(name, caption):
         if name not in figures:

@@ -109,7 +109,7 @@ def test_region_pdfs_band_and_threshold(small):
 def test_map_figure_calibrated_edges_units_and_legend(small):
     _, _, _, pdf, _, unmix = small
     labels = report.phase_labels(unmix.components)
-    fig = report.map_figure(unmix, labels, pdf)
+    fig = report._map_figure(unmix, labels, pdf)
     axes = [ax for ax in fig.axes if ax.images and ax.get_xlabel()]
     assert len(axes) == 3  # two fraction maps and the composite
     ax_x, ax_y = pdf.axes_manager.navigation_axes
@@ -136,7 +136,7 @@ def test_composite_of_three_phases_has_a_legend_and_pixel_edges():
     for ax in maps_pdf.axes_manager.navigation_axes:
         ax.scale, ax.units = 2.5, "nm"
     labels = report.phase_labels(unmix.components)
-    fig = report.map_figure(unmix, labels, maps_pdf)
+    fig = report._map_figure(unmix, labels, maps_pdf)
     composite = [ax for ax in fig.axes if ax.get_legend() is not None]
     assert len(composite) == 1
     assert [t.get_text() for t in composite[0].get_legend().get_texts()] == labels
