@@ -9,7 +9,7 @@ cube and the unmixing results (.zspy), loading maps and component PDFs (PNG
 and CSV; each component also as ``component_<i>.gr``), the mean I(s) with its fitted background and φ(s)
 (``intensity_fit.png``), ``provenance.json`` (package versions, parameters, SHA-256 of the
 input, start and end times, per-stage times, ``"complete": true``) and one
-self-contained ``report.html``.
+self-contained ``report.html`` (figures and report: :mod:`pyxem_epdf.report`).
 
 Configuration (every key optional except ``chain.composition``; the valid
 range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
@@ -63,12 +63,9 @@ earlier result untouched and the partial one under its own name, with
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime
 import hashlib
-import html
-import io
 import json
 import math
 import os
@@ -79,6 +76,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .report import _csv_components, _csv_maps, _nav_extent  # noqa: F401  (cli uses _nav_extent)
 
 try:
     import tomllib
@@ -1066,8 +1065,7 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
 
     from threadpoolctl import threadpool_limits
 
-    from . import compute_all
-    from .mapping import peak_table, plot_pdfs
+    from . import compute_all, report
     from .signals import descan, detector_mask, dose_map
     from .xray import write_gr
 
@@ -1121,14 +1119,11 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                 write_gr(unmix.components.inav[i], folder / name,
                          comment=f"{unmix.method} component {i} of {files['pdf_cube']}")
                 files[f"component_{i}_gr"] = name
-            figures = _figures(pdf, dec, unmix, plot_pdfs)
             comp = cfg["chain"]["composition"] if composition is None else composition
-            figures["intensity_fit"] = _intensity_figure(ri, pdf, comp, cfg["chain"])
+            figures, content = report.build(pdf, ri, dec, unmix, comp, cfg["chain"])
             for name, png in figures.items():
                 (folder / f"{name}.png").write_bytes(png)
                 files[name] = f"{name}.png"
-            labels = [f"component {i}" for i in range(unmix.components.data.shape[0])]
-            table = peak_table(unmix.components, labels=labels)
             if extra is not None:
                 result = SimpleNamespace(pdf=pdf, profile=ri, decomposition=dec, unmixing=unmix)
                 files.update(extra(folder, result) or {})
@@ -1146,7 +1141,7 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
     provenance["finished"] = _utc(datetime.datetime.now(datetime.timezone.utc))
     provenance["complete"], provenance["status"] = True, "complete"
     del provenance["partial_folder"]
-    (folder / "report.html").write_text(_report_html(provenance, figures, table),
+    (folder / "report.html").write_text(report.report_html(provenance, figures, content),
                                         encoding="utf-8")
     files["report"] = "report.html"
     _write_json(folder / "provenance.json", provenance)  # last: marks the folder complete
@@ -1160,201 +1155,3 @@ def _dose_summary(dose):
     return {"mean_e_per_A2": float(np.mean(d)), "std_e_per_A2": float(np.std(d)),
             "min_e_per_A2": float(np.min(d)), "max_e_per_A2": float(np.max(d)),
             "probe_diameter_nm": params.get("probe_diameter_nm")}
-
-
-def _csv_maps(maps, path):
-    data = np.asarray(maps.data)
-    k = data.shape[0]
-    rows, cols = data.shape[1:]
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("row,col," + ",".join(f"component_{i}" for i in range(k)) + "\n")
-        for r in range(rows):
-            for c in range(cols):
-                fh.write(f"{r},{c}," + ",".join(f"{data[i, r, c]:.6g}" for i in range(k)) + "\n")
-    return str(path)
-
-
-def _csv_components(comps, path):
-    r = comps.axes_manager.signal_axes[0].axis
-    data = np.asarray(comps.data)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("r_A," + ",".join(f"component_{i}" for i in range(len(data))) + "\n")
-        for j, rj in enumerate(r):
-            fh.write(f"{rj:.6g}," + ",".join(f"{row[j]:.6g}" for row in data) + "\n")
-    return str(path)
-
-
-def _png(fig):
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return buf.getvalue()
-
-
-def _nav_extent(signal):
-    """imshow extent (pixel edges) and axis labels from a signal's 2-D navigation axes."""
-    ax_x, ax_y = signal.axes_manager.navigation_axes[:2]
-    x, y = np.asarray(ax_x.axis, float), np.asarray(ax_y.axis, float)
-    dx, dy = (abs(float(a.scale)) or 1.0 for a in (ax_x, ax_y))
-    extent = [x[0] - dx / 2, x[-1] + dx / 2, y[-1] + dy / 2, y[0] - dy / 2]
-
-    def label(a, default):
-        units = a.units if isinstance(a.units, str) and a.units not in ("", "<undefined>") \
-            else "px"
-        name = a.name if isinstance(a.name, str) and a.name not in ("", "<undefined>") \
-            else default
-        return f"{name} ({units})"
-
-    return extent, label(ax_x, "x"), label(ax_y, "y")
-
-
-def _map_panel(fig, ax, data, extent, xlabel, ylabel, title, cbar_label, cmap):
-    im = ax.imshow(data, cmap=cmap, extent=extent)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    fig.colorbar(im, ax=ax, fraction=0.046, label=cbar_label)
-
-
-def _figures(pdf, dec, unmix, plot_pdfs):
-    from matplotlib.figure import Figure
-
-    figs = {}
-    extent, xlabel, ylabel = _nav_extent(pdf)
-    fig = Figure(figsize=(4.5, 3.2), layout="tight")
-    dec.plot_scree(ax=fig.subplots())
-    figs["scree"] = _png(fig)
-    maps = np.asarray(unmix.loadings.data)
-    closure = unmix.method == "closure"
-    fig = Figure(figsize=(3.6 * len(maps) + 3.6, 3.4), layout="tight")
-    axes = fig.subplots(1, len(maps) + 1)
-    for i, m in enumerate(maps):
-        _map_panel(fig, axes[i], m, extent, xlabel, ylabel,
-                   f"component {i}: {'phase fraction' if closure else 'loading'}",
-                   "fraction" if closure else "loading (max = 1)", "viridis")
-    unmix.plot_composite(ax=axes[-1])
-    figs["loading_maps"] = _png(fig)
-    fig = Figure(figsize=(6, 3.5), layout="tight")
-    plot_pdfs([unmix.components], labels=[f"component {i}" for i in range(len(maps))],
-              ax=fig.subplots())
-    figs["component_pdfs"] = _png(fig)
-    fig = Figure(figsize=(4.5, 3.4), layout="tight")
-    _map_panel(fig, fig.subplots(), np.asarray(pdf.metadata.ePDF.fit.N.data), extent, xlabel,
-               ylabel, "fitted N (scattering normalisation)", "N", "magma")
-    figs["N_map"] = _png(fig)
-    return figs
-
-
-def _intensity_figure(ri, pdf, composition, chain):
-    """Mean I(s) with the mean fitted N⟨f²⟩ + C and the fit window; mean φ(s) ± 1 sd."""
-    from matplotlib.figure import Figure
-
-    from .physics import scattering
-    from .signals import _base
-
-    s = _base.s_axis_values(ri)
-    intensity = np.asarray(ri.data, float).reshape(-1, s.size)
-    table = pdf.metadata.get_item("ePDF.fit.table", "lobato")
-    if isinstance(composition, dict) and any(np.ndim(v) for v in composition.values()):
-        # per-pixel maps (navigation shape, rows first like the profiles)
-        elements = list(composition)
-        maps = [np.asarray(composition[el], float) for el in elements]
-        shape = np.broadcast_shapes(*(m.shape for m in maps))
-        fractions = np.stack([np.broadcast_to(m, shape) for m in maps], axis=-1)
-        fractions = fractions.reshape(-1, len(elements))
-        fractions = fractions / fractions.sum(axis=-1, keepdims=True)
-    else:
-        elements, fractions = scattering.composition_arrays(composition)
-        fractions = fractions[None, :]
-    f2, fsq = scattering.scattering_averages(
-        fractions, scattering.scattering_factors(elements, s, table))
-    f2, fsq = np.broadcast_to(f2, intensity.shape), np.broadcast_to(fsq, intensity.shape)
-    n = np.asarray(pdf.metadata.ePDF.fit.N.data, float).reshape(-1, 1)
-    c = np.asarray(pdf.metadata.ePDF.fit.C.data, float).reshape(-1, 1)
-    model = n * f2 + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phi = s * (intensity - model) / (n * fsq)
-    lo, hi = chain["s_range"]
-    fig = Figure(figsize=(10, 3.4), layout="tight")
-    ax_i, ax_phi = fig.subplots(1, 2)
-    ax_i.semilogy(s, intensity.mean(axis=0), "k.", ms=3, label="I(s), mean over positions")
-    ax_i.semilogy(s, model.mean(axis=0), "C3", label="fitted N⟨f²⟩ + C, mean")
-    for ax in (ax_i, ax_phi):
-        ax.axvspan(lo, hi, color="C2", alpha=0.15, label=f"fit window {lo:g}–{hi:g} Å⁻¹")
-        ax.axvline(chain["s_min"], color="0.5", ls=":", lw=0.9,
-                   label=f"s_min {chain['s_min']:g} Å⁻¹")
-        ax.set_xlabel("s (Å⁻¹)")
-    ax_i.set_ylabel("I(s) (counts per pixel)")
-    ax_i.set_title("azimuthal mean and fitted background")
-    ax_i.legend(fontsize=7)
-    mean, sd = np.nanmean(phi, axis=0), np.nanstd(phi, axis=0)
-    keep = s >= chain["s_min"]
-    ax_phi.fill_between(s[keep], (mean - sd)[keep], (mean + sd)[keep], color="C0", alpha=0.25,
-                        label="±1 sd over positions")
-    ax_phi.plot(s[keep], mean[keep], "C0", label="φ(s), mean")
-    ax_phi.axhline(0, color="0.6", lw=0.8)
-    ax_phi.set_ylabel("φ(s) (Å⁻¹)")
-    ax_phi.set_title("reduced intensity (before polynomial and damping)")
-    ax_phi.legend(fontsize=7)
-    return _png(fig)
-
-
-def _fmt(value):
-    """Numbers to 4 significant digits (compositions, times), booleans as in TOML."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.4g}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return str(value)
-
-
-def _report_html(prov, figures, table):
-    def rows(d, prefix=""):
-        out = []
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out += rows(v, f"{prefix}{k}.")
-            else:
-                out.append(f"<tr><td>{html.escape(prefix + str(k))}</td>"
-                           f"<td>{html.escape(_fmt(v))}</td></tr>")
-        return out
-
-    imgs = "\n".join(
-        f'<figure><img alt="{name}" src="data:image/png;base64,'
-        f'{base64.b64encode(png).decode()}"><figcaption>{name.replace("_", " ")}</figcaption></figure>'
-        for name, png in figures.items()
-    )
-    plan_items = "".join(f"<li>{html.escape(s)}</li>" for s in prov["plan"])
-    src = prov["input"]["path"] if prov["input"] else "in-memory scan"
-    stage_rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{seconds:.2f} s</td></tr>"
-        for name, seconds in prov["stage_seconds"].items()
-    )
-    dose = prov.get("dose")
-    dose_text = (
-        "dose: unknown (no probe diameter in the scan's metadata)" if not dose else
-        f"dose {dose['mean_e_per_A2']:.3g} ± {dose['std_e_per_A2']:.2g} e⁻/Å² per probe "
-        f"position (range {dose['min_e_per_A2']:.3g}–{dose['max_e_per_A2']:.3g}, probe "
-        f"{dose['probe_diameter_nm']:.3g} nm)"
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>pyxem-epdf report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
-table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 6px;font-size:90%}}
-figure{{display:inline-block;margin:0.5em}}img{{max-width:100%}}pre{{background:#f6f6f6;padding:0.5em}}</style>
-</head><body>
-<h1>pyxem-epdf report</h1>
-<p>Input: {html.escape(src)} — {prov['frames']} probe positions processed in {prov['seconds']:.1f} s
-(started {html.escape(prov['started'])}, finished {html.escape(prov['finished'])});
-{html.escape(dose_text)};
-parallel analysis: {prov['parallel_analysis']} significant component(s) + mean; {prov['n_components']} unmixed.</p>
-<h2>Steps</h2><ol>{plan_items}</ol>
-<h2>Time per stage</h2><table>{stage_rows}</table>
-<h2>Figures</h2>{imgs}
-<h2>Component peaks</h2><pre>{html.escape(str(table))}</pre>
-<h2>Parameters and provenance</h2><table>{''.join(rows({'parameters': prov['parameters'], 'mask': prov['mask'], 'dose': dose or {}, 'versions': prov['versions'], 'input': prov['input'] or {}}))}</table>
-</body></html>
-"""

@@ -72,7 +72,9 @@ class Tuner:
         self._composition = composition
         self.message = ""
         s0, s1 = float(self._s[0]), float(self._s[-1])
-        self.figure = plt.figure(figsize=(11, 6.5))
+        # constrained layout keeps the x-labels clear of the sliders and the slider
+        # labels (drawn left of their axes) inside the figure
+        self.figure = plt.figure(figsize=(11, 6.5), layout="constrained")
         grid = self.figure.add_gridspec(5, 3, height_ratios=[6, 0.4, 0.4, 0.4, 0.4])
         self._ax_fit = self.figure.add_subplot(grid[0, 0])
         self._ax_phi = self.figure.add_subplot(grid[0, 1])
@@ -88,6 +90,8 @@ class Tuner:
             self.sliders[key].on_changed(lambda _v: self.update())
         self._lines = {}
         self.update()
+        if self._lines:
+            self._ax_fit.legend(fontsize=8)
 
     @property
     def params(self):
@@ -157,8 +161,11 @@ class Tuner:
             ax.relim()
             ax.autoscale_view()
         self._ax_fit.set_xlabel("s (Å⁻¹)")
+        self._ax_fit.set_ylabel("I(s) (counts per pixel)")
         self._ax_phi.set_xlabel("s (Å⁻¹)")
+        self._ax_phi.set_ylabel("φ(s) (Å⁻¹)")
         self._ax_g.set_xlabel("r (Å)")
+        self._ax_g.set_ylabel("G(r) (Å⁻²)")
         self.figure.canvas.draw_idle()
 
     def _draw(self, key, ax, x, y, label, color):

@@ -79,8 +79,17 @@ def test_process_end_to_end(scan, processed):
         img = mpimg.imread(io.BytesIO(base64.b64decode(encoded)), format="png")
         assert img.ndim == 3 and img.shape[0] > 100 and img.std() > 0  # a real figure
     assert "parameters.chain.b" in report
-    assert f"finished {prov['finished']}" in report and "Time per stage" in report
+    assert f"finished {prov['finished']}" in report and "Dose and time" in report
     assert "e⁻/Å² per probe position" in report
+    # phases named by their first peak, not "component 0"; bands and how they were made
+    assert re.search(r"phase A \(r₁ = \d\.\d\d Å\)", report)
+    assert "component 0" not in report and "closure 0" not in report
+    assert "bootstrap resamples" in report and "standard error" in report
+    assert re.search(r"\d\.\d+ ± \d\.\d+</td>", report)  # region peaks with their sd
+    for stage, seconds in prov["stage_seconds"].items():
+        assert f"<td class=l>{stage}</td><td>{seconds:.2f} s</td>" in report
+    assert prov["input"]["sha256"] in report  # the full provenance, as written
+    assert "http://" not in report and "https://" not in report  # self-contained
     assert not re.search(r"\d\.\d{8,}", report)  # no 17-digit numbers
     lines = (out / "components.csv").read_text().splitlines()
     assert lines[0] == "r_A,component_0,component_1" and len(lines) == 502
