@@ -36,8 +36,8 @@ def main(out="compare_unmixing.png"):
         .to_pdf(r_max=10, r_step=0.02)
     )
     dec = pdf.decompose((1.0, 8.0))
-    print(f"parallel analysis: {dec.evidence.n_components} significant + mean "
-          f"→ {dec.n_components} components")
+    print(f"rank evidence: {dec.evidence.n_components} components above the noise floor "
+          f"(the mean included) → {dec.n_components} components")
     truth = synth.fractions.reshape(20, 2, 20, 2, 2).mean(axis=(1, 3))
     fig, axes = plt.subplots(3, 2, figsize=(6, 9), layout="constrained")
     for k in range(2):

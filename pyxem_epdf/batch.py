@@ -37,7 +37,7 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     r_step = 0.01            # Å
     [mapping]
     r_range = [1.0, 8.0]     # Å, inside [0, chain.r_max]
-    n_components = 0         # 0 = from parallel analysis, else 2 … number of (binned) positions
+    n_components = 0         # 0 = from the rank evidence, else 2 … number of (binned) positions
     method = "closure"       # "closure", "ica", "nmf", "sklearn_fastica" or "orthomax"
 
 Output folder::

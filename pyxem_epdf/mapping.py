@@ -438,7 +438,7 @@ class Unmixing:
     'ZIF fraction'
     >>> zif_truth = synth.fractions[..., 0].ravel()
     >>> round(float(np.corrcoef(unmix.map("ZIF").data.ravel(), zif_truth)[0, 1]), 2)
-    0.92
+    0.93
     """
 
     loadings: object = field(repr=False)

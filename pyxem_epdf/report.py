@@ -822,7 +822,7 @@ def report_html(prov, figures, content):
 {prov['frames']} probe positions processed in {prov['seconds']:.1f} s
 (started {html.escape(prov['started'])}, finished {html.escape(finished)}).
 Dose {html.escape(dose_text)}.
-Parallel analysis: {prov['parallel_analysis']} significant component(s) + the mean;
+Rank evidence: {prov['parallel_analysis']} component(s) above the noise floor (the mean included);
 {prov['n_components']} unmixed ({html.escape(str(prov['parameters']['mapping']['method']))}).</p>
 
 <h2>Phases</h2>

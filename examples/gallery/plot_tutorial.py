@@ -131,8 +131,8 @@ ax.legend(fontsize=8)
 # %%
 # Decompose and unmix
 # -------------------
-# PCA with Horn's parallel analysis says how many components stand above the
-# noise; closure-aware unmixing gives phase fractions (≥ 0, summing to 1) and
+# PCA with a noise floor from the cube's own (heteroscedastic, r-correlated)
+# noise says how many components stand above it; closure-aware unmixing gives phase fractions (≥ 0, summing to 1) and
 # pure-phase PDFs. The labels follow the number of components found.
 dec = pdf.decompose((1.0, 8.0))
 dec.plot_scree()

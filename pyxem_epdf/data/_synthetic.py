@@ -1875,7 +1875,7 @@ def gold_standard(
     """Synthetic diffraction pattern of a polycrystalline gold film (calibration standard).
 
     Rings at the fcc Au d-spacings (:func:`pyxem_epdf.physics.calibration.fcc_reflections`)
-    with total counts ∝ m |4 f_Au(s)|² exp(−B s²/2) / s (multiplicity m,
+    with total counts ∝ m (4 f_Au(s))² exp(−B s²/2) / s (multiplicity m,
     Lobato electron scattering factor, B = :data:`GOLD_B_FACTOR`), Gaussian
     radial profiles of width ``ring_width``, on a diffuse background ∝ f_Au(s)²
     and a Gaussian direct beam, rendered with 4 × 4 sub-pixel sampling through

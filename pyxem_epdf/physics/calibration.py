@@ -16,7 +16,7 @@ Conventions (shared with the integration kernel)
   a, b becomes a circle of radius √(ab).
 * A calibrated detector (signal axes kx, ky with the same scale k in Å⁻¹ per
   pixel and offsets kx₀, ky₀) has the same A in calibrated units; the centre
-  becomes (kx₀ + k x₀, ky₀ + k y₀) and s = k |A·(p − c)|.
+  becomes (kx₀ + k x₀, ky₀ + k y₀) and s = k ‖A·(p − c)‖.
 * Masks are boolean arrays of the detector shape (rows, columns), True where
   a pixel is **excluded**.
 
@@ -198,7 +198,7 @@ def ellipse_parameters(matrix) -> tuple:
 
 
 def corrected_radius(shape, center=None, distortion=None) -> np.ndarray:
-    """Corrected radius |A·(p − c)| of every pixel in pixels.
+    """Corrected radius ‖A·(p − c)‖ of every pixel in pixels.
 
     Parameters
     ----------
@@ -612,7 +612,7 @@ class _Pixels:
     """Azimuthal-variance residuals of the pixels of one image in a trial corrected frame.
 
     Each valid pixel p of the band is compared with the azimuthal mean
-    profile P̄ at its corrected radius r_p = |A·(p − c)|; P̄ is the mean of
+    profile P̄ at its corrected radius r_p = ‖A·(p − c)‖; P̄ is the mean of
     the pixels on a 0.5 px grid of radii with linear (tent) weights, so the
     residuals are continuous in (c, A) and every pixel's noise enters once.
     """
@@ -1006,7 +1006,7 @@ def radial_profile(image, center=None, distortion=None, *, mask=None, step: floa
                    r_max: float | None = None):
     """Azimuthal mean of a pattern against the corrected radius, for calibration fits.
 
-    Pixels are binned by r = |A·(p − c)| in bins of ``step`` pixels; each
+    Pixels are binned by r = ‖A·(p − c)‖ in bins of ``step`` pixels; each
     bin reports the mean radius of its pixels (no binning bias on ring
     positions), their mean value and count.
 
@@ -1066,7 +1066,7 @@ class RingCalibration(NamedTuple):
     Attributes
     ----------
     s_per_pixel : float
-        Calibration k in Å⁻¹ per corrected pixel: s = k |A·(p − c)|.
+        Calibration k in Å⁻¹ per corrected pixel: s = k ‖A·(p − c)‖.
     s_per_pixel_std : float
         1σ error of k (fit covariance scaled by the reduced χ²).
     width : float
@@ -1477,7 +1477,7 @@ def refine_centers(frames, radius_range, *, center=None, distortion=None, mask=N
 
     For each pattern the centre c minimises the weighted variance of the
     pixels of the band ``radius_range`` about their azimuthal mean profile,
-    :math:`\\sum_p w(r_p) (I_p - \\bar P_c(r_p))^2`, r_p = |A·(p − c)| (the
+    :math:`\\sum_p w(r_p) (I_p - \\bar P_c(r_p))^2`, r_p = ‖A·(p − c)‖ (the
     profile tent-binned at 0.5 px, w = 1/P̄ of the mean pattern: Poisson-like).
     A pattern search on a 3 × 3 grid whose step halves from min(2, search/2)
     px down to ``precision`` (each level repeated until the centre stays),
