@@ -28,6 +28,15 @@ _LAZY = {
     "dose_map": "scan",
     "electrons_from_beam": "scan",
     "virtual_adf": "scan",
+    "Descan": "scan",
+    "ring_center": "scan",
+    "scan_sum": "calibration",
+    "find_beam_stop": "calibration",
+    "fit_distortion": "calibration",
+    "find_centers": "calibration",
+    "calibrate_standard": "calibration",
+    "calibrate_from_amorphous": "calibration",
+    "set_geometry": "calibration",
 }
 
 __all__ = [
@@ -44,6 +53,15 @@ __all__ = [
     "dose_map",
     "electrons_from_beam",
     "virtual_adf",
+    "Descan",
+    "ring_center",
+    "scan_sum",
+    "find_beam_stop",
+    "fit_distortion",
+    "find_centers",
+    "calibrate_standard",
+    "calibrate_from_amorphous",
+    "set_geometry",
 ]
 
 
