@@ -216,7 +216,13 @@ def reference_pdfs(spec, composition, *, nav_shape=(4, 4), log=print):
 
 
 def _pearson(a, b):
+    """Pearson r over the pixels finite in both (the route leaves the patterns
+    it excluded as invalid NaN in its maps; ``dec.excluded`` counts them)."""
     a, b = np.ravel(a).astype(float), np.ravel(b).astype(float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    if keep.sum() < 3:
+        return float("nan")
+    a, b = a[keep], b[keep]
     a, b = a - a.mean(), b - b.mean()
     den = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / den) if den > 0 else float("nan")
