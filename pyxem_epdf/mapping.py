@@ -1015,7 +1015,7 @@ def _store_learning_results(signal, ev, used, nav_shape):
 
 
 def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=True,
-              min_strength=0.12, n_shuffles=20, seed=0, algorithm=None, **kwargs):
+              min_strength=0.07, n_shuffles=20, seed=0, algorithm=None, **kwargs):
     """PCA of a PDF cube over ``r_range`` with noise-floor evidence for its rank.
 
     See :meth:`pyxem_epdf.signals.PDF1DPlus.decompose`.

@@ -630,7 +630,7 @@ def _wishart_eigvals(lam, n, n_draws, rng):
 
 
 def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
-                  min_strength=0.12, trim=10.0, n_noise_ref=8, max_rank=128, outlier_z=6.0,
+                  min_strength=0.07, trim=10.0, n_noise_ref=8, max_rank=128, outlier_z=6.0,
                   seed=0):
     """Number of components of a PDF cube above its own noise floor.
 
