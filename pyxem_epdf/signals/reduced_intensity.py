@@ -1210,6 +1210,12 @@ def _fixed_n(signal, N, lazy):
         value = value.reshape(())
     if _base.is_dask(value) and not lazy:
         value = value.compute()
+    shape = np.shape(value) if not isinstance(value, (str, bytes)) else ()
+    if shape and shape != nav_shape:  # a map of another scan: no numpy broadcasting
+        raise ValueError(
+            f"'N' of shape {shape} must be a single value or have the navigation "
+            f"shape {nav_shape}."
+        )
     value = fit.check_fixed_n(value, nav_shape)
     if not isinstance(N, BaseSignal) and np.ndim(N) == 0:
         return value, float(N)

@@ -4,7 +4,11 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from pyxem_epdf.physics.fit import check_fixed_n, fit_scattering_background, flag_outliers
+from pyxem_epdf.physics.fit import (
+    check_fixed_n,
+    fit_scattering_background,
+    flag_outliers,
+)
 from pyxem_epdf.physics.scattering import mean_scattering
 
 S = np.linspace(0.05, 3.0, 296)
