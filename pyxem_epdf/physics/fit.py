@@ -18,6 +18,10 @@ is fitted on an s-window by (weighted) linear least squares. With the sums
 
 Everything is sums along the signal axis, so NumPy and dask inputs work alike
 and no pixel is ever looped over or fitted iteratively.
+
+With N fixed (as single-pattern tools such as eRDF Analyser or ePDFsuite let
+the user set it), only C is fitted, :math:`C = (S_y - N S_a)/S_w`, the
+weighted mean of :math:`I - N a` over the window.
 """
 
 from dataclasses import dataclass
@@ -70,8 +74,72 @@ class ScatteringFit:
     finite: object = True
 
 
+def check_fixed_n(N, nav_shape, name="N"):
+    """A fixed N (scalar or navigation-shaped, > 0 and finite) as an array.
+
+    Dask arrays are checked for shape only (their values are not computed).
+
+    Parameters
+    ----------
+    N : float, array_like or dask.array.Array
+        Scale of ⟨f²⟩ in intensity units per Å²: one value, or one per
+        pattern with a shape broadcastable to ``nav_shape``.
+    nav_shape : tuple of int
+        Navigation shape of the patterns.
+    name : str
+        Parameter name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray or dask.array.Array
+        ``N`` broadcast to ``nav_shape`` (float).
+
+    Examples
+    --------
+    >>> check_fixed_n(2.5, (2,)).tolist()
+    [2.5, 2.5]
+    >>> check_fixed_n([1.0, -1.0], (2,))
+    Traceback (most recent call last):
+    ...
+    ValueError: 'N' must be finite and > 0 at every pattern; got min -1, 0 of 2 non-finite.
+    """
+    nav_shape = tuple(nav_shape)
+    if isinstance(N, (bool, np.bool_, str, bytes)) or N is None:
+        raise TypeError(f"'{name}' must be a number or an array of numbers; got {N!r}.")
+    if hasattr(N, "dask"):
+        arr = N.astype(float)
+    else:
+        try:
+            arr = np.asarray(N, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"'{name}' must be a number or an array of numbers; got {type(N).__name__}."
+            ) from None
+    try:
+        ok = np.broadcast_shapes(arr.shape, nav_shape) == nav_shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"'{name}' of shape {arr.shape} must be a single value or have the navigation "
+            f"shape {nav_shape}."
+        )
+    if hasattr(arr, "dask"):
+        import dask.array as da
+
+        return da.broadcast_to(arr, nav_shape)
+    bad = ~np.isfinite(arr)
+    if np.any(bad) or np.any(arr <= 0):
+        low = np.nanmin(np.where(bad, np.nan, arr)) if not np.all(bad) else np.nan
+        raise ValueError(
+            f"'{name}' must be finite and > 0 at every pattern; got min {low:g}, "
+            f"{int(np.count_nonzero(bad))} of {arr.size} non-finite."
+        )
+    return np.broadcast_to(arr, nav_shape).copy()
+
+
 def fit_scattering_background(
-    intensity, s, f2_mean, s_range, *, weights=None, fix_c=False, axis=-1
+    intensity, s, f2_mean, s_range, *, weights=None, fix_c=False, N=None, axis=-1
 ):
     """Fit N⟨f²⟩ + C to I(s) on a window, for all spectra at once.
 
@@ -91,6 +159,12 @@ def fit_scattering_background(
         variance). ``None`` means unweighted.
     fix_c : bool
         If ``True``, C is fixed to 0 and only N is fitted.
+    N : float or array_like, optional
+        Fixed N in intensity units per Å² (one value, or one per pattern of a
+        shape broadcastable to the navigation shape; finite and > 0, see
+        :func:`check_fixed_n`): then only C is fitted, in closed form, and
+        ``N_std`` is 0; with ``fix_c=True`` too nothing is fitted (C = 0)
+        and only χ² is computed. ``None``: N is fitted.
     axis : int
         The s axis of ``intensity``.
 
@@ -108,9 +182,16 @@ def fit_scattering_background(
     >>> fit = fit_scattering_background(5.0 * a + 0.2, s, a, (1.5, 2.5))
     >>> round(float(fit.N), 6), round(float(fit.C), 6)
     (5.0, 0.2)
+
+    With N fixed, C alone is fitted:
+
+    >>> fit = fit_scattering_background(5.0 * a + 0.2, s, a, (1.5, 2.5), N=5.0)
+    >>> round(float(fit.C), 12), float(fit.N_std)
+    (0.2, 0.0)
     """
     s = as_axis(s)
-    win = window_slice(s, *s_range, min_points=2 if fix_c else 3)
+    n_params = (0 if fix_c else 1) + (1 if N is None else 0)
+    win = window_slice(s, *s_range, min_points=n_params + 1)
     x = last_axis(intensity, axis)
     finite = np.isfinite(x).all(axis=-1)
     y = x[..., win]
@@ -139,7 +220,17 @@ def fit_scattering_background(
     else:
         s_y, s_ay = wsum(y), wsum(a, y)
     n = win.stop - win.start
-    if fix_c:
+    if N is not None:
+        N = check_fixed_n(N, nav_shape)
+        zero = 0 * s_w
+        if fix_c:
+            C, var_c = zero, zero
+        else:
+            C = safe_divide(s_y - N * s_a, s_w)
+            var_c = safe_divide(1 + zero, s_w)
+        dof = n - n_params
+        var_n = zero
+    elif fix_c:
         N = safe_divide(s_ay, s_aa)
         C = 0 * N
         dof = n - 1
@@ -202,18 +293,18 @@ def robust_z(x, mask):
     return out
 
 
-def _outlier_block(N, chi2, valid, floor, threshold):
+def _outlier_block(N, chi2, valid, floor, threshold, test_n=True):
     N, chi2, valid = np.asarray(N, float), np.asarray(chi2, float), np.asarray(valid, bool)
     ok = valid & (N > 0)
     noisy = ok & (chi2 > np.asarray(floor, float))  # χ² above rounding: a noise level
     with np.errstate(divide="ignore", invalid="ignore"):
-        z_n = robust_z(np.log(np.where(ok, N, 1.0)), ok)
+        z_n = robust_z(np.log(np.where(ok, N, 1.0)), ok) if test_n else np.zeros(N.shape)
         z_c = robust_z(np.log(np.where(noisy, chi2, 1.0)), noisy)
     outlier = ok & ((np.abs(z_n) > threshold) | (z_c > threshold))
     return np.stack([outlier.astype(float), z_n, z_c])
 
 
-def flag_outliers(fit, *, threshold=None, chi2_floor=0.0):
+def flag_outliers(fit, *, threshold=None, chi2_floor=0.0, test_n=True):
     """Fit-quality outliers of a scan: robust z of log N and log χ² against the scan.
 
     A pattern whose N is far from the scan's (|z| > threshold, e.g. a pixel
@@ -273,13 +364,13 @@ def flag_outliers(fit, *, threshold=None, chi2_floor=0.0):
         floor = da.broadcast_to(floor if hasattr(floor, "dask") else np.asarray(floor, float),
                                 np.shape(N))
         both = da.map_blocks(_outlier_block, one(N), one(chi2), one(valid), one(floor),
-                             threshold,
+                             threshold, bool(test_n),
                              new_axis=0, chunks=((3,),) + tuple((n,) for n in np.shape(N)),
                              dtype=float)
         outlier = (both[0] > 0.5).rechunk(chunks)
         z_n, z_c = both[1].rechunk(chunks), both[2].rechunk(chunks)
     else:
-        both = _outlier_block(N, chi2, valid, floor, threshold)
+        both = _outlier_block(N, chi2, valid, floor, threshold, bool(test_n))
         outlier, z_n, z_c = both[0] > 0.5, both[1], both[2]
     return replace(fit, valid=valid & ~outlier), outlier, z_n, z_c
 

@@ -77,6 +77,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         *,
         table: str = "lobato",
         fix_c: bool = False,
+        N=None,
         weights=None,
         min_window_counts: float = 100.0,
         inplace: bool = False,
@@ -111,6 +112,17 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             International Tables Vol. C 4.3.2.3 parameterisation or Kirkland (2010).
         fix_c : bool
             Fix C = 0 (no detector offset) and fit N only.
+        N : float, array or signal, optional
+            Fix N (intensity units per Å²) instead of fitting it, as
+            single-pattern tools (eRDF Analyser, ePDFsuite) let the user set
+            it: one value, or a map of the navigation shape (array or
+            signal, e.g. ``metadata.ePDF.fit.N`` of an earlier fit), finite
+            and > 0 everywhere (else a ``ValueError`` naming ``'N'``; a lazy
+            map is checked for shape only). Only C is then fitted, in closed
+            form on ``s_range`` (nothing with ``fix_c=True``); ``N_std`` is 0,
+            the N map is titled "N (fixed)", ``metadata.ePDF.fit.N_fixed`` is
+            ``True`` and the N outlier test is skipped (``z_N`` = 0).
+            ``None``: N is fitted.
         weights : None, "none", "variance", "poisson", array or signal
             ``None`` (or ``"none"``, as in the batch TOML): unweighted.
             ``"variance"``: 1/variance from
@@ -165,8 +177,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         'reduced_intensity'
         """
         _base.check_contract(inplace, lazy_output)
-        fitted = self._fit(composition, s_range, table=table, fix_c=fix_c, weights=weights,
-                           min_window_counts=min_window_counts, lazy_output=lazy_output)
+        fitted = self._fit(composition, s_range, table=table, fix_c=fix_c, N=N,
+                           weights=weights, min_window_counts=min_window_counts,
+                           lazy_output=lazy_output)
         phi = fit.reduced_intensity(fitted.data, fitted.s, fitted.result.N, fitted.result.C,
                                     fitted.f2, fitted.fsq)
         return _base.finish(
@@ -181,7 +194,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             show_progressbar=show_progressbar,
         )
 
-    def _fit(self, composition, s_range, *, table, fix_c, weights, min_window_counts,
+    def _fit(self, composition, s_range, *, table, fix_c, N, weights, min_window_counts,
              lazy_output):
         """Validation, the closed-form fit and its warnings (shared by
         :meth:`fit_scattering` and :meth:`get_pdf`)."""
@@ -203,8 +216,10 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         f = scattering.scattering_factors(elements, s, table=table)
         f2, fsq = scattering.scattering_averages(fractions, f)
         data, lazy = _base.working_data(self, lazy_output)
+        N, n_md = _fixed_n(self, N, lazy)
         w = _weights(self, weights, data)
-        result = fit.fit_scattering_background(data, s, f2, s_range, weights=w, fix_c=fix_c)
+        result = fit.fit_scattering_background(data, s, f2, s_range, weights=w, fix_c=fix_c,
+                                               N=N)
         if isinstance(weights, str) and weights == "poisson":
             npix = self.metadata.get_item("ePDF.pixels_per_bin", None)
             if npix is None:  # from our own integration
@@ -212,11 +227,12 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             model = _base_model(result, f2)
             w = fit.poisson_weights(model, None if npix is None else np.asarray(npix))
             result = fit.fit_scattering_background(
-                data, s, f2, s_range, weights=w, fix_c=fix_c
+                data, s, f2, s_range, weights=w, fix_c=fix_c, N=N
             )
         # residual rms below 1e-7 of the model: noiseless data, no χ² test
         floor = (1e-7 * result.N * float(np.median(f2))) ** 2
-        result, outlier, z_n, z_c = fit.flag_outliers(result, chi2_floor=floor)
+        result, outlier, z_n, z_c = fit.flag_outliers(result, chi2_floor=floor,
+                                                      test_n=N is None)
         window_counts = _window_counts(self, data, s, s_range)
 
         if window_counts is not None and not _base.is_dask(window_counts):
@@ -236,6 +252,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             "s_range": tuple(map(float, s_range)),
             "table": table,
             "fix_c": bool(fix_c),
+            "N": n_md,
             "weights": _weights_name(weights),
         }
         quality = {"outlier": outlier, "z_N": z_n, "z_chi2": z_c}
@@ -961,6 +978,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         dtype: str = "float64",
         table: str = "lobato",
         fix_c: bool = False,
+        N=None,
         weights=None,
         min_window_counts: float = 100.0,
         lazy_output: bool | None = None,
@@ -987,8 +1005,8 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
         Parameters
         ----------
-        composition, s_range, table, fix_c, weights, min_window_counts
-            As :meth:`fit_scattering`.
+        composition, s_range, table, fix_c, N, weights, min_window_counts
+            As :meth:`fit_scattering` (``N`` fixes N; only C is then fitted).
         b : float, optional
             Exponential damping exp(−b s²) in Å² (≥ 0; 0: none), as
             :meth:`damp_exponential`; default 5/s_last² with s_last the
@@ -1062,8 +1080,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         )
         r, b, s_min, s_max_ = p.r, p.b, p.s_min, p.s_max
         pdf_params = _pdf_parameters(r_min, r_max, r_step, dtype)
-        fitted = self._fit(composition, p.s_range, table=table, fix_c=fix_c, weights=weights,
-                           min_window_counts=min_window_counts, lazy_output=lazy_output)
+        fitted = self._fit(composition, p.s_range, table=table, fix_c=fix_c, N=N,
+                           weights=weights, min_window_counts=min_window_counts,
+                           lazy_output=lazy_output)
         s, title = fitted.s, _title("fit_scattering", self.metadata.General.title)
         steps = []  # (method, parameters) after fit_scattering, as the chain records them
         poly_params = None
@@ -1176,6 +1195,31 @@ def _composition(composition, signal):
     parsed = scattering.parse_composition(composition)
     elements = list(parsed)
     return elements, np.array([parsed[e] for e in elements]), dict(parsed)
+
+
+def _fixed_n(signal, N, lazy):
+    """(N array or None, its metadata record) of ``fit_scattering(..., N=...)``.
+
+    A lazy map is computed only when the output is eager.
+    """
+    if N is None:
+        return None, None
+    nav_shape = tuple(signal.axes_manager._navigation_shape_in_array)
+    value = N.data if isinstance(N, BaseSignal) else N
+    if not nav_shape and np.size(value) == 1 and np.ndim(value) > 0:  # map of a 0-D scan
+        value = value.reshape(())
+    if _base.is_dask(value) and not lazy:
+        value = value.compute()
+    shape = np.shape(value) if not isinstance(value, (str, bytes)) else ()
+    if shape and shape != nav_shape:  # a map of another scan: no numpy broadcasting
+        raise ValueError(
+            f"'N' of shape {shape} must be a single value or have the navigation "
+            f"shape {nav_shape}."
+        )
+    value = fit.check_fixed_n(value, nav_shape)
+    if not isinstance(N, BaseSignal) and np.ndim(N) == 0:
+        return value, float(N)
+    return value, "per-pixel map"
 
 
 def _weights(signal, weights, data):
@@ -1438,7 +1482,7 @@ def _computed(fitted, G, coefs, show_progressbar):
 
 def _fit_metadata(out, fitted):
     """The maps and parameters :meth:`ReducedIntensity1DPlus.fit_scattering` records."""
-    result, lazy = fitted.result, fitted.lazy
+    result, lazy, params = fitted.result, fitted.lazy, fitted.parameters
     maps = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     maps.update(fitted.quality)
     if fitted.window_counts is not None:
@@ -1450,15 +1494,17 @@ def _fit_metadata(out, fitted):
         if not _base.is_dask(value):
             value = np.broadcast_to(np.asarray(value), nav_shape).copy()
         title = _MAP_TITLES.get(key, key)
+        if key == "N" and params.get("N") is not None:
+            title = "N (fixed)"
         out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, title,
                                                                  read_only=True))
-    params = fitted.parameters
     out.metadata.set_item("ePDF.fit.outlier_threshold", float(fit.OUTLIER_Z))
     out.metadata.set_item("ePDF.fit.elements", fitted.elements)
     if fitted.first_valid is not None and fitted.first_valid > fitted.s[0]:
         out.metadata.set_item("ePDF.first_valid_s", float(fitted.first_valid))
     out.metadata.set_item("ePDF.fit.s_range", list(params["s_range"]))
     out.metadata.set_item("ePDF.fit.fix_c", params["fix_c"])
+    out.metadata.set_item("ePDF.fit.N_fixed", params["N"] is not None)
     out.metadata.set_item("ePDF.fit.weights", params["weights"])
     out.metadata.set_item("ePDF.fit.table", params["table"])
     out.metadata.set_item("ePDF.composition", params["composition"])
