@@ -147,18 +147,23 @@ class Decomposition:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
-            Axes to draw into; a new figure otherwise.
+            Axes to draw into; otherwise a new figure with
+            ``layout="constrained"`` (so no label is clipped).
         n : int
             Number of components shown.
 
         Returns
         -------
         matplotlib.axes.Axes
+            x: component index (1 = the mean direction; the SVD is
+            uncentred); y: singular value of the cube over ``r_range`` after
+            each pixel is divided by its relative noise level (median 1), in
+            Å⁻² like G(r), on a log scale.
         """
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.2))
+            _, ax = plt.subplots(figsize=(4.5, 3.2), layout="constrained")
         ev = self.evidence
         sv = np.asarray(ev.singular_values)
         floor = np.asarray(ev.noise_floor)
@@ -174,8 +179,8 @@ class Decomposition:
         k = ev.n_components
         if k:
             ax.axvline(k + 0.5, color="C3", lw=0.8)
-        ax.set_xlabel("component")
-        ax.set_ylabel("singular value")
+        ax.set_xlabel("component index")
+        ax.set_ylabel("singular value, noise-whitened (Å⁻²)")
         ax.set_title(f"{k} components above the noise floor → {self.n_components}")
         ax.legend(fontsize=7)
         return ax
@@ -747,39 +752,75 @@ class Unmixing:
     def plot_composite(self, colors=None, ax=None, percentile=99.0):
         """Colour composite of the loading maps (the paper's Fig. 3c/d).
 
+        Each component's map, scaled to [0, 1], weights its colour; the
+        colours add. The image spans the pixel edges in the scan's units
+        (axis[0] − scale/2 … axis[-1] + scale/2, as the report's maps), so it
+        overlays other maps of the scan exactly, and a legend beside the
+        image names each colour by :attr:`labels`.
+
         Parameters
         ----------
         colors : sequence of matplotlib colours, optional
             One per component (default C0, C1, …).
         ax : matplotlib.axes.Axes, optional
+            Axes to draw into; otherwise a new figure with
+            ``layout="constrained"`` (so no label is clipped).
         percentile : float
             Each map is scaled to [0, 1] between 0 and this percentile.
 
         Returns
         -------
         matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import numpy as np, matplotlib.pyplot as plt
+        >>> import hyperspy.api as hs
+        >>> from pyxem_epdf.mapping import Unmixing
+        >>> maps = hs.signals.Signal2D(np.stack([np.eye(3), 1 - np.eye(3)]))
+        >>> for a in maps.axes_manager.signal_axes:
+        ...     a.units, a.scale = "nm", 5.0
+        >>> un = Unmixing(maps, hs.signals.Signal1D(np.zeros((2, 4))), None, "closure",
+        ...               (1.0, 8.0), labels=["ZIF", "glass"])
+        >>> ax = un.plot_composite()
+        >>> [float(v) for v in ax.images[0].get_extent()]   # pixel edges in nm
+        [-2.5, 12.5, 12.5, -2.5]
+        >>> [t.get_text() for t in ax.get_legend().get_texts()], ax.get_xlabel()
+        (['ZIF', 'glass'], 'x (nm)')
+        >>> plt.close("all")
         """
         import matplotlib.pyplot as plt
         from matplotlib.colors import to_rgb
+        from matplotlib.patches import Patch
+
+        from .report import _extent
 
         maps = np.asarray(self.loadings.data, dtype=float)
         if maps.ndim != 3:
-            raise ValueError("plot_composite needs a 2-D scan.")
-        colors = colors or [f"C{i}" for i in range(len(maps))]
+            raise ValueError(
+                f"plot_composite needs a 2-D scan; the loadings have {maps.ndim - 1} "
+                "navigation dimension(s)."
+            )
+        colors = list(colors) if colors is not None else [f"C{i}" for i in range(len(maps))]
+        if len(colors) < len(maps):
+            raise ValueError(f"'colors' needs {len(maps)} entries; got {len(colors)}.")
         rgb = np.zeros(maps.shape[1:] + (3,))
         for m, c in zip(maps, colors, strict=False):
-            top = np.nanpercentile(m, percentile)
+            finite = np.isfinite(m)
+            top = np.percentile(m[finite], percentile) if finite.any() else 0.0
             w = np.clip(np.nan_to_num(m) / (top if top > 0 else 1.0), 0, 1)
             rgb += w[..., None] * np.asarray(to_rgb(c))
         if ax is None:
-            _, ax = plt.subplots(figsize=(4, 4))
-        ax_x, ax_y = self.loadings.axes_manager.signal_axes
-        extent = [ax_x.axis[0], ax_x.axis[-1], ax_y.axis[-1], ax_y.axis[0]]
-        ax.imshow(np.clip(rgb, 0, 1), extent=extent)
-        ax.set_xlabel(f"{ax_x.name} ({ax_x.units})")
-        ax.set_ylabel(f"{ax_y.name} ({ax_y.units})")
-        ax.set_title(f"{self.method}: " + ", ".join(
-            f"{lab} ({c})" for lab, c in zip(self.labels, colors, strict=False)))
+            _, ax = plt.subplots(figsize=(5, 4), layout="constrained")
+        extent, xlabel, ylabel = _extent(*self.loadings.axes_manager.signal_axes)
+        ax.imshow(np.clip(rgb, 0, 1), extent=extent, interpolation="nearest")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        kind = "phase fractions" if self.method == "closure" else "loadings"
+        ax.set_title(f"{self.method} {kind}")
+        handles = [Patch(color=c, label=lab) for c, lab in zip(colors, self.labels, strict=False)]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                  frameon=False, borderaxespad=0, handlelength=1.2)
         return ax
 
     def composition_map(self, phase_compositions):
@@ -1124,10 +1165,14 @@ def plot_pdfs(pdfs, labels=None, *, normalize=True, r_range=(1.0, 3.0), xlim=(0,
     xlim : tuple of float
         r limits of the plot in Å.
     ax : matplotlib.axes.Axes, optional
+        Axes to draw into; otherwise a new figure with
+        ``layout="constrained"`` (so no label is clipped).
 
     Returns
     -------
     matplotlib.axes.Axes
+        x: "r (Å)"; y: "G(r) (Å⁻²)", or "G(r) / first-peak height" (no unit)
+        when ``normalize``.
     """
     import matplotlib.pyplot as plt
 
@@ -1142,7 +1187,7 @@ def plot_pdfs(pdfs, labels=None, *, normalize=True, r_range=(1.0, 3.0), xlim=(0,
     if labels is not None and len(labels) != len(lines):
         raise ValueError(f"'labels' needs {len(lines)} entries; got {len(labels)}.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
     for i, (r, g) in enumerate(lines):
         if normalize:
             _, h = _peaks.first_peak(g, r, r_range=r_range)
