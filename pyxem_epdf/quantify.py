@@ -257,6 +257,12 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
         import dask.array as da
 
         data = da.from_array(data, chunks=("auto",) * (data.ndim - 1) + (-1,))
+    if correlated_fit and bool(fitmd.get_item("N_fixed", False)):
+        raise ValueError(
+            "'correlated_fit=True' propagates through a fitted N; this PDF was made with a "
+            "fixed N (metadata.ePDF.fit.N_fixed): use correlated_fit=False (N_std = 0, C "
+            "treated as independent of the bins)."
+        )
     if correlated_fit:
         s_range, fix_c = tuple(fitmd.s_range), bool(fitmd.fix_c)
         w = _fit_weights(ri, data, var.data, s, f2, s_range, fix_c,

@@ -271,3 +271,13 @@ def test_integration_correlation_needs_the_mask(scan):
     np.testing.assert_allclose(np.diag(R)[1:], 1.0)
     with pytest.raises(ValueError, match="azimuthal_profile"):
         quantify.integration_correlation(synth.signal, epdf.data.example_profile())
+
+
+def test_fixed_n_needs_the_uncorrelated_propagation(scan):
+    synth, ri = scan
+    comp = epdf.data.average_composition(synth)
+    pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=8.0, N=1.0)
+    with pytest.raises(ValueError, match="fixed N"):
+        quantify.pdf_sigma(ri, pdf)
+    sigma = quantify.pdf_sigma(ri, pdf, correlated_fit=False)
+    assert sigma.data.shape == pdf.data.shape and np.all(np.isfinite(sigma.data))
