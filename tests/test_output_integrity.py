@@ -97,7 +97,7 @@ def test_every_problem_is_one_line(copy, capsys):
     problems = info.value.problems
     names = ["loadings.csv", chunk.relative_to(copy).as_posix(), "scree.png"]
     assert len(problems) == 3
-    assert all(p.startswith(name + " ") for p, name in zip(problems, names))
+    assert all(p.startswith(name + " ") for p, name in zip(problems, names, strict=True))
     assert "has changed: 7 bytes, the manifest records" in problems[0]
     assert "the chunk's data differ from what was written (SHA-256 mismatch" in problems[1]
     assert problems[2] == "scree.png is missing"
@@ -172,3 +172,15 @@ def test_process_checks_an_intact_store_of_ours_then_reads_it(result, tmp_path, 
     err = capsys.readouterr().err
     assert "holds a PDF1DPlus" in err and "damaged" not in err
     assert Path(result / "pdf_cube.zspy").is_dir()
+
+
+def test_demo_result_verifies_with_its_extra_figure(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", str(out), "--scan-shape", "2", "2", "--eager", "--no-progress"]) == 0
+    files = json.loads((out / "provenance.json").read_text())["manifest"]["files"]
+    assert "truth.png" in files and "report.html" in files
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 0
+    (out / "truth.png").unlink()
+    assert main(["verify", str(out)]) == 2
+    assert capsys.readouterr().err == f"pyxem-epdf: error: {out}: truth.png is missing\n"
