@@ -50,7 +50,13 @@ Output folder::
                              seconds, stage_seconds (check, mask, [descan,] chain,
                              mapping, write), output, input (path, sha256), parameters,
                              plan, versions, mask, dose, n_components,
-                             parallel_analysis, frames
+                             parallel_analysis, frames, manifest
+
+Integrity of a result (:func:`verify_output`, ``pyxem-epdf verify OUT``): the
+``manifest`` in ``provenance.json`` lists every file the run wrote (relative
+path, size in bytes, SHA-256; each file inside a .zspy store), so a damaged
+result is found before it is used: zarr reads a deleted chunk file as its fill
+value (zeros) without an error, and HyperSpy's ``hs.load`` does the same.
 
 Safety of the output folder (:func:`staged_output`): the command never writes
 over or inside its input, refuses a non-empty output folder unless
@@ -1127,6 +1133,9 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
             if extra is not None:
                 result = SimpleNamespace(pdf=pdf, profile=ri, decomposition=dec, unmixing=unmix)
                 files.update(extra(folder, result) or {})
+            # every file written so far (each one inside the .zspy stores); report.html
+            # is added once written, provenance.json cannot list itself
+            manifest = _manifest(folder)
     provenance.update({
         "versions": versions(),
         "mask": mask_report,
@@ -1144,9 +1153,215 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
     (folder / "report.html").write_text(report.report_html(provenance, figures, content),
                                         encoding="utf-8")
     files["report"] = "report.html"
+    manifest.update(_manifest(folder, ["report.html"]))
+    provenance["manifest"] = {"algorithm": "sha256", "files": manifest}
     _write_json(folder / "provenance.json", provenance)  # last: marks the folder complete
     files["provenance"] = "provenance.json"
     return files
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(folder, names=None):
+    """``{relative POSIX path: {"bytes", "sha256"}}`` of the files under ``folder``.
+
+    ``names`` (entries of ``folder``: files or folders) limits it; by default
+    every entry but ``provenance.json``. Folders (.zspy stores) are listed file
+    by file.
+    """
+    folder = Path(folder)
+    if names is None:
+        names = [p.name for p in folder.iterdir() if p.name != "provenance.json"]
+    out = {}
+    for name in sorted(names):
+        top = folder / name
+        for p in sorted(top.rglob("*")) if top.is_dir() else [top]:
+            if p.is_file():
+                out[p.relative_to(folder).as_posix()] = {"bytes": p.stat().st_size,
+                                                         "sha256": _file_sha256(p)}
+    return dict(sorted(out.items()))
+
+
+class DamagedOutputError(ValueError):
+    """A result folder does not match the manifest in its ``provenance.json``.
+
+    Raised by :func:`verify_output`; ``problems`` holds one line per missing
+    or changed file (paths relative to the folder), or the one reason the
+    folder cannot be checked.
+
+    Examples
+    --------
+    >>> err = DamagedOutputError("/data/out", ["pdf_cube.zspy/.zgroup is missing"])
+    >>> print(err)
+    result folder '/data/out' is damaged (1 problem):
+      pdf_cube.zspy/.zgroup is missing
+    >>> err.problems, isinstance(err, ValueError)
+    (['pdf_cube.zspy/.zgroup is missing'], True)
+    """
+
+    def __init__(self, folder, problems, *, header=None):
+        self.folder = str(folder)
+        self.problems = list(problems)
+        n = len(self.problems)
+        header = header or (f"result folder '{self.folder}' is damaged "
+                            f"({n} problem{'s' if n != 1 else ''})")
+        super().__init__(header + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def _load_manifest(folder):
+    """The provenance's manifest of ``folder``, or raise naming why there is none."""
+    folder = Path(folder)
+    prov_path = folder / "provenance.json"
+    if not folder.is_dir():
+        why = f"'{folder}' does not exist" if not folder.exists() else f"'{folder}' is not a folder"
+        raise DamagedOutputError(folder, [f"{why}; expected a pyxem-epdf result folder"],
+                                 header=f"cannot verify '{folder}'")
+    try:
+        prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    except OSError:
+        raise DamagedOutputError(
+            folder, ["provenance.json is missing: not a pyxem-epdf result folder, or its "
+                     "provenance was deleted"], header=f"cannot verify '{folder}'") from None
+    except ValueError as err:
+        raise DamagedOutputError(folder, [f"provenance.json is not valid JSON ({err})"],
+                                 header=f"cannot verify '{folder}'") from None
+    if not isinstance(prov, dict) or prov.get("software") != "pyxem-epdf":
+        raise DamagedOutputError(folder, ["provenance.json was not written by pyxem-epdf"],
+                                 header=f"cannot verify '{folder}'")
+    if prov.get("complete") is not True:
+        raise DamagedOutputError(
+            folder, [f"the run did not complete (status: {prov.get('status', 'unknown')}); "
+                     "the folder holds a partial result"], header=f"cannot verify '{folder}'")
+    manifest = prov.get("manifest")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise DamagedOutputError(
+            folder, ["provenance.json has no manifest (the result was written by a "
+                     "pyxem-epdf without verify_output); it cannot be checked"],
+            header=f"cannot verify '{folder}'")
+    return manifest["files"]
+
+
+def _zarr_array_of(rel, manifest):
+    """The array folder of ``rel`` if it is a zarr chunk file (an ancestor holds .zarray)."""
+    parts = rel.split("/")
+    if parts[-1].startswith("."):
+        return None
+    for i in range(len(parts) - 1, 0, -1):
+        array = "/".join(parts[:i])
+        if f"{array}/.zarray" in manifest:
+            return array
+    return None
+
+
+def _fill_value(folder, array):
+    try:
+        meta = json.loads((Path(folder) / array / ".zarray").read_text(encoding="utf-8"))
+        return meta.get("fill_value")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def verify_output(folder, *, paths=None):
+    """Check a result folder against the manifest in its ``provenance.json``.
+
+    Every file :func:`process` wrote is listed in the provenance with its size
+    and SHA-256 (each file inside the .zspy stores); each is checked to exist
+    with the same size and digest. A deleted chunk of a .zspy store does not
+    fail on loading: zarr fills it with the array's fill value (zeros), so
+    ``hs.load`` returns zeros there without an error. Files added to the
+    folder later are not checked.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A result folder of :func:`process` (``pyxem-epdf process`` / ``demo``).
+    paths : sequence of str, optional
+        Entries of the folder to check (e.g. ``["pdf_cube.zspy"]``); default
+        all of them.
+
+    Returns
+    -------
+    str
+        A one-line report: the number of files and bytes checked.
+
+    Raises
+    ------
+    DamagedOutputError
+        A :class:`ValueError` naming each missing or changed file (its
+        ``problems``), or why the folder cannot be checked (no
+        ``provenance.json``, an incomplete run, no manifest).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from pyxem_epdf import data
+    >>> synth = data.two_phase_composite(nav_shape=(4, 4), detector_shape=(32, 32),
+    ...                                  s_scale=0.16)
+    >>> cfg = load_config({"chain": {"composition": data.average_composition(synth),
+    ...                              "fix_c": True, "r_max": 8.0, "r_step": 0.05},
+    ...                    "integration": {"npt": 24}, "mapping": {"n_components": 2}})
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
+    >>> _ = process(synth.signal, cfg, out, show_progressbar=False)
+    >>> print(verify_output(out))  # doctest: +ELLIPSIS
+    '.../results' is intact: ... files (... MB) match the manifest in provenance.json (SHA-256).
+    >>> chunk = next((out / "pdf_cube.zspy").glob("Experiments/*/data/0/0/0"))
+    >>> chunk.unlink()
+    >>> try:
+    ...     verify_output(out)
+    ... except ValueError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    result folder '.../results' is damaged (1 problem):
+      pdf_cube.zspy/Experiments/G(r) of .../data/0/0/0 is missing: the chunk would load as zeros (fill value 0.0) without an error
+    """
+    folder = Path(folder).expanduser()
+    manifest = _load_manifest(folder)
+    selected = manifest
+    if paths is not None:
+        heads = {Path(p).as_posix().strip("/") for p in paths}
+        selected = {rel: entry for rel, entry in manifest.items()
+                    if rel in heads or any(rel.startswith(h + "/") for h in heads)}
+        unknown = sorted(h for h in heads
+                         if h not in manifest and not any(r.startswith(h + "/") for r in manifest))
+        if unknown:
+            raise DamagedOutputError(
+                folder, [f"{h} is not in the manifest (it was not written by this run)"
+                         for h in unknown])
+    problems, total = [], 0
+    for rel, entry in selected.items():
+        p = folder / rel
+        array = _zarr_array_of(rel, manifest)
+        if not p.is_file():
+            if array is not None:
+                fill = _fill_value(folder, array)
+                zeros = "zeros" if fill in (0, 0.0, None) else "its fill value"
+                problems.append(f"{rel} is missing: the chunk would load as {zeros} "
+                                f"(fill value {fill}) without an error")
+            elif rel.endswith("/.zarray"):
+                problems.append(f"{rel} is missing: the array's metadata (the array cannot "
+                                "be read)")
+            else:
+                problems.append(f"{rel} is missing")
+            continue
+        size = p.stat().st_size
+        total += size
+        what = "the chunk's data" if array is not None else "its content"
+        if size != entry.get("bytes"):
+            problems.append(f"{rel} has changed: {size} bytes, the manifest records "
+                            f"{entry.get('bytes')}")
+        elif _file_sha256(p) != entry.get("sha256"):
+            problems.append(f"{rel} has changed: {what} differ from what was written "
+                            f"(SHA-256 mismatch, same size {size} bytes)")
+    if problems:
+        raise DamagedOutputError(folder, problems)
+    scope = "" if paths is None else f" of {', '.join(sorted(heads))}"
+    return (f"'{folder}' is intact: {len(selected)} files{scope} ({total / 1e6:.3g} MB) match "
+            "the manifest in provenance.json (SHA-256).")
 
 
 def _dose_summary(dose):

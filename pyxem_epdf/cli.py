@@ -10,13 +10,22 @@ the configured chain on a scan file (see :mod:`pyxem_epdf.batch`, whose
 docstring documents the configuration keys) and writes the results,
 provenance and an HTML report.
 
+``pyxem-epdf verify OUT`` checks a result folder against the manifest in its
+``provenance.json`` (:func:`pyxem_epdf.batch.verify_output`): every file the
+run wrote, with its size and SHA-256. A .zspy store whose chunk files were
+deleted loads as zeros without an error; ``verify`` names each missing or
+changed file. ``process`` verifies its input first when it is a .zspy store
+of one of our results (a ``provenance.json`` with a manifest beside it).
+
 Both commands write into ``OUT.partial-<pid>`` and rename it to ``OUT`` once
 complete; ``OUT`` must be new or empty, or hold an earlier result and be
-given with ``--overwrite``. Exit status: 0 done, 2 bad input, configuration
-or output folder (one line on stderr), 130 interrupted (Ctrl-C).
+given with ``--overwrite``. Exit status: 0 done (``verify``: intact), 2 bad
+input, configuration or output folder, or a damaged result (one line on
+stderr per problem), 130 interrupted (Ctrl-C).
 """
 
 import argparse
+import json
 import logging
 import sys
 import warnings
@@ -235,6 +244,14 @@ def _parser():
                       help="scan shape for files without it (e.g. .mib)")
     proc.add_argument("--navigation-shape", type=int, nargs=2, dest="navigation_shape_xy",
                       help=argparse.SUPPRESS)  # old spelling, X Y order
+    ver = sub.add_parser(
+        "verify", help="check a result folder against the manifest in its provenance.json",
+        description="Check that every file a pyxem-epdf run wrote (listed with its size and "
+                    "SHA-256 in provenance.json) is present and unchanged; a .zspy store "
+                    "with deleted chunk files would otherwise load as zeros.",
+        epilog="Exit status: 0 intact, 2 damaged or not verifiable (one line per problem).",
+    )
+    ver.add_argument("out", help="result folder of `pyxem-epdf process` or `demo`")
     return parser
 
 
@@ -287,6 +304,8 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="The NestedDirectoryStore is deprecated")
     from . import batch
 
+    if args.command == "verify":
+        return _verify(args.out)
     try:
         if args.command == "process":
             summary = _process(args)
@@ -298,6 +317,9 @@ def main(argv=None):
             summary = run_demo(args.out, nav_shape=tuple(args.scan_shape),
                                lazy=not args.eager, show_progressbar=not args.no_progress,
                                seed=args.seed, overwrite=args.overwrite)
+    except batch.DamagedOutputError as err:
+        _report_damage(err, f"input '{args.scan}' is damaged or unverifiable: ")
+        return 2
     except (batch.ConfigError, batch.OutputError, _InputError) as err:
         sys.stderr.write(f"pyxem-epdf: error: {err}\n")
         return 2
@@ -319,6 +341,46 @@ def main(argv=None):
         f"{summary['frames']} patterns processed in {summary['seconds']:.1f} s ({stages})\n"
     )
     return 0
+
+
+def _report_damage(err, prefix=None):
+    """One line on stderr per problem of a :class:`~pyxem_epdf.batch.DamagedOutputError`."""
+    prefix = f"{err.folder}: " if prefix is None else prefix
+    for problem in err.problems:
+        sys.stderr.write(f"pyxem-epdf: error: {prefix}{problem}\n")
+
+
+def _verify(out):
+    from . import batch
+
+    try:
+        report = batch.verify_output(out)
+    except batch.DamagedOutputError as err:
+        _report_damage(err)
+        return 2
+    sys.stdout.write(report + "\n")
+    return 0
+
+
+def _verify_if_ours(path):
+    """Verify ``path`` against its folder's manifest if it is a store one of our runs wrote."""
+    from . import batch
+
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        return
+    folder = p.resolve().parent
+    try:
+        prov = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(prov, dict) or prov.get("software") != "pyxem-epdf":
+        return
+    if "manifest" not in prov and prov.get("complete") is True:
+        sys.stderr.write(f"pyxem-epdf: note: '{folder}' holds no manifest (written by an "
+                         f"earlier version); '{p.name}' is not verified.\n")
+        return
+    batch.verify_output(folder, paths=[p.resolve().name])
 
 
 class _InputError(ValueError):
@@ -353,6 +415,7 @@ def _process(args):
     elif args.navigation_shape_xy:
         shape = tuple(args.navigation_shape_xy)
     batch.check_output(args.out, [args.scan], overwrite=args.overwrite)
+    _verify_if_ours(args.scan)  # a deleted chunk would otherwise be read as zeros
     dp = _load(args.scan, shape)
     steps = batch.plan(dp, cfg)
     if args.dry_run:
