@@ -191,6 +191,13 @@ def _line_name(sig, fallback):
     return str(sig.metadata.get_item("General.title", fallback))
 
 
+def _quantity(sig, default):
+    """Axis label of a map's values: ``metadata.Signal.quantity`` if it names a
+    unit in parentheses (HyperSpy's ``"Intensity (counts)"``), else ``default``."""
+    q = sig.metadata.get_item("Signal.quantity", None) if hasattr(sig, "metadata") else None
+    return str(q) if isinstance(q, str) and "(" in q and q.rstrip().endswith(")") else default
+
+
 def _as_maps(eds, xray_lines, map_kwargs):
     if isinstance(eds, (list, tuple)):
         maps = list(eds)
@@ -223,6 +230,9 @@ class MapCorrelation:
         Pixels finite in every map (the registered EDS field of view).
     registration : EDSRegistration or None
         Set by :func:`correlate_eds`.
+    quantities_a, quantities_b : list of (str or None)
+        Value label with unit of each map / loading (``metadata.Signal.quantity``
+        when it names a unit in parentheses), used by :meth:`plot_pair`.
 
     Examples
     --------
@@ -248,6 +258,8 @@ class MapCorrelation:
     values_a: np.ndarray = field(repr=False)
     values_b: np.ndarray = field(repr=False)
     registration: object = field(default=None, repr=False)
+    quantities_a: list = field(default=None, repr=False)
+    quantities_b: list = field(default=None, repr=False)
 
     def __str__(self):
         width = max(14, *(len(lab) + 2 for lab in self.labels))
@@ -304,10 +316,12 @@ class MapCorrelation:
         bins : int
             Histogram bins per axis.
         ax : matplotlib.axes.Axes, optional
+            Default a new figure with ``layout="constrained"``.
 
         Returns
         -------
         matplotlib.figure.Figure
+            With a colour bar of the number of probe positions per bin.
 
         Examples
         --------
@@ -316,20 +330,32 @@ class MapCorrelation:
         >>> x = np.arange(16.0).reshape(4, 4)
         >>> c = epdf.eds.correlate([hs.signals.Signal2D(x)], [hs.signals.Signal2D(x ** 2)],
         ...                        names=["Zn_Ka"], labels=["ZIF"])
-        >>> ax = c.plot_pair("Zn_Ka", "ZIF", bins=4).axes[0]
+        >>> fig = c.plot_pair("Zn_Ka", "ZIF", bins=4)
+        >>> ax, cbar = fig.axes
         >>> ax.get_xlabel(), ax.get_ylabel(), ax.get_title()
-        ('ZIF', 'Zn_Ka', 'r = +0.96, ρ = +1.00')
+        ('ZIF loading (a.u.)', 'Zn_Ka intensity (counts)', 'r = +0.96, ρ = +1.00')
+        >>> cbar.get_ylabel()
+        'probe positions per bin (counts)'
         >>> plt.close("all")
+
+        The value labels come from each map's ``metadata.Signal.quantity``
+        when it names a unit in parentheses; otherwise element maps are
+        taken as counts (exspy's ``get_lines_intensity``) and loadings as
+        arbitrary units.
         """
         import matplotlib.pyplot as plt
 
         r = self.r(name, label)
         i, j = self.names.index(name), self.labels.index(label)
         if ax is None:
-            _, ax = plt.subplots(figsize=(3.4, 3.0))
-        ax.hist2d(self.values_b[j], self.values_a[i], bins=int(bins), cmap="viridis", cmin=1)
-        ax.set_xlabel(label)
-        ax.set_ylabel(name)
+            _, ax = plt.subplots(figsize=(3.8, 3.0), layout="constrained")
+        *_, mesh = ax.hist2d(self.values_b[j], self.values_a[i], bins=int(bins),
+                             cmap="viridis", cmin=1)
+        qa = (self.quantities_a or [None] * len(self.names))[i]
+        qb = (self.quantities_b or [None] * len(self.labels))[j]
+        ax.set_xlabel(f"{label} {qb}" if qb else f"{label} loading (a.u.)")
+        ax.set_ylabel(f"{name} {qa}" if qa else f"{name} intensity (counts)")
+        ax.figure.colorbar(mesh, ax=ax, label="probe positions per bin (counts)")
         ax.set_title(f"r = {r:+.2f}, ρ = {self.r(name, label, 'spearman'):+.2f}", fontsize=9)
         return ax.figure
 
@@ -348,7 +374,7 @@ class MapCorrelation:
         import matplotlib.pyplot as plt
 
         na, nb = len(self.names), len(self.labels)
-        fig, axes = plt.subplots(na, nb, figsize=(2.8 * nb, 2.5 * na), squeeze=False,
+        fig, axes = plt.subplots(na, nb, figsize=(3.6 * nb, 2.8 * na), squeeze=False,
                                  layout="constrained")
         for i, name in enumerate(self.names):
             for j, label in enumerate(self.labels):
@@ -420,7 +446,9 @@ def correlate(maps, loadings, *, names=None, labels=None):
         )
     pearson, spearman, n = _reg.correlation_table(a, b)
     keep = np.isfinite(a).all(0) & np.isfinite(b).all(0)
-    return MapCorrelation(names, labels, pearson, spearman, n, a[:, keep], b[:, keep])
+    return MapCorrelation(names, labels, pearson, spearman, n, a[:, keep], b[:, keep],
+                          quantities_a=[_quantity(m, None) for m in maps],
+                          quantities_b=[_quantity(m, None) for m in images])
 
 
 @dataclass
@@ -503,26 +531,54 @@ class EDSRegistration:
         Returns
         -------
         matplotlib.figure.Figure
+            Three panels on the scan's calibrated axes (``x (nm)``, ``y (nm)``;
+            ``px`` when uncalibrated) with ``layout="constrained"``; the two
+            grey images have colour bars of the intensity normalised to their
+            1–99 % percentile range, the overlay a legend naming its colours.
+
+        Examples
+        --------
+        >>> import matplotlib.pyplot as plt
+        >>> import pyxem_epdf as epdf
+        >>> synth = epdf.data.two_phase_composite(nav_shape=(24, 24), detector_shape=(32, 32))
+        >>> eds = epdf.data.synthetic_eds(synth, n_channels=1024)
+        >>> fig = epdf.eds.register_eds(eds.spectrum, eds.scan_haadf, eds.haadf).plot()
+        >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+        ('x (nm)', 'y (nm)')
+        >>> plt.close(fig)
         """
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
+
+        from .report import _extent
 
         def norm(img):
             img = _dense(img)
             lo, hi = np.nanpercentile(img, [1, 99])
             return np.clip((img - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
 
+        am = self.scan_image.axes_manager
+        grid = am.signal_axes if am.signal_dimension == 2 else am.navigation_axes
+        extent, xlabel, ylabel = _extent(*grid[:2])
         a, b = norm(self.scan_image.data), norm(self.reference.data)
-        fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), layout="constrained")
-        axes[0].imshow(a, cmap="gray")
-        axes[0].set_title("scan image")
-        axes[1].imshow(b, cmap="gray")
-        axes[1].set_title("EDS image, registered")
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+        cbar = "intensity, 1–99 % range (normalized)"
+        for ax, img, title in ((axes[0], a, "scan image"), (axes[1], b, "EDS image, registered")):
+            im = ax.imshow(img, cmap="gray", extent=extent, vmin=0, vmax=1,
+                           interpolation="nearest")
+            ax.set_title(title, fontsize=9)
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=cbar)
         rgb = np.stack([a, np.nan_to_num(b), a], axis=-1)
-        axes[2].imshow(rgb)
+        axes[2].imshow(rgb, extent=extent, interpolation="nearest")
         axes[2].set_title(f"overlay, shift ({self.shift[0]:.1f}, {self.shift[1]:.1f}) nm",
                           fontsize=9)
+        axes[2].legend(handles=[Patch(color="m", label="scan image"),
+                                Patch(color="lime", label="EDS image"),
+                                Patch(facecolor="w", edgecolor="0.5", label="both")],
+                       fontsize=7, loc="lower right", framealpha=0.8)
         for ax in axes:
-            ax.set_axis_off()
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
         return fig
 
 

@@ -176,7 +176,10 @@ class RegionPDF:
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
+            Default a new figure with ``layout="constrained"``.
         label : str, optional
+            Legend label of the curve (the band is labelled
+            ``"<label>, 68 % band"``).
         color : str, optional
         level : float
             Band probability.
@@ -187,13 +190,17 @@ class RegionPDF:
         """
         import matplotlib.pyplot as plt
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.2))
+        new = ax is None
+        if new:
+            _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
         lo, hi = self.band(level)
         (line,) = ax.plot(self.r, _dense(self.pdf.data), label=label, color=color, lw=1.2)
-        ax.fill_between(self.r, lo, hi, color=line.get_color(), alpha=0.3, lw=0)
+        ax.fill_between(self.r, lo, hi, color=line.get_color(), alpha=0.3, lw=0,
+                        label=None if label is None else f"{label}, {level:.0%} band")
         ax.set_xlabel("r (Å)")
         ax.set_ylabel("G(r) (Å⁻²)")
+        if new and label is not None:
+            ax.legend(fontsize=8)
         return ax
 
 
@@ -452,10 +459,11 @@ class RepeatScanCheck:
             rb.plot(ax, label="scan 2", color="C3", level=level)
             for x, c in zip(ref, ch, strict=True):
                 ax.axvline(x, color="k" if not c else "C3", lw=0.6, ls=":")
+            ax.plot([], [], color="k", lw=0.6, ls=":", label="reference peak (red: changed)")
             ax.set_xlim(*xlim)
             ax.set_title(f"{lab}: {verdict} "
                          f"({ra.n_pixels} / {rb.n_pixels} probe positions)", fontsize=9)
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=7, ncols=2)
         return fig
 
 

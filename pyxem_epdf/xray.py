@@ -708,6 +708,7 @@ def plot_comparison(result, *, ax=None, labels=("ePDF", "X-ray PDF (scaled)")):
     result : dict
         The return value of :func:`compare`.
     ax : matplotlib.axes.Axes, optional
+        Default a new figure with ``layout="constrained"``.
     labels : tuple of str
         Legend labels of the two curves.
 
@@ -722,11 +723,13 @@ def plot_comparison(result, *, ax=None, labels=("ePDF", "X-ray PDF (scaled)")):
     >>> ax = epdf.xray.plot_comparison(epdf.xray.compare(x, x, r_range=(1.0, 6.0)))
     >>> ax.get_title()
     'Rw = 0.000, scale 1'
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('r (Å)', 'G(r) (Å⁻²)')
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2))
+        _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
     r, g_e, g_x = result["r"], result["g_e"], result["g_x_scaled"]
     ax.plot(r, g_e, label=labels[0], lw=1.3)
     ax.plot(r, g_x, label=labels[1], lw=1.1)
@@ -735,8 +738,10 @@ def plot_comparison(result, *, ax=None, labels=("ePDF", "X-ray PDF (scaled)")):
     for pe, px in zip(result["peaks_e"], result["peaks_x"], strict=True):
         ax.axvline(pe, color="C0", ls=":", lw=0.6)
         ax.axvline(px, color="C1", ls=":", lw=0.6)
+    if len(result["peaks_e"]):
+        ax.plot([], [], color="0.3", ls=":", lw=0.6, label="peak positions")
     ax.set_xlabel("r (Å)")
-    ax.set_ylabel("G(r)")
+    ax.set_ylabel("G(r) (Å⁻²)")
     ax.set_title(f"Rw = {result['rw']:.3f}, scale {result['scale']:.3g}")
     ax.legend(fontsize=8)
     return ax

@@ -101,22 +101,40 @@ class DampingSuggestion:
     def plot(self, ax=None):
         """Relative high-r noise and low-r ripple against b, with the choice.
 
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Default a new figure with ``layout="constrained"``.
+
         Returns
         -------
         matplotlib.axes.Axes
+            Both metrics as medians over the spectra, divided by the undamped
+            first-peak height (a dimensionless ratio, as ``tolerance``).
+
+        Examples
+        --------
+        >>> import matplotlib.pyplot as plt
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_reduced_intensity
+        >>> s = np.arange(0.01, 2.5, 0.01)
+        >>> phi = gaussian_peaks_reduced_intensity(s, [1.6, 2.6], [1.0, 1.5], [0.08, 0.1])
+        >>> ax = suggest_damping(phi, s, s_min=0.2).plot()
+        >>> ax.get_xlabel(), ax.get_ylabel()
+        ('b (Å²)', 'rms / undamped peak (dimensionless)')
+        >>> plt.close(ax.figure)
         """
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.2))
+            _, ax = plt.subplots(figsize=(4.8, 3.6), layout="constrained")
         m = self.metrics
         height = _median(m.first_peak_height)[0]
         ax.plot(m.b_values, _median(m.high_r_noise) / height, "o-", label="high-r noise")
         ax.plot(m.b_values, _median(m.low_r_ripple) / height, "s-", label="low-r ripple")
         ax.axhline(self.tolerance, color="k", ls="--", lw=0.8, label="tolerance")
-        ax.axvline(self.b, color="C3", lw=0.8)
+        ax.axvline(self.b, color="C3", lw=0.8, label="suggested b")
         ax.set_xlabel("b (Å²)")
-        ax.set_ylabel("relative to undamped first-peak height")
+        ax.set_ylabel("rms / undamped peak (dimensionless)")
         ax.set_title(f"suggested b = {self.b:g} Å²")
         ax.legend(fontsize=7)
         return ax
