@@ -160,16 +160,16 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
     from .batch import _nav_extent
     from .physics import corrections, transform
 
-    fig = Figure(figsize=(13, 3.8), layout="tight")
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
     axes = fig.subplots(1, 3)
     extent, xlabel, ylabel = _nav_extent(pdf)
     im = axes[0].imshow(np.asarray(n_map.data) / synth.N_true, cmap="viridis", extent=extent)
     axes[0].set_title("fitted N / true N")
-    fig.colorbar(im, ax=axes[0], fraction=0.046, label="ratio")
+    fig.colorbar(im, ax=axes[0], fraction=0.046, label="N / N_true (dimensionless)")
     frac = np.asarray(synth.fractions[..., 0])
     im = axes[1].imshow(frac, cmap="coolwarm", vmin=0, vmax=1, extent=extent)
     axes[1].set_title(f"true fraction of {synth.phases[0].name}")
-    fig.colorbar(im, ax=axes[1], fraction=0.046, label="fraction")
+    fig.colorbar(im, ax=axes[1], fraction=0.046, label="fraction (dimensionless)")
     for ax in axes[:2]:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

@@ -99,10 +99,10 @@ def test_paper_check_in_one_call(scene):
                                  scan_image=eds.scan_haadf, eds_image=eds.haadf)
     assert 0.7 < raw.r("Zn_Ka", "ZIF") < corr.r("Zn_Ka", "ZIF")
     fig = corr.plot()
-    assert len(fig.axes) == 4 * 2
+    assert len(fig.axes) == 4 * 2 * 2  # every panel with its colour bar
     plt.close(fig)
     fig = corr.plot_pair("Zn_Ka", "ZIF")
-    assert fig.axes[0].get_xlabel() == "ZIF"
+    assert fig.axes[0].get_xlabel() == "ZIF loading (a.u.)"
     plt.close(fig)
     # the Unmixing object itself is accepted as loadings
     again = corr.registration.correlate(unmix)
