@@ -645,7 +645,11 @@ def plan(dp, cfg, *, composition=None):
     configuration and the scan's type, shape, calibration and dtype: the lazy
     chain (integration → G(r)) is built, so the chain's own parameter checks
     run too, without computing the data (an eager scan is wrapped lazily
-    for this). Not checked: the detector mask and descan, which need the data.
+    for this). The [geometry] step is listed and checked as far as the detector
+    allows (the layout of ``geometry.detector`` against the detector shape, the
+    fit's ring band against the detector, a given distortion inside the
+    integration). Not checked: the detector mask, the beam stop, the distortion
+    fit and descan, which need the data.
 
     Parameters
     ----------
