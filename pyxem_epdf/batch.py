@@ -2,7 +2,7 @@
 
 ``pyxem-epdf process SCAN --config config.toml --out DIR`` runs, lazily and
 chunk by chunk: calibration (if the file lacks it) → detector mask →
-(descan) → navigation binning → :func:`~pyxem_epdf.signals.azimuthal_profile`
+(geometry: beam stop, detector gaps, elliptical distortion from the scan sum) → (descan) → navigation binning → :func:`~pyxem_epdf.signals.azimuthal_profile`
 → ``fit_scattering → polynomial_correct → damp_exponential →
 extrapolate_low_s → to_pdf`` → decomposition and unmixing; it writes the PDF
 cube and the unmixing results (.zspy), loading maps and component PDFs (PNG
@@ -25,6 +25,11 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     descan = true            # centre of mass of the direct beam + plane, applied inside the integration
     hot_threshold = 8.0
     beam_stop_radius = 0.0   # Å⁻¹ (at most chain.s_min)
+    [geometry]               # from the data; no key = no geometry step (as before)
+    distortion = "fit"       # ellipse of the scan sum, or [axis_ratio, angle_deg] (pixel frame)
+    s_range = [0.3, 2.4]     # Å⁻¹, ring band of the fit; default [0.3, 0.95 × full ring]
+    beam_stop = "auto"       # beam stop of any shape from the scan sum, added to the mask
+    detector = "merlin_quad" # inter-chip gaps added to the mask (physics.calibration.DETECTORS)
     [chain]
     composition = "Zn(C3H3N2)1.75(C7H5N2)0.25"   # or a table {Zn = 0.1, C = 0.5, …}
     s_range = [1.6, 2.5]     # Å⁻¹, inside the profile's s axis; default (0.64, 1) × outer edge
@@ -48,8 +53,10 @@ Output folder::
     report.html              self-contained (figures inlined)
     provenance.json          software, complete, status, started, finished (UTC),
                              seconds, stage_seconds (check, mask, [descan,] chain,
-                             mapping, write), output, input (path, sha256), parameters,
-                             plan, versions, mask, dose, n_components,
+                             mapping, write; geometry with a [geometry] section), output,
+                             input (path, sha256), parameters, plan, versions, mask,
+                             geometry (with [geometry]: fit with 1σ errors, pixel counts),
+                             dose, n_components,
                              parallel_analysis, frames, manifest
 
 Integrity of a result (:func:`verify_output`, ``pyxem-epdf verify OUT``): the
@@ -130,6 +137,30 @@ def _composition_value(v):
 #: extra packages ("ica" is FastICA from scikit-learn, as in the paper).
 METHODS = ("closure", "ica", "nmf", "sklearn_fastica", "orthomax")
 
+def _detector_name(v):
+    from .physics.calibration import DETECTORS
+
+    return isinstance(v, str) and v.strip().lower().replace("-", "_").replace(" ", "_") in DETECTORS
+
+
+def _distortion_value(v):
+    return v == "fit" or (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+                          and 1 <= v[0] <= 2)
+
+
+def _detector_names():
+    from .physics.calibration import DETECTORS
+
+    return ", ".join(f'"{n}"' for n in DETECTORS)
+
+
+#: Default ring band of ``geometry.distortion = "fit"``: [GEOMETRY_S_MIN, GEOMETRY_EDGE ×
+#: largest full ring] in Å⁻¹. Measured on the embedded composite (2 % ellipticity at 30°,
+#: rod beam stop; 20 × 20 scan, 128² detector at 10 e⁻/Å²; 4 × 4 scan, 64² at 2000 e⁻/Å²):
+#: axis ratio 1.0196 ± 0.0011 and 1.0215 ± 0.0005 with [0.3, 0.95 × edge]; inner edges
+#: 0.3 or 0.5 Å⁻¹ and outer 0.8 or 0.95 × edge agree to 0.0005.
+GEOMETRY_S_MIN, GEOMETRY_EDGE = 0.3, 0.95
+
 #: Valid keys per section: key → (check, description of the valid type and range).
 SCHEMA = {
     "calibration": {
@@ -147,6 +178,15 @@ SCHEMA = {
         "descan": _boolean(),
         "hot_threshold": _number(lambda v: v > 0, "> 0"),
         "beam_stop_radius": _number(lambda v: 0 <= v <= 50, "in [0, 50] (Å⁻¹)"),
+    },
+    "geometry": {
+        "distortion": (_distortion_value,
+                       '"fit" or [axis_ratio, angle_deg] with 1 <= axis_ratio <= 2 '
+                       "(major/minor) and the major axis in degrees from +x (columns) "
+                       "towards +y (rows)"),
+        "s_range": _pair("Å⁻¹, the ring band of the distortion fit"),
+        "beam_stop": ((lambda v: v == "auto"), '"auto" (found on the scan sum)'),
+        "detector": (_detector_name, "a detector name: " + _detector_names()),
     },
     "chain": {
         "composition": (_composition_value,
@@ -174,6 +214,7 @@ DEFAULTS = {
     "navigation": {"rebin": 1},
     "integration": {"npt": 0, "subpixel": 1, "descan": True, "hot_threshold": 8.0,
                     "beam_stop_radius": 0.0},
+    "geometry": {},  # no geometry step
     # s_range, b and s_min: the chain's own defaults (physics.chain.validate_chain_parameters)
     "chain": {"weights": "variance", "fix_c": False, "r_max": 20.0, "r_step": 0.01},
     "mapping": {"r_range": [1.0, 8.0], "n_components": 0, "method": "closure"},
@@ -333,6 +374,13 @@ def load_config(path_or_dict):
             f"'mapping.r_range' = {mapping['r_range']} must span at least two r steps "
             f"(chain.r_step = {chain['r_step']} Å)."
         )
+    geom = cfg["geometry"]
+    if "s_range" in geom and geom.get("distortion") != "fit":
+        raise ConfigError(
+            f"'geometry.s_range' = {geom['s_range']} is the ring band of the distortion fit; "
+            "it needs geometry.distortion = \"fit\" (got geometry.distortion = "
+            f"{geom.get('distortion', 'not set')!r})."
+        )
     if chain["weights"] == "none":
         chain["weights"] = None
     return cfg
@@ -462,7 +510,90 @@ def _composition_text(composition):
     return str(composition)
 
 
-def _build(dp, cfg, *, mask=None, shift=None, composition=None):
+def _pixel_frame(dp):
+    """(centre (x, y) in pixels of s = 0, steps (Å⁻¹ per pixel, signed) along x and y)."""
+    from .physics.units import s_unit_factor
+
+    axes = dp.axes_manager.signal_axes
+    steps = [float(a.scale) * s_unit_factor(a.units) for a in axes]
+    centre = tuple(-float(a.offset) / float(a.scale) for a in axes)
+    return centre, steps
+
+
+def _axes_distortion(matrix, steps):
+    """A of the pixel frame (u = A·(p − c), x = columns) → A of the calibrated axes.
+
+    k − k0 = D (p − c) with D = diag(steps), so |A_k (k − k0)| ∝ |A (p − c)| for
+    A_k = A D⁻¹ √|det D| (the identity for square pixels and positive steps).
+    """
+    d = np.diag(steps)
+    return np.asarray(matrix, float) @ np.linalg.inv(d) * math.sqrt(abs(np.linalg.det(d)))
+
+
+def _geometry_s_range(geom, full):
+    """The fit's ring band (Å⁻¹): geometry.s_range or the default for a full ring ``full``."""
+    if "s_range" in geom:
+        return [float(v) for v in geom["s_range"]]
+    return [GEOMETRY_S_MIN, round(GEOMETRY_EDGE * full, 6)]
+
+
+def _geometry(dp, cfg, summed, mask):
+    """The [geometry] step on the scan sum: (mask, distortion of the axes or None, record)."""
+    from .physics.calibration import detector_gaps, distortion_matrix
+    from .signals import find_beam_stop, fit_distortion
+
+    geom = cfg["geometry"]
+    centre, steps = _pixel_frame(dp)
+    record = {}
+    if "detector" in geom:
+        try:
+            gaps = detector_gaps(geom["detector"], summed.shape)
+        except ValueError as err:
+            raise ConfigError(f"'geometry.detector' = {geom['detector']!r}: {err}") from None
+        record["detector"] = {"name": geom["detector"], "gap_pixels": int(gaps.sum()),
+                              "new_pixels": int((gaps & ~mask).sum())}
+        mask = mask | gaps
+    if geom.get("beam_stop") == "auto":
+        stop, report = find_beam_stop(dp, summed=summed, center=centre)
+        record["beam_stop"] = {"method": "auto (find_beam_stop on the scan sum)",
+                               "pixels": report["beam_stop"],
+                               "new_pixels": int((stop & ~mask).sum())}
+        mask = mask | stop
+    distortion = None
+    value = geom.get("distortion")
+    if value == "fit":
+        full = min(abs(steps[0]) * min(centre[0], summed.shape[1] - 1 - centre[0]),
+                   abs(steps[1]) * min(centre[1], summed.shape[0] - 1 - centre[1]))
+        s_range = _geometry_s_range(geom, full)
+        try:
+            fit = fit_distortion(dp, s_range=tuple(s_range), center=centre, mask=mask,
+                                 summed=summed)
+        except ValueError as err:
+            raise ConfigError(f"'geometry.distortion' = \"fit\" failed on this scan "
+                              f"(geometry.s_range = {s_range} Å⁻¹): {err}") from None
+        record["distortion"] = {
+            "method": "fit (azimuthal variance of the scan sum)", "s_range": s_range,
+            "axis_ratio": float(fit.axis_ratio), "axis_ratio_std": float(fit.axis_ratio_std),
+            "angle_deg": float(fit.angle), "angle_std_deg": float(fit.angle_std),
+            "center_px": [float(v) for v in fit.center],
+            "center_std_px": [float(v) for v in fit.center_std],
+            "n_points": int(fit.n_points), "rms": float(fit.rms),
+            "matrix": np.asarray(fit.matrix, float).tolist(),
+        }
+        distortion = _axes_distortion(fit.matrix, steps)
+    elif value is not None:
+        a = distortion_matrix(*value)
+        record["distortion"] = {"method": "given", "axis_ratio": float(value[0]),
+                                "angle_deg": float(value[1]), "matrix": a.tolist()}
+        distortion = _axes_distortion(a, steps)
+    if distortion is not None:
+        record["distortion"]["frame"] = ("pixels: u = A·(p − c), x = columns, y = rows; "
+                                         "applied inside the integration operator")
+    record["masked_pixels"] = int(mask.sum())
+    return mask, distortion, record
+
+
+def _build(dp, cfg, *, mask=None, shift=None, composition=None, distortion=None):
     """The lazy chain: binned scan → profile → G(r). Nothing is computed for a lazy ``dp``."""
     from .signals import azimuthal_profile
 
@@ -471,7 +602,7 @@ def _build(dp, cfg, *, mask=None, shift=None, composition=None):
     work = dp.rebin(scale=(rebin, rebin, 1, 1)) if rebin > 1 else dp
     ri = azimuthal_profile(work, npt=integ["npt"] or None, s_max=integ.get("s_max"),
                            mask=mask, subpixel=integ["subpixel"], beam_shift=shift,
-                           show_progressbar=False)
+                           distortion=distortion, show_progressbar=False)
     s = ri.axes_manager.signal_axes[0].axis
     half = 0.5 * float(s[1] - s[0])  # bin centres: the data cover half a bin beyond
     first, last = float(s[0]) - half, float(s[-1]) + half
@@ -514,7 +645,11 @@ def plan(dp, cfg, *, composition=None):
     configuration and the scan's type, shape, calibration and dtype: the lazy
     chain (integration → G(r)) is built, so the chain's own parameter checks
     run too, without computing the data (an eager scan is wrapped lazily
-    for this). Not checked: the detector mask and descan, which need the data.
+    for this). The [geometry] step is listed and checked as far as the detector
+    allows (the layout of ``geometry.detector`` against the detector shape, the
+    fit's ring band against the detector, a given distortion inside the
+    integration). Not checked: the detector mask, the beam stop, the distortion
+    fit and descan, which need the data.
 
     Parameters
     ----------
@@ -617,8 +752,16 @@ def plan(dp, cfg, *, composition=None):
             f"{MEMORY_FRACTION:.0%} of this machine's {memory / 1e9:.3g} GB: raise chain.r_step, "
             "lower chain.r_max or bin the scan (navigation.rebin)."
         )
+    geometry_steps = _plan_geometry(dp, cfg, full, corner)
+    given = cfg["geometry"].get("distortion")
+    distortion = None
+    if isinstance(given, list):
+        from .physics.calibration import distortion_matrix
+
+        distortion = _axes_distortion(distortion_matrix(*given), _pixel_frame(dp)[1])
     lazy = dp if dp._lazy else dp.as_lazy()
-    _build(lazy, cfg, composition=composition)  # the chain's own checks; nothing computed
+    # the chain's own checks; nothing computed
+    _build(lazy, cfg, composition=composition, distortion=distortion)
     weights = "none" if chain["weights"] is None else chain["weights"]
     comp = _composition_text(chain["composition"] if composition is None else composition)
     return [
@@ -627,6 +770,7 @@ def plan(dp, cfg, *, composition=None):
         f"calibration: {step:.5g} Å⁻¹/pixel, full rings to {full:.3g} Å⁻¹",
         f"mask: hot/dead from the scan sum (threshold {integ['hot_threshold']}), "
         f"beam stop {integ['beam_stop_radius']} Å⁻¹",
+        *geometry_steps,
         f"descan correction: {'yes' if integ['descan'] else 'no'}",
         f"navigation binning {rebin} × {rebin} → {binned}",
         f"azimuthal integration: {npt} bins to {s_max:.3g} Å⁻¹, {integ['subpixel']}² sub-pixels",
@@ -637,6 +781,43 @@ def plan(dp, cfg, *, composition=None):
         f"mapping: PCA over {mapping['r_range']} Å, "
         f"{mapping['n_components'] or 'automatic'} components, {mapping['method']}",
     ]
+
+
+def _plan_geometry(dp, cfg, full, corner):
+    """Check the [geometry] keys against the detector (no data); its plan line, if any."""
+    from .physics.calibration import detector_gaps
+
+    geom = cfg["geometry"]
+    if not geom:
+        return []
+    shape = tuple(dp.axes_manager.signal_shape[::-1])
+    parts = []
+    if "detector" in geom:
+        try:
+            gaps = detector_gaps(geom["detector"], shape)
+        except ValueError as err:
+            raise ConfigError(f"'geometry.detector' = {geom['detector']!r}: {err}") from None
+        parts.append(f"{geom['detector']} gaps ({int(gaps.sum())} pixels)")
+    if geom.get("beam_stop") == "auto":
+        parts.append("beam stop found on the scan sum")
+    value = geom.get("distortion")
+    if value == "fit":
+        lo, hi = _geometry_s_range(geom, full)
+        if not lo < hi:
+            raise ConfigError(
+                f"'geometry.s_range' default [{lo}, {hi}] Å⁻¹ is empty: the largest full ring "
+                f"is {full:.3g} Å⁻¹; give geometry.s_range = [lo, hi] with lo < hi."
+            )
+        if hi > corner + 1e-9:
+            raise ConfigError(
+                f"'geometry.s_range' = {[lo, hi]} reaches beyond the detector corner "
+                f"({corner:.3g} Å⁻¹)."
+            )
+        parts.append(f"elliptical distortion fitted on the scan sum over s {lo:g}–{hi:g} Å⁻¹")
+    elif value is not None:
+        parts.append(f"elliptical distortion given: axis ratio {value[0]:g}, "
+                     f"major axis {value[1]:g}°")
+    return ["geometry (one scan sum with the mask): " + "; ".join(parts)]
 
 
 def sha256(path):
@@ -1072,7 +1253,7 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
     from threadpoolctl import threadpool_limits
 
     from . import compute_all, report
-    from .signals import descan, detector_mask, dose_map
+    from .signals import descan, detector_mask, dose_map, scan_sum
     from .xray import write_gr
 
     integ, mapping = cfg["integration"], cfg["mapping"]
@@ -1082,11 +1263,26 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                 provenance["input"] = {"path": str(Path(source).resolve()),
                                        "sha256": sha256(source)}
             dp = _calibrated(dp, cfg)
+        geometry = distortion = None
         with stages("mask"):
+            summed = None
+            source_of_mask = dp
+            if cfg["geometry"]:
+                # one pass over the data for the mask and the geometry: detector_mask
+                # sums over the navigation, so it gets the summed pattern as its scan
+                summed = scan_sum(dp, show_progressbar=False)
+                source_of_mask = _summed_signal(dp, summed)
             mask, mask_report = detector_mask(
-                dp, hot_threshold=integ["hot_threshold"],
+                source_of_mask, hot_threshold=integ["hot_threshold"],
                 beam_stop_radius=integ["beam_stop_radius"] or None, show_progressbar=False,
             )
+        if cfg["geometry"]:
+            with stages("geometry"):
+                mask, distortion, geometry = _geometry(dp, cfg, summed, mask)
+            for key in ("detector", "beam_stop"):
+                if key in geometry:
+                    mask_report[f"geometry_{key}"] = geometry[key]["new_pixels"]
+            mask_report["total"] = int(mask.sum())
         shift = None
         if integ["descan"]:
             with stages("descan"):
@@ -1094,7 +1290,8 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                 # over the navigation.rebin blocks
                 shift = descan(dp, show_progressbar=False).plane
         with stages("chain"):
-            _, ri, pdf = _build(dp, cfg, mask=mask, shift=shift, composition=composition)
+            _, ri, pdf = _build(dp, cfg, mask=mask, shift=shift, composition=composition,
+                                distortion=distortion)
             _record_resolved_chain(cfg["chain"], pdf)
             try:
                 electrons, dose = dose_map(dp, mask=mask)
@@ -1144,6 +1341,8 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
         "parallel_analysis": int(dec.evidence.n_components),
         "frames": int(np.prod(dp.axes_manager.navigation_shape)),
     })
+    if geometry is not None:
+        provenance["geometry"] = geometry
     # the report's times end here, the provenance's a moment later: both from one timer
     provenance["stage_seconds"] = dict(stages.seconds)
     provenance["seconds"] = stages.total()
@@ -1158,6 +1357,17 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
     _write_json(folder / "provenance.json", provenance)  # last: marks the folder complete
     files["provenance"] = "provenance.json"
     return files
+
+
+def _summed_signal(dp, summed):
+    """The scan sum as a one-pattern signal with the scan's detector axes."""
+    from hyperspy.signals import Signal2D
+
+    out = Signal2D(np.asarray(summed, dtype=float))
+    for new, old in zip(out.axes_manager.signal_axes, dp.axes_manager.signal_axes, strict=True):
+        new.name, new.units = old.name, old.units
+        new.scale, new.offset = old.scale, old.offset
+    return out
 
 
 def _file_sha256(path):
