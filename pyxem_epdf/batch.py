@@ -197,7 +197,7 @@ SCHEMA = {
         "fix_c": _boolean(),
         "s_max": _number(lambda v: 0 < v <= 50, "in (0, 50] (Å⁻¹)"),
         "b": _number(lambda v: 0 <= v <= 10, "in [0, 10] (Å², typically 0.6–1.0; above 10 is likely nm²)"),
-        "s_min": _number(lambda v: 0 < v <= 50, "in (0, 50] (Å⁻¹)"),
+        "s_min": _number(lambda v: 0 < v <= 1, "in (0, 1] (Å⁻¹; the direct beam ends near 0.1–0.2, above 1 is likely nm⁻¹)"),
         "r_max": _number(lambda v: 0 < v <= 1000, "in (0, 1000] (Å)"),
         "r_step": _number(lambda v: 1e-4 <= v <= 10, "in [0.0001, 10] (Å)"),
     },

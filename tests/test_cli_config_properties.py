@@ -122,7 +122,7 @@ in_range = {
     ("integration", "subpixel"): st.integers(1, 16),
     ("chain", "s_range"): st.tuples(st.floats(0.0, 3.0), st.floats(0.0, 3.0)).map(
         lambda t: sorted(t)),
-    ("chain", "s_min"): st.floats(0.01, 2.0),
+    ("chain", "s_min"): st.floats(0.01, 1.0),
     ("chain", "s_max"): st.floats(0.1, 3.0),
     ("chain", "b"): st.floats(0.0, 10.0),
     ("chain", "r_max"): st.floats(1.0, 30.0),
