@@ -215,6 +215,9 @@ def component_errors(pdf, unmix):
     x = np.asarray(pdf.data, float).reshape(-1, n_r)
     load = np.asarray(unmix.loadings.data, float).reshape(len(unmix.loadings.data), -1)
     comps = np.asarray(unmix.components.data, float).reshape(load.shape[0], n_r)
+    # positions the decomposition left out (invalid fits) have NaN loadings
+    keep = np.all(np.isfinite(load), axis=0) & np.all(np.isfinite(x), axis=1)
+    load, x = load[:, keep], x[keep]
     k, n = load.shape
     resid = x - load.T @ comps
     dof = max(n - k, 1)

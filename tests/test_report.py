@@ -68,6 +68,26 @@ def test_component_errors_match_least_squares_theory():
     np.testing.assert_allclose(err.mean(axis=1), expected, rtol=0.05)
 
 
+def test_component_errors_leave_out_excluded_positions():
+    """Positions the decomposition excluded have NaN loadings: they do not enter the SE."""
+    rng = np.random.default_rng(1)
+    rows, cols, n_r, sigma = 12, 12, 200, 0.05
+    f = rng.uniform(0, 1, (rows, cols))
+    load = np.stack([f, 1 - f])
+    r = np.arange(n_r) * 0.02
+    comps = np.stack([np.sin(3 * r), np.cos(2 * r)])
+    x = np.einsum("kij,kr->ijr", load, comps) + rng.normal(0, sigma, (rows, cols, n_r))
+    holed = load.copy()
+    holed[:, 3, 4] = np.nan
+    err = report.component_errors(_pdf_stack(x, 0.02), _unmixing(holed, comps, 0.02))
+    keep = np.ones((rows, cols), bool)
+    keep[3, 4] = False
+    flat = load[:, keep]
+    expected = sigma * np.sqrt(np.diag(np.linalg.inv(flat @ flat.T)))
+    assert np.all(np.isfinite(err))
+    np.testing.assert_allclose(err.mean(axis=1), expected, rtol=0.06)
+
+
 def test_value_pm_precision():
     assert report._value_pm(1.98734, 0.0123, " Å") == "1.987 ± 0.012 Å"
     assert report._value_pm(1.98734, 0.043) == "1.99 ± 0.04"
