@@ -1,4 +1,7 @@
-"""Shared fixtures: analytic I(s) signals with known N, C and G(r)."""
+"""Shared fixtures: analytic I(s) signals with known N, C and G(r); headless Chromium."""
+
+import os
+import shutil
 
 import hyperspy.api as hs
 import matplotlib
@@ -61,3 +64,35 @@ class ComputeCounter(Callback):
 
     def _start(self, dsk):
         self.runs += 1
+
+
+#: Chromium flags for this closed network: no background connections, no first-run work.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def chromium():
+    """``(sync_playwright, launch)`` for a browser test, ``launch(pw, *extra_args)``.
+
+    Skips without Chromium or ``playwright`` (``PYXEM_EPDF_CHROMIUM`` overrides the
+    binary search); ``EPDF_REQUIRE_BROWSER=1`` (set by ``.ci/run`` once Chromium is
+    installed) turns the skip into a failure.
+    """
+    path = os.environ.get("PYXEM_EPDF_CHROMIUM") or next(
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p),
+        None)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if path is None or sync_playwright is None:
+        if os.environ.get("EPDF_REQUIRE_BROWSER") == "1":
+            pytest.fail("EPDF_REQUIRE_BROWSER=1 but Chromium or playwright is missing")
+        pytest.skip("needs Chromium and playwright (see .ci/run)")
+
+    def launch(pw, *extra_args):
+        return pw.chromium.launch(executable_path=path, headless=True,
+                                  args=CHROMIUM_ARGS + list(extra_args))
+
+    return sync_playwright, launch

@@ -105,17 +105,7 @@ def test_process_end_to_end(scan, processed):
         np.testing.assert_allclose(gr.data, comps.inav[i].data, rtol=1e-6, atol=1e-8)
 
 
-def _chromium():
-    """Path of a Chromium binary, or None (PYXEM_EPDF_CHROMIUM overrides the search)."""
-    import os
-    import shutil
-
-    return os.environ.get("PYXEM_EPDF_CHROMIUM") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p),
-        None)
-
-
-def test_report_renders_in_headless_chromium(processed, tmp_path):
+def test_report_renders_in_headless_chromium(processed, tmp_path, chromium):
     """The report opens in headless Chromium with no console errors and shows its figures.
 
     Needs Chromium and the ``playwright`` package (both installed by ``.ci/run``;
@@ -123,22 +113,11 @@ def test_report_renders_in_headless_chromium(processed, tmp_path):
     """
     import os
 
-    browser_path = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if browser_path is None or sync_playwright is None:
-        if os.environ.get("EPDF_REQUIRE_BROWSER") == "1":
-            pytest.fail("EPDF_REQUIRE_BROWSER=1 but Chromium or playwright is missing")
-        pytest.skip("needs Chromium and playwright (see .ci/run)")
+    sync_playwright, launch = chromium
     problems = []
     shot = Path(os.environ.get("EPDF_REPORT_SCREENSHOT", tmp_path / "report.png"))
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=browser_path, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = launch(pw)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: problems.append(str(e)))

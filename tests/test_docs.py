@@ -82,27 +82,13 @@ def test_math_is_served_locally(html):
         assert _remote_references((html / name).read_text(encoding="utf-8")) == [], name
 
 
-def _chromium():
-    return os.environ.get("PYXEM_EPDF_CHROMIUM") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p),
-        None)
-
-
-def test_math_renders_offline_in_headless_chromium(html):
+def test_math_renders_offline_in_headless_chromium(html, chromium):
     """MathJax typesets the method page with every non-file request refused.
 
     Needs Chromium and ``playwright`` (installed by ``.ci/run``, where
     ``EPDF_REQUIRE_BROWSER=1`` turns a missing browser into a failure).
     """
-    browser_path = _chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if browser_path is None or sync_playwright is None:
-        if os.environ.get("EPDF_REQUIRE_BROWSER") == "1":
-            pytest.fail("EPDF_REQUIRE_BROWSER=1 but Chromium or playwright is missing")
-        pytest.skip("needs Chromium and playwright (see .ci/run)")
+    sync_playwright, launch = chromium
     refused, errors = [], []
 
     def route(r):
@@ -113,11 +99,7 @@ def test_math_renders_offline_in_headless_chromium(html):
             r.abort()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=browser_path, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--allow-file-access-from-files"])
+        browser = launch(pw, "--allow-file-access-from-files")
         page = browser.new_page()
         page.route("**/*", route)
         page.on("pageerror", lambda e: errors.append(str(e)))
