@@ -90,7 +90,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .report import _csv_components, _csv_maps, _nav_extent  # noqa: F401  (cli uses _nav_extent)
+from .report import _chain_pdf, _csv_components, _csv_maps, _nav_extent  # noqa: F401  (cli uses _nav_extent)
 
 try:
     import tomllib
@@ -619,12 +619,7 @@ def _build(dp, cfg, *, mask=None, shift=None, composition=None, distortion=None)
         )
     comp = chain["composition"] if composition is None else composition
     try:
-        pdf = ri.get_pdf(
-            comp, tuple(chain["s_range"]) if "s_range" in chain else None,
-            b=chain.get("b"), s_min=chain.get("s_min"),
-            s_max=chain.get("s_max"), r_max=chain["r_max"], r_step=chain["r_step"],
-            weights=chain["weights"], fix_c=chain["fix_c"], show_progressbar=False,
-        )
+        pdf = _chain_pdf(ri, comp, chain)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"[chain] does not fit this scan: {err}") from None
     return work, ri, pdf

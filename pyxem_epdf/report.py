@@ -235,9 +235,14 @@ def _region_composition(composition, mask):
 
 
 def _chain_pdf(profile, composition, chain):
-    """The batch chain (same keys as :func:`pyxem_epdf.batch._build`) on a profile stack."""
+    """The batch chain (a ``[chain]`` config section) on a profile stack.
+
+    ``s_range``, ``b`` and ``s_min`` left out of the section take get_pdf's defaults;
+    :func:`pyxem_epdf.batch._build` and the report's region PDFs both run it.
+    """
     return profile.get_pdf(
-        composition, tuple(chain["s_range"]), b=chain["b"], s_min=chain["s_min"],
+        composition, tuple(chain["s_range"]) if "s_range" in chain else None,
+        b=chain.get("b"), s_min=chain.get("s_min"),
         s_max=chain.get("s_max"), r_max=chain["r_max"], r_step=chain["r_step"],
         weights=chain["weights"], fix_c=chain["fix_c"], show_progressbar=False,
     )
