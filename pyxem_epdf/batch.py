@@ -90,7 +90,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .report import _chain_pdf, _csv_components, _csv_maps, _nav_extent  # noqa: F401  (cli uses _nav_extent)
+from .report import _chain_pdf, _csv_components, _csv_maps
 
 try:
     import tomllib

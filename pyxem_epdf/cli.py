@@ -157,7 +157,7 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
     import numpy as np
     from matplotlib.figure import Figure
 
-    from .batch import _nav_extent
+    from .report import _nav_extent
     from .physics import corrections, transform
 
     fig = Figure(figsize=(13, 3.8), layout="constrained")
