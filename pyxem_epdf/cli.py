@@ -157,8 +157,8 @@ def _summary_figure(synth, pdf, n_map, s, path, p):
     import numpy as np
     from matplotlib.figure import Figure
 
-    from .report import _nav_extent
     from .physics import corrections, transform
+    from .report import _nav_extent
 
     fig = Figure(figsize=(13, 3.8), layout="constrained")
     axes = fig.subplots(1, 3)
