@@ -184,7 +184,9 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
         G(r) computed from ``ri`` (``get_pdf`` or the step-by-step chain).
     correlated_fit : bool
         Propagate N and C through their least-squares gradients (exact to
-        first order, default). ``False``: treat N, C as independent of I with
+        first order, default; for a fixed N, ``fit_scattering(..., N=...)``,
+        only C, the weighted window mean of I − N⟨f²⟩, is propagated).
+        ``False``: treat N, C as independent of I with
         the standard errors in ``metadata.ePDF.fit`` (N_std, C_std from the
         residual scatter; over-estimates σ where the fit window reaches G).
     correlation : numpy.ndarray, optional
@@ -257,28 +259,24 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
         import dask.array as da
 
         data = da.from_array(data, chunks=("auto",) * (data.ndim - 1) + (-1,))
-    if correlated_fit and bool(fitmd.get_item("N_fixed", False)):
-        raise ValueError(
-            "'correlated_fit=True' propagates through a fitted N; this PDF was made with a "
-            "fixed N (metadata.ePDF.fit.N_fixed): use correlated_fit=False (N_std = 0, C "
-            "treated as independent of the bins)."
-        )
     if correlated_fit:
         s_range, fix_c = tuple(fitmd.s_range), bool(fitmd.fix_c)
+        fixed_n = bool(fitmd.get_item("N_fixed", False))
         w = _fit_weights(ri, data, var.data, s, f2, s_range, fix_c,
-                         fitmd.get_item("weights", "None"))
+                         fitmd.get_item("weights", "None"),
+                         _nav(fitmd.N.data, ri) if fixed_n else None)
+        opts = {"fix_c": fix_c, "fixed_n": fixed_n}
         if w is None:
-            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, fix_c=fix_c)
+            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, **opts)
         elif hasattr(w, "dask"):
             w = w.rechunk(w.chunks[:-1] + (-1,))
 
             def grads(wb, which):
-                return uncertainty.fit_gradients(s, f2, s_range, weights=wb, fix_c=fix_c)[which]
+                return uncertainty.fit_gradients(s, f2, s_range, weights=wb, **opts)[which]
 
             kwargs["gradients"] = tuple(w.map_blocks(grads, k, dtype=float) for k in (0, 1))
         else:
-            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, weights=w,
-                                                            fix_c=fix_c)
+            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, weights=w, **opts)
     else:
         kwargs.update(N_std=_nav(fitmd.N_std.data, ri), C_std=_nav(fitmd.C_std.data, ri))
     out = uncertainty.pdf_variance(var.data, data, s, _nav(fitmd.N.data, ri),
@@ -289,8 +287,9 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
     return out
 
 
-def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name):
-    """The weights the fit of ``pdf`` used, rebuilt (None: unweighted)."""
+def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name, fixed_n=None):
+    """The weights the fit of ``pdf`` used, rebuilt (None: unweighted; ``fixed_n``: the
+    user's N map of a fixed-N fit, for the first Poisson pass)."""
     from .physics import fit
 
     if name in ("None", None):
@@ -302,7 +301,7 @@ def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name):
             var = da.from_array(var, chunks=data.chunks)
         return 1.0 / np.where(var > 0, var, np.inf)
     if name == "poisson":
-        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c)
+        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c, N=fixed_n)
         npix = ri.metadata.get_item("ePDF.pixels_per_bin", None)
         if npix is None:
             npix = ri.metadata.get_item("ePDF.integration.n_valid", None)

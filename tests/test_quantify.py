@@ -273,11 +273,32 @@ def test_integration_correlation_needs_the_mask(scan):
         quantify.integration_correlation(synth.signal, epdf.data.example_profile())
 
 
-def test_fixed_n_needs_the_uncorrelated_propagation(scan):
-    synth, ri = scan
-    comp = epdf.data.average_composition(synth)
-    pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=8.0, N=1.0)
-    with pytest.raises(ValueError, match="fixed N"):
-        quantify.pdf_sigma(ri, pdf)
-    sigma = quantify.pdf_sigma(ri, pdf, correlated_fit=False)
-    assert sigma.data.shape == pdf.data.shape and np.all(np.isfinite(sigma.data))
+@pytest.mark.parametrize("weights", [None, "poisson"])
+def test_fixed_n_correlated_propagation_matches_monte_carlo(monte_carlo, weights):
+    # N fixed (the noiseless pattern's N for every draw): only C is fitted, and σ must
+    # follow the scatter of the 200 draws as for a fitted N
+    dp, ri, pdf_fit, comp = monte_carlo
+    n_true = float(pdf_fit.metadata.ePDF.fit.N.data[0])
+    pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0, N=n_true,
+                     weights=weights)
+    assert pdf.metadata.ePDF.fit.N_fixed
+    R = quantify.integration_correlation(dp, ri)
+    sigma = quantify.pdf_sigma(ri, pdf, correlation=R)
+    assert sigma.metadata.ePDF.uncertainty.correlated_fit is True
+    r = pdf.axes_manager.signal_axes[0].axis
+    sel = (r >= 1.0) & (r <= 8.0)
+    G, sig = pdf.data[1:], sigma.data[1:]
+    ratio = sig.mean(axis=0)[sel] / G.std(axis=0)[sel]
+    assert np.all(np.abs(ratio - 1) < 0.15), (ratio.min(), ratio.max())
+    cover = uncertainty.sigma_coverage(G, sig, pdf.data[0])[sel]
+    assert abs(cover.mean() - 0.683) < 0.03
+    # a fixed N removes the N term (δG = −G δN/N, largest where |G| is): σ is smaller than
+    # with N fitted on the same draws there (elsewhere the fitted N's correlation with the
+    # bins can cancel part of the C term, so it is not smaller everywhere)
+    fitted = quantify.pdf_sigma(ri, pdf_fit, correlation=R).data[1:]
+    less = sig.mean(axis=0)[sel] / fitted.mean(axis=0)[sel]
+    assert less.min() < 0.85 and np.median(less) < 1.01
+    # lazy == eager
+    lazy = quantify.pdf_sigma(ri, pdf, correlation=R, lazy_output=True)
+    assert lazy._lazy
+    np.testing.assert_allclose(lazy.data.compute(), sigma.data, rtol=1e-10, atol=1e-14)

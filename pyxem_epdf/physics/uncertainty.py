@@ -38,7 +38,7 @@ import numpy as np
 from ._common import as_array, as_axis, safe_divide, window_slice
 
 
-def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
+def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False, fixed_n=False):
     """∂N/∂I and ∂C/∂I of the closed-form fit (:func:`~pyxem_epdf.physics.fit.fit_scattering_background`).
 
     Parameters
@@ -53,12 +53,17 @@ def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
         The fit weights (broadcastable to ``f2_mean``); ``None``: unweighted.
     fix_c : bool
         C fixed to 0 (then ∂C/∂I = 0).
+    fixed_n : bool
+        N fixed by the user (``fit_scattering(..., N=...)``): ∂N/∂I = 0 and
+        C = Σ w (I − N⟨f²⟩) / Σ w, so ∂C/∂I_j = w_j / Σ w on the window
+        (with ``fix_c`` too, both are 0).
 
     Returns
     -------
     a, c : numpy.ndarray
         ∂N/∂I_j and ∂C/∂I_j on the whole s grid (0 outside the window),
-        shape of ``f2_mean`` broadcast with ``weights``; N = Σ a I, C = Σ c I.
+        shape of ``f2_mean`` broadcast with ``weights``; N = Σ a I, C = Σ c I
+        (for a fixed N: C = Σ c I − N Σ c ⟨f²⟩).
 
     Examples
     --------
@@ -68,9 +73,13 @@ def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
     >>> I = 5.0 * f2 + 0.2
     >>> round(float(a @ I), 9), round(float(c @ I), 9)
     (5.0, 0.2)
+    >>> a, c = fit_gradients(s, f2, (1.5, 2.5), fixed_n=True)   # N = 5 given
+    >>> float(abs(a).max()), round(float(c @ I - 5.0 * (c @ f2)), 9)
+    (0.0, 0.2)
     """
     s = as_axis(s)
-    win = window_slice(s, *s_range, min_points=2 if fix_c else 3)
+    n_params = (0 if fix_c else 1) + (0 if fixed_n else 1)
+    win = window_slice(s, *s_range, min_points=n_params + 1)
     f2 = np.asarray(f2_mean, dtype=float)
     w = np.ones(s.size) if weights is None else np.asarray(weights, dtype=float)
     shape = np.broadcast_shapes(f2.shape, w.shape)
@@ -80,7 +89,10 @@ def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
     s_aa = (w * f2 * f2).sum(axis=-1, keepdims=True)
     a = np.zeros(shape)
     c = np.zeros(shape)
-    if fix_c:
+    if fixed_n:
+        if not fix_c:
+            c[..., win] = safe_divide(w, s_w)
+    elif fix_c:
         a[..., win] = safe_divide(w * f2, s_aa)
     else:
         det = s_aa * s_w - s_a * s_a
