@@ -15,6 +15,8 @@ Thin wrappers over :mod:`pyxem_epdf.physics.uncertainty` and
   propagated exactly from the counting noise (both are linear in G).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .physics import chain, corrections, scattering, uncertainty
@@ -235,6 +237,229 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     _base.record(res, "pdf_sigma", {"correlated_fit": bool(correlated_fit),
                                     "bin_correlation": correlation is not None})
     return res
+
+
+def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
+               lazy_output: bool | None = None):
+    """A copy of ``pdf`` that carries σ(G) and σ(dG/dr), for bands and peak uncertainties.
+
+    Both come from :func:`pdf_sigma`'s closed-form propagation in one pass (the
+    slope through the chain matrix times
+    :func:`~pyxem_epdf.physics.uncertainty.derivative_matrix`). The copy
+    carries them the HyperSpy way: σ² in
+    ``metadata.Signal.Noise_properties.variance`` and the variance of dG/dr in
+    ``metadata.ePDF.uncertainty.slope_variance`` (both signals of the shape of
+    ``pdf``). Then :func:`~pyxem_epdf.mapping.plot_pdfs` draws ±1σ bands,
+    :func:`~pyxem_epdf.mapping.peak_table` gives positions and heights ± σ and
+    :meth:`~pyxem_epdf.signals.PDF1DPlus.find_peaks` returns positions and
+    heights that carry their own variance
+    (:func:`~pyxem_epdf.physics.uncertainty.peak_sigma`).
+
+    Parameters
+    ----------
+    ri, pdf, correlated_fit, correlation, lazy_output
+        As :func:`pdf_sigma` (``lazy_output`` also decides whether the copy of
+        G is lazy).
+
+    Returns
+    -------
+    PDF1DPlus
+        G(r) unchanged (a copy), with ``metadata.ePDF.uncertainty`` recording
+        the method; ``pdf`` itself is not modified.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(2, 2), detector_shape=(64, 64),
+    ...                                       s_scale=0.09)
+    >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    >>> pdf = with_sigma(ri, ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10))
+    >>> pos, height = pdf.find_peaks(2, r_range=(1.0, 3.0))
+    >>> sigma = pos.metadata.Signal.Noise_properties.variance.data ** 0.5   # Å
+    >>> sigma.shape, bool(np.isfinite(sigma).all())
+    ((2, 2, 2), True)
+    """
+    from .signals import _base
+
+    r = np.asarray(pdf.axes_manager.signal_axes[0].axis, dtype=float)
+    n_r = r.size
+    functional = np.concatenate([np.eye(n_r), uncertainty.derivative_matrix(r)], axis=1)
+    both = _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output)
+    lazy = hasattr(both, "dask")
+    data = pdf.data
+    if lazy and not hasattr(data, "dask"):
+        import dask.array as da
+
+        data = da.from_array(data, chunks=both.chunks[:-1] + (-1,))
+    elif not lazy:
+        data = np.array(_base.as_numpy(data), copy=True)
+    out = _base.new_signal(pdf, data)
+    out._lazy = lazy
+    out._assign_subclass()
+    method = {"method": "closed-form propagation of Signal.Noise_properties.variance",
+              "correlated_fit": bool(correlated_fit), "bin_correlation": correlation is not None}
+    sigs = []
+    for part, title in ((both[..., :n_r], "variance of"), (both[..., n_r:], "slope variance of")):
+        sig = _base.new_signal(pdf, part)
+        sig._lazy = lazy
+        sig._assign_subclass()
+        sig.metadata.General.title = f"{title} {pdf.metadata.General.title}"
+        sigs.append(sig)
+    out.metadata.set_item("Signal.Noise_properties.variance", sigs[0])
+    out.metadata.set_item("ePDF.uncertainty", dict(method, slope_variance=sigs[1]))
+    _base.record(out, "with_sigma", method)
+    return out
+
+
+def _dense(a):
+    return a.compute() if hasattr(a, "compute") else np.asarray(a)
+
+
+@dataclass
+class PeakTableWithSigma:
+    """Peak positions, heights and widths with σ of positions and heights.
+
+    What :func:`~pyxem_epdf.mapping.peak_table` returns for PDFs that carry
+    their σ (:func:`with_sigma`); the same fields and methods as
+    :class:`~pyxem_epdf.mapping.PeakTable` plus two.
+
+    Attributes
+    ----------
+    labels : list of str
+        One per PDF (row).
+    positions, heights, widths : numpy.ndarray
+        Shape (n_pdfs, n_peaks): positions (Å), heights (units of G), FWHM (Å).
+    position_sigma, height_sigma : numpy.ndarray
+        Same shape: σ in Å and in units of G
+        (:func:`~pyxem_epdf.physics.uncertainty.peak_sigma`); NaN where
+        unknown (no slope variance carried, or no peak).
+
+    Examples
+    --------
+    >>> t = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
+    ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.05]]))
+    >>> print(t)
+                      r1 (Å)     ±σ   height     ±σ   FWHM
+                 a     1.610  0.004    2.000  0.050  0.200
+    """
+
+    labels: list
+    positions: np.ndarray
+    heights: np.ndarray
+    widths: np.ndarray
+    position_sigma: np.ndarray
+    height_sigma: np.ndarray
+
+    def __str__(self):
+        n = self.positions.shape[1]
+        head = f"{'':>14}" + "".join(
+            f"{'r' + str(i + 1) + ' (Å)':>10}{'±σ':>7}{'height':>9}{'±σ':>7}{'FWHM':>7}"
+            for i in range(n))
+        rows = [head]
+        for lab, *vals in zip(self.labels, self.positions, self.position_sigma, self.heights,
+                              self.height_sigma, self.widths, strict=True):
+            rows.append(f"{str(lab)[:14]:>14}" + "".join(
+                f"{a:10.3f}{b:7.3f}{c:9.3f}{d:7.3f}{e:7.3f}" for a, b, c, d, e in
+                zip(*vals, strict=True)))
+        return "\n".join(rows)
+
+    def compare(self, other):
+        """Differences ``other − self`` row by row, σ added in quadrature (independent scans).
+
+        Parameters
+        ----------
+        other : PeakTableWithSigma or PeakTable
+            Same number of rows and peaks (a plain PeakTable counts as σ = NaN).
+
+        Returns
+        -------
+        PeakTableWithSigma
+            Labels ``"b − a"``.
+
+        Examples
+        --------
+        >>> a = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
+        ...                        np.array([[0.2]]), np.array([[0.003]]), np.array([[0.04]]))
+        >>> b = PeakTableWithSigma(["b"], np.array([[1.66]]), np.array([[2.0]]),
+        ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.03]]))
+        >>> d = a.compare(b)
+        >>> d.labels, d.positions.round(3).tolist(), d.position_sigma.round(4).tolist()
+        (['b − a'], [[0.05]], [[0.005]])
+        """
+        if other.positions.shape != self.positions.shape:
+            raise ValueError(
+                f"Peak tables differ in shape: {self.positions.shape} vs {other.positions.shape}."
+            )
+        nan = np.full(self.positions.shape, np.nan)
+        labels = [f"{b} − {a}" for a, b in zip(self.labels, other.labels, strict=True)]
+        return PeakTableWithSigma(
+            labels, other.positions - self.positions, other.heights - self.heights,
+            other.widths - self.widths,
+            np.hypot(self.position_sigma, getattr(other, "position_sigma", nan)),
+            np.hypot(self.height_sigma, getattr(other, "height_sigma", nan)))
+
+    def save_csv(self, path):
+        """Write the table as CSV with σ columns (one row per PDF and peak).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> t = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
+        ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.05]]))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     t.save_csv(os.path.join(tmp, "peaks.csv"))
+        ...     with open(os.path.join(tmp, "peaks.csv"), encoding="utf-8") as fh:
+        ...         print(fh.read().strip())
+        label,peak,position_A,position_sigma_A,height,height_sigma,fwhm_A
+        a,1,1.61,0.004,2,0.05,0.2
+        """
+        lines = ["label,peak,position_A,position_sigma_A,height,height_sigma,fwhm_A"]
+        for lab, p, ps, h, hs, w in zip(self.labels, self.positions, self.position_sigma,
+                                        self.heights, self.height_sigma, self.widths,
+                                        strict=True):
+            for i, vals in enumerate(zip(p, ps, h, hs, w, strict=True)):
+                lines.append(f"{lab},{i + 1}," + ",".join(f"{v:.6g}" for v in vals))
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+
+
+def peak_sigma_of(pdf, positions):
+    """σ of peak positions and heights of a PDF that carries σ (:func:`with_sigma`).
+
+    Parameters
+    ----------
+    pdf : PDF1DPlus
+    positions : numpy.ndarray
+        Navigation shape of ``pdf`` + ``(n_peaks,)``, in Å (NaN allowed).
+
+    Returns
+    -------
+    (position_sigma, height_sigma) or None
+        ``None`` if ``pdf`` carries no σ; position σ is NaN without a slope variance.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> peak_sigma_of(epdf.data.example_pdf(), np.array([1.6])) is None
+    True
+    """
+    from .signals.pdf import _carried_variances
+
+    carried = _carried_variances(pdf)
+    if carried is None:
+        return None
+    var, slope = (np.asarray(_dense(a), dtype=float) for a in carried)
+    r = np.asarray(pdf.axes_manager.signal_axes[0].axis, dtype=float)
+    g = np.asarray(_dense(pdf.data), dtype=float)
+    pos = np.asarray(positions, dtype=float)
+    ps, hs = uncertainty.peak_sigma(g, r, pos, var, var if slope.ndim == 0 else slope)
+    if slope.ndim == 0:
+        ps = np.full_like(ps, np.nan)
+    return ps, hs
 
 
 def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
@@ -505,5 +730,6 @@ def component_sigma(fractions, sigma, pure=None):
     return np.sqrt(var)
 
 
-__all__ = ["component_sigma", "coordination", "integration_correlation", "number_density",
-           "pdf_operator", "pdf_sigma"]
+__all__ = ["PeakTableWithSigma", "peak_sigma_of", "component_sigma", "coordination",
+           "integration_correlation", "number_density", "pdf_operator", "pdf_sigma",
+           "with_sigma"]
