@@ -29,14 +29,31 @@ def _history(pdf):
     return [(v["method"], v["parameters"]) for v in steps.as_dictionary().values()]
 
 
-def _composition_arrays(pdf):
+def _composition_arrays(pdf, ri=None, composition=None):
+    """(elements, fractions) of the fit of ``pdf``: one composition, or the per-pixel map
+    ``composition`` (the dict given to the fit) when the fit used one."""
     comp = pdf.metadata.get_item("ePDF.composition", None)
+    if isinstance(comp, str) and comp.startswith("per-pixel map"):
+        if composition is None:
+            raise ValueError(
+                "'pdf' was fitted with per-pixel composition maps (metadata.ePDF.composition "
+                f"= {comp!r}); pass the same maps as 'composition' ({{element: map}}).")
+        from .signals.reduced_intensity import _composition
+
+        elements, fractions, record = _composition(composition, ri)
+        if record != comp:
+            raise ValueError(f"'composition' maps {record!r} are not those of the fit "
+                             f"({comp!r}).")
+        return elements, fractions
     if comp is None or isinstance(comp, str):
         raise ValueError(
-            "'pdf' must come from a fit with a fixed composition (metadata.ePDF.composition "
-            f"is {comp!r}); per-pixel composition maps are not supported by pdf_sigma."
+            "'pdf' must come from a fit with a composition (metadata.ePDF.composition "
+            f"is {comp!r})."
         )
     comp = comp.as_dictionary() if hasattr(comp, "as_dictionary") else dict(comp)
+    if composition is not None:
+        raise ValueError("'composition' is only for PDFs fitted with per-pixel composition "
+                         f"maps; this fit used one composition, {comp}.")
     return list(comp), np.array([float(v) for v in comp.values()])
 
 
@@ -45,7 +62,7 @@ def _nav(array, ri):
     return array.reshape(ri.data.shape[:-1])
 
 
-def pdf_operator(ri, pdf):
+def pdf_operator(ri, pdf, *, composition=None):
     """Rebuild the chain matrix and ⟨f²⟩, ⟨f⟩² of ``pdf`` from its metadata.
 
     Parameters
@@ -54,12 +71,17 @@ def pdf_operator(ri, pdf):
         The I(s) profiles ``pdf`` was computed from (stage ``"intensity"``).
     pdf : PDF1DPlus
         From ``ri.get_pdf(...)`` or the step-by-step chain of ``ri``.
+    composition : dict of maps, optional
+        The per-pixel composition maps ``{element: array or signal}`` the fit
+        of ``pdf`` used (they are not stored in its metadata); required then,
+        refused otherwise.
 
     Returns
     -------
     operator : ChainOperator
     f2, fsq : numpy.ndarray
-        ⟨f²⟩ and ⟨f⟩² in Å² on the s axis of ``ri``.
+        ⟨f²⟩ and ⟨f⟩² in Å² on the s axis of ``ri``: ``(n_s,)``, or
+        navigation + ``(n_s,)`` for composition maps.
 
     Raises
     ------
@@ -104,7 +126,7 @@ def pdf_operator(ri, pdf):
             envelope = envelope * corrections.exponential_damping(s, params["b"])
         elif method == "damp_lorch":
             envelope = envelope * corrections.lorch_damping(s, params["s_max"])
-    elements, fractions = _composition_arrays(pdf)
+    elements, fractions = _composition_arrays(pdf, ri, composition)
     table = md.get_item("ePDF.fit.table", "lobato")
     f = scattering.scattering_factors(elements, s, table=table)
     f2, fsq = scattering.scattering_averages(fractions, f)
@@ -168,7 +190,7 @@ def integration_correlation(dp, ri, *, mask=None):
     return uncertainty.bin_correlation(op.matrix)
 
 
-def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
+def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None, composition=None,
               lazy_output: bool | None = None):
     """Standard deviation of G(r) for every pattern, propagated from the variance of I(s).
 
@@ -196,6 +218,10 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
         (:func:`integration_correlation`); ``None``: independent bins. With
         sub-pixel splitting (``subpixel > 1``) neighbouring bins share
         pixels and σ is under-estimated by up to ~2× without it.
+    composition : dict of maps, optional
+        For a PDF fitted with per-pixel composition maps (⟨f²⟩ and ⟨f⟩² vary
+        from pixel to pixel): the same ``{element: map}`` given to the fit
+        (see :func:`pdf_operator`).
     lazy_output : bool, optional
         Lazy result; default: lazy if ``pdf`` or ``ri`` is lazy.
 
@@ -221,7 +247,8 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     >>> sigma.data.shape == pdf.data.shape, bool(np.all(sigma.data >= 0))
     (True, True)
     """
-    sigma = np.sqrt(_propagate(ri, pdf, None, correlated_fit, correlation, lazy_output))
+    sigma = np.sqrt(_propagate(ri, pdf, None, correlated_fit, correlation, lazy_output,
+                               composition))
     from .signals import _base
 
     res = _base.new_signal(pdf, sigma)  # shares the fit maps of metadata.ePDF
@@ -239,7 +266,7 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     return res
 
 
-def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
+def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None, composition=None,
                lazy_output: bool | None = None):
     """A copy of ``pdf`` that carries σ(G) and σ(dG/dr), for bands and peak uncertainties.
 
@@ -257,7 +284,7 @@ def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
 
     Parameters
     ----------
-    ri, pdf, correlated_fit, correlation, lazy_output
+    ri, pdf, correlated_fit, correlation, composition, lazy_output
         As :func:`pdf_sigma` (``lazy_output`` also decides whether the copy of
         G is lazy).
 
@@ -284,7 +311,8 @@ def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     r = np.asarray(pdf.axes_manager.signal_axes[0].axis, dtype=float)
     n_r = r.size
     functional = np.concatenate([np.eye(n_r), uncertainty.derivative_matrix(r)], axis=1)
-    both = _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output)
+    both = _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
+                      composition)
     lazy = hasattr(both, "dask")
     data = pdf.data
     if lazy and not hasattr(data, "dask"):
@@ -462,11 +490,12 @@ def peak_sigma_of(pdf, positions):
     return ps, hs
 
 
-def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
+def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
+               composition=None):
     """Variance of ``G @ functional`` (``None``: of G itself) for every pattern of ``ri``."""
     from hyperspy.signal import BaseSignal
 
-    operator, f2, fsq = pdf_operator(ri, pdf)
+    operator, f2, fsq = pdf_operator(ri, pdf, composition=composition)
     if functional is not None:
         operator = chain.ChainOperator(rows=operator.rows,
                                        matrix=operator.matrix @ functional,

@@ -117,7 +117,8 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     N, C : array_like
         Fitted scale (per Å²) and constant, navigation-shaped.
     f2_mean, f_mean_sq : array_like
-        ⟨f²⟩ and ⟨f⟩² in Å², ``(n_s,)`` (shared by all patterns).
+        ⟨f²⟩ and ⟨f⟩² in Å², ``(n_s,)`` (shared by all patterns) or of the
+        shape of ``variance`` (per-pixel composition maps).
     operator : ChainOperator
         From :func:`~pyxem_epdf.physics.chain.chain_operator`.
     gradients : tuple of numpy.ndarray, optional
@@ -168,10 +169,13 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     if v.shape != x.shape or v.shape[-1] != s.size:
         raise ValueError(f"'variance' {v.shape} and 'intensity' {x.shape} must have the same "
                          f"shape, ending in the {s.size} s values.")
-    f2, fsq = np.asarray(f2_mean, dtype=float), np.asarray(f_mean_sq, dtype=float)
-    if f2.shape != s.shape or fsq.shape != s.shape:
-        raise ValueError(f"'f2_mean' and 'f_mean_sq' must have shape {s.shape}; got "
-                         f"{f2.shape} and {fsq.shape}.")
+    f2, fsq = (a if hasattr(a, "dask") else np.asarray(a, dtype=float)
+               for a in (f2_mean, f_mean_sq))
+    if f2.shape not in (s.shape, v.shape) or fsq.shape != f2.shape:
+        raise ValueError(f"'f2_mean' and 'f_mean_sq' must have shape {s.shape} or {v.shape} "
+                         f"(per pattern); got {f2.shape} and {fsq.shape}.")
+    # per-pixel composition maps: ⟨f²⟩ and ⟨f⟩² go through the blocks like I(s)
+    per_pixel_f = f2.shape != s.shape
     per_pattern = False
     if gradients is not None:
         gradients = tuple(g if hasattr(g, "dask") else np.asarray(g, dtype=float)
@@ -189,10 +193,11 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
         if correlation.shape != (s.size, s.size):
             raise ValueError(f"'correlation' must have shape {(s.size, s.size)}; got "
                              f"{correlation.shape}.")
-    consts = {"s": s, "f2": f2, "fsq": fsq, "L": L, "L2": L * L, "rows": operator.rows,
-              "grad": None if per_pattern else gradients,
+    consts = {"s": s, "fsq": None if per_pixel_f else fsq, "L": L, "L2": L * L,
+              "rows": operator.rows, "grad": None if per_pattern else gradients,
               "bands": _bands(correlation, L, operator.rows), "corr": correlation}
-    spectra = [v, x] + (list(gradients) if per_pattern else [])  # shaped like I(s)
+    # shaped like I(s): v, I, [⟨f⟩² per pixel], [gradients per pattern]
+    spectra = [v, x] + ([fsq] if per_pixel_f else []) + (list(gradients) if per_pattern else [])
     nav = [N, C] + ([] if gradients is not None else
                     [0.0 if N_std is None else N_std, 0.0 if C_std is None else C_std])
     lazy = any(hasattr(a, "dask") for a in spectra + nav)
@@ -201,6 +206,8 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
         nav = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in nav]
         if per_pattern:
             consts["grad"] = gradients
+        if per_pixel_f:
+            consts["fsq"] = fsq
         return _block(v, x, *nav, **consts)
     import dask.array as da
 
@@ -217,29 +224,36 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     n_spec = len(spectra)
 
     def block(*blocks):
-        vb, xb, *gb = blocks[:n_spec]
-        kw = dict(consts, grad=tuple(gb)) if gb else consts
+        vb, xb, *rest = blocks[:n_spec]
+        kw = dict(consts)
+        if per_pixel_f:
+            kw["fsq"], rest = rest[0], rest[1:]
+        if rest:
+            kw["grad"] = tuple(rest)
         return _block(vb, xb, *(n[..., 0] for n in blocks[n_spec:]), **kw)
 
     return da.map_blocks(block, *spectra, *map(as_nav, nav),
                          chunks=nav_chunks + ((L.shape[1],),), dtype=float)
 
 
-def _block(v, x, N, C, *std, s, f2, fsq, L, L2, rows, grad, bands, corr):
-    """Variance of G for NumPy arrays (nav..., n_s) and navigation-shaped N, C."""
+def _block(v, x, N, C, *std, s, fsq, L, L2, rows, grad, bands, corr):
+    """Variance of G for NumPy arrays (nav..., n_s) and navigation-shaped N, C
+    (``fsq`` = ⟨f⟩² shared, (n_s,), or per pattern like ``v``)."""
     shape = v.shape[:-1]
     v2, x2 = v.reshape(-1, v.shape[-1]), x.reshape(-1, x.shape[-1])
     N2, C2 = N.reshape(-1, 1), C.reshape(-1, 1)
     ok = np.isfinite(N2) & (N2 > 0)
     inv_n = np.where(ok, 1.0 / np.where(ok, N2, 1.0), 0.0)
-    u = s[rows] * safe_divide(1.0, fsq[rows]) * inv_n  # ∂φ/∂I on the rows
+    fsq = fsq if fsq.ndim == 1 else fsq.reshape(v2.shape)
+    s_f = s[rows] * safe_divide(1.0, fsq[..., rows])  # s/⟨f⟩² on the rows
+    u = s_f * inv_n  # ∂φ/∂I on the rows
     sd = np.sqrt(np.maximum(v2, 0.0))
     w = sd[:, rows] * u
     out = (w * w) @ L2
     for d, r_d, l_d in bands:  # off-diagonal bands of the bin correlation
         out += 2 * ((w[:, :-d] * w[:, d:] * r_d) @ l_d)
     g_n = (-(x2[:, rows] - C2) * u * inv_n) @ L  # (∂φ/∂N) L
-    g_c = -inv_n * ((s[rows] * safe_divide(1.0, fsq[rows])) @ L)  # (∂φ/∂C) L = −u L
+    g_c = -inv_n * (s_f @ L)  # (∂φ/∂C) L = −u L
     if grad is not None:
         # √v ∂N/∂I, √v ∂C/∂I (gradients shared, or per pattern like v)
         a, c = (sd * (g if g.ndim == 1 else g.reshape(sd.shape)) for g in grad)
