@@ -598,6 +598,23 @@ def number_density(pdf, r_fit, *, ri=None, correlated_fit=True, correlation=None
         Navigation-shaped maps in atoms/Å³ (shape (1,) for one pattern);
         ``metadata.ePDF.quantify`` records the method.
 
+    Notes
+    -----
+    The slope below the first peak is the part of G(r) that any smooth
+    error of φ(s) reaches first: a background that does not follow
+    N⟨f²⟩ + C (inelastic and multiple scattering, detector response) adds a
+    broad low-r feature, and so does the Mu polynomial that removes it. On the
+    shipped a-SiO2 profile the slope gives 0.027 Å⁻³ (0.045 without the
+    polynomial) against 0.066 for 2.2 g/cm³, while the same chain on a model
+    α-quartz I(s) on the same s grid (zeros below 0.177 Å⁻¹, s_max 4) gives
+    1.2× the model's density, and both give the same Si–O coordination
+    (3.24 in the window (1.4, 1.85) Å with the bulk ρ₀): the normalisation
+    and the peaks are right, the low-r baseline of that profile is not
+    (``tests/test_quantify.py::test_sio2_density_bias_is_in_the_profile``).
+    For such data take ρ₀ from composition and mass density
+    (:func:`pyxem_epdf.physics.coordination.mass_density_to_number_density`)
+    and pass it to :func:`coordination`.
+
     Examples
     --------
     >>> import pyxem_epdf as epdf
@@ -607,8 +624,8 @@ def number_density(pdf, r_fit, *, ri=None, correlated_fit=True, correlation=None
     >>> round(float(rho.data[0]), 3), round(float(err.data[0]), 3)  # 2.2 g/cm³: 0.066
     (0.027, 0.003)
 
-    The slope is a third of the density of a-SiO2: this fitted normalisation
-    leaves G(r) of the measured film about 2.5× too small at low r.
+    The slope is 0.4 of the density of a-SiO2: the low-r baseline of this
+    measured profile is off (see Notes), not its normalisation.
     """
     from .physics import coordination as co
 
