@@ -776,6 +776,80 @@ def component_sigma(fractions, sigma, pure=None):
     return np.sqrt(var)
 
 
-__all__ = ["PeakTableWithSigma", "peak_sigma_of", "component_sigma", "coordination",
+def components_with_sigma(components, fractions, pdf, *, pure=None):
+    """A copy of component PDFs that carries their σ (and σ of dG/dr) from per-pixel σ.
+
+    The variance of each component is :func:`component_sigma`² of the
+    per-pixel σ(G) that ``pdf`` carries, and likewise for the slope, so that
+    :func:`~pyxem_epdf.mapping.peak_table` gives component peak positions
+    ± σ and :func:`~pyxem_epdf.mapping.plot_pdfs` draws their bands.
+
+    Parameters
+    ----------
+    components : PDF1DPlus
+        Component PDFs, navigation ``(k,)`` (e.g. ``Unmixing.components``).
+    fractions : array_like
+        ``(n_pixels, k)`` or navigation + ``(k,)`` fractions of the unmixing.
+    pdf : PDF1DPlus
+        The per-pixel PDFs the components were unmixed from, carrying their
+        σ (:func:`with_sigma`; without a slope variance only σ(G) is carried on).
+    pure : array_like of bool, optional
+        As :func:`component_sigma`.
+
+    Returns
+    -------
+    PDF1DPlus
+        A copy of ``components`` with ``metadata.Signal.Noise_properties.variance``
+        (and ``metadata.ePDF.uncertainty.slope_variance``).
+
+    Raises
+    ------
+    ValueError
+        If ``pdf`` carries no σ, or shapes disagree.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(3, 4), detector_shape=(64, 64),
+    ...                                       s_scale=0.09)
+    >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    >>> pdf = with_sigma(ri, ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10))
+    >>> F = synth.fractions.reshape(-1, 2)
+    >>> comps = epdf.PDF1DPlus(np.linalg.pinv(F) @ pdf.data.reshape(12, -1))
+    >>> comps.axes_manager.signal_axes[0].scale = pdf.axes_manager.signal_axes[0].scale
+    >>> table = epdf.mapping.peak_table(components_with_sigma(comps, F, pdf), n_peaks=2,
+    ...                                 r_range=(1.0, 3.0))
+    >>> table.position_sigma.shape, bool(np.isfinite(table.position_sigma[0]).all())
+    ((2, 2), True)
+    """
+    from .signals import _base
+    from .signals.pdf import _carried_variances
+
+    carried = _carried_variances(pdf)
+    if carried is None:
+        raise ValueError("'pdf' carries no σ (metadata.Signal.Noise_properties.variance); "
+                         "make it with quantify.with_sigma(ri, pdf).")
+    var, slope = (np.asarray(_dense(a), dtype=float) for a in carried)
+    k = components.data.shape[0] if components.data.ndim > 1 else 1
+    F = np.asarray(fractions, dtype=float)
+    if F.shape[-1] != k:
+        raise ValueError(f"'fractions' has {F.shape[-1]} components, 'components' {k}.")
+    n_r = components.data.shape[-1]
+    if var.shape[-1] != n_r:
+        raise ValueError(f"'pdf' has {var.shape[-1]} r values, 'components' {n_r}.")
+    out = _base.new_signal(components, np.array(_base.as_numpy(components.data), copy=True))
+    sig = component_sigma(F, np.sqrt(np.maximum(var, 0.0)), pure)
+    shape = components.data.shape
+    var_sig = _base.new_signal(components, (sig**2).reshape(shape))
+    out.metadata.set_item("Signal.Noise_properties.variance", var_sig)
+    md = {"method": "component_sigma of the per-pixel σ carried by the unmixed PDFs"}
+    if slope.ndim:
+        slope_sig = component_sigma(F, np.sqrt(np.maximum(slope, 0.0)), pure)
+        md["slope_variance"] = _base.new_signal(components, (slope_sig**2).reshape(shape))
+    out.metadata.set_item("ePDF.uncertainty", md)
+    return out
+
+
+__all__ = ["PeakTableWithSigma", "component_sigma", "components_with_sigma", "coordination",
            "integration_correlation", "number_density", "pdf_operator", "pdf_sigma",
-           "with_sigma"]
+           "peak_sigma_of", "with_sigma"]

@@ -160,3 +160,38 @@ def test_plot_pdfs_draws_sigma_bands(draws, normalize):
     ax = mapping.plot_pdfs(two, bands=False)
     assert len(ax.collections) == 0
     plt.close(ax.figure)
+
+
+def test_components_carry_sigma_from_the_pixels():
+    # component PDFs by least squares of a 3 × 4 scan with known fractions carry
+    # component_sigma of the per-pixel σ (G and slope); peak tables and bands follow
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        synth = epdf.data.two_phase_composite(nav_shape=(3, 4), detector_shape=(64, 64),
+                                              s_scale=0.09, dose=400.0)
+        ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+        pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0)
+    carried = quantify.with_sigma(ri, pdf)
+    F = synth.fractions.reshape(-1, 2)
+    comps = epdf.PDF1DPlus(np.linalg.pinv(F) @ pdf.data.reshape(12, -1))
+    comps.axes_manager.signal_axes[0].scale = pdf.axes_manager.signal_axes[0].scale
+    with_sig = quantify.components_with_sigma(comps, F, carried)
+    assert not comps.metadata.has_item("Signal.Noise_properties.variance")
+    np.testing.assert_allclose(with_sig.metadata.Signal.Noise_properties.variance.data,
+                               quantify.component_sigma(F, quantify.pdf_sigma(ri, pdf)) ** 2,
+                               rtol=1e-10)
+    slope = carried.metadata.ePDF.uncertainty.slope_variance.data.reshape(12, -1)
+    np.testing.assert_allclose(with_sig.metadata.ePDF.uncertainty.slope_variance.data,
+                               np.linalg.pinv(F) ** 2 @ slope, rtol=1e-10)
+    table = mapping.peak_table(with_sig, ["A", "B"], n_peaks=2, r_range=(1.0, 3.0))
+    np.testing.assert_array_equal(np.isfinite(table.position_sigma), np.isfinite(table.positions))
+    assert np.isfinite(table.positions[0]).all() and np.all(table.position_sigma[0] < 0.2)
+    ax = mapping.plot_pdfs(with_sig, ["A", "B"])
+    assert len(ax.collections) == 2
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="carries no σ"):
+        quantify.components_with_sigma(comps, F, pdf)
+    with pytest.raises(ValueError, match="'fractions' has 3 components"):
+        quantify.components_with_sigma(comps, np.ones((12, 3)) / 3, carried)
