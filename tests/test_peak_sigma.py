@@ -195,3 +195,20 @@ def test_components_carry_sigma_from_the_pixels():
         quantify.components_with_sigma(comps, F, pdf)
     with pytest.raises(ValueError, match="'fractions' has 3 components"):
         quantify.components_with_sigma(comps, np.ones((12, 3)) / 3, carried)
+
+
+def test_lazy_variance_without_slope_equals_eager(draws):
+    _, pdf, _, carried = draws
+    var = carried.metadata.Signal.Noise_properties.variance
+    eager = pdf.deepcopy()
+    eager.metadata.set_item("Signal.Noise_properties.variance", var.deepcopy())
+    lazy = pdf.as_lazy()
+    lazy.metadata.set_item("Signal.Noise_properties.variance", var.as_lazy())
+    pos, height = lazy.find_peaks(2, r_range=(1.0, 2.5))
+    assert pos._lazy
+    epos, eheight = eager.find_peaks(2, r_range=(1.0, 2.5))
+    hv = height.metadata.Signal.Noise_properties.variance
+    np.testing.assert_allclose(np.asarray(hv.data.compute() if hv._lazy else hv.data),
+                               eheight.metadata.Signal.Noise_properties.variance.data, rtol=1e-12)
+    pv = pos.metadata.Signal.Noise_properties.variance
+    assert np.all(np.isnan(np.asarray(pv.data.compute() if pv._lazy else pv.data)))
