@@ -53,7 +53,7 @@ def coverage(patterns, seed=17):
         best = np.inf
         for _ in range(3):
             t0 = time.perf_counter()
-            out = fn()
+            fn()
             best = min(best, time.perf_counter() - t0)
         t[name] = best
     sigma = quantify.pdf_sigma(ri, pdf, correlation=R)

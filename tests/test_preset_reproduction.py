@@ -44,8 +44,8 @@ def _profile(preset, q_table):
 def _composition(preset):
     symbols = {73: "Ta", 8: "O"}
     nums, ratio = preset["element_nums"], preset["element_ratio"]
-    total = sum(x for z, x in zip(nums, ratio) if z)
-    return {symbols[z]: x / total for z, x in zip(nums, ratio) if z}
+    total = sum(x for z, x in zip(nums, ratio, strict=True) if z)
+    return {symbols[z]: x / total for z, x in zip(nums, ratio, strict=True) if z}
 
 
 def _phi(preset, q_table, *, single_sample_c=True):

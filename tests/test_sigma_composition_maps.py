@@ -88,14 +88,14 @@ def test_pdf_variance_per_pattern_f_equals_shared_f():
     fsq = 0.8 * f2
     op = chain.chain_operator(s, r, s_min=0.2)
     rng = np.random.default_rng(0)
-    I = 2.0 * f2 + rng.normal(0, 0.01, (4, 301))
+    intensity = 2.0 * f2 + rng.normal(0, 0.01, (4, 301))
     v = np.full((4, 301), 1e-4)
     grads = uncertainty.fit_gradients(s, f2, (1.5, 2.5))
-    shared = uncertainty.pdf_variance(v, I, s, np.full(4, 2.0), np.zeros(4), f2, fsq, op,
+    shared = uncertainty.pdf_variance(v, intensity, s, np.full(4, 2.0), np.zeros(4), f2, fsq, op,
                                       gradients=grads)
     tiled = [np.broadcast_to(a, (4, 301)) for a in (f2, fsq)]
-    per = uncertainty.pdf_variance(v, I, s, np.full(4, 2.0), np.zeros(4), *tiled, op,
+    per = uncertainty.pdf_variance(v, intensity, s, np.full(4, 2.0), np.zeros(4), *tiled, op,
                                    gradients=grads)
     np.testing.assert_allclose(per, shared, rtol=1e-12)
     with pytest.raises(ValueError, match="'f2_mean' and 'f_mean_sq'"):
-        uncertainty.pdf_variance(v, I, s, np.full(4, 2.0), np.zeros(4), f2, tiled[1], op)
+        uncertainty.pdf_variance(v, intensity, s, np.full(4, 2.0), np.zeros(4), f2, tiled[1], op)
