@@ -212,3 +212,22 @@ def test_lazy_variance_without_slope_equals_eager(draws):
                                eheight.metadata.Signal.Noise_properties.variance.data, rtol=1e-12)
     pv = pos.metadata.Signal.Noise_properties.variance
     assert np.all(np.isnan(np.asarray(pv.data.compute() if pv._lazy else pv.data)))
+
+
+@pytest.mark.parametrize("ext", ["hspy", "zspy"])
+def test_carried_sigma_survives_a_file(tmp_path, ext):
+    import hyperspy.api as hs
+
+    synth = epdf.data.two_phase_composite(nav_shape=(2, 2), detector_shape=(64, 64),
+                                          s_scale=0.09)
+    ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    pdf = quantify.with_sigma(ri, ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18,
+                                             r_max=10))
+    pdf.save(tmp_path / f"carried.{ext}")
+    back = hs.load(tmp_path / f"carried.{ext}")
+    assert type(back).__name__ == "PDF1DPlus"
+    for a, b in zip(pdf.find_peaks(2, (1.0, 3.0)), back.find_peaks(2, (1.0, 3.0)), strict=True):
+        np.testing.assert_allclose(b.data, a.data)
+        np.testing.assert_allclose(b.metadata.Signal.Noise_properties.variance.data,
+                                   a.metadata.Signal.Noise_properties.variance.data)
+        assert np.all(np.isfinite(b.metadata.Signal.Noise_properties.variance.data))
