@@ -72,20 +72,21 @@ def metrics(request, case):
 #: that starts passing fails here until it is taken off this list, so the list can
 #: only shrink. Thresholds are not relaxed.
 KNOWN_MISSES = {
-    ("test_four_strongest_peaks", "full-2ph seed11"): "peaks 0.09-0.10 Å off (r 0.987)",
-    ("test_interface_width", "full-2ph seed11"): "25 nm for 15 nm",
+    ("test_four_strongest_peaks", "full-2ph seed11"):
+        "noise-limited: 0.019/0.065 Å; the truly-pure-pixel mean misses too (0.036/0.154)",
+    ("test_interface_width", "full-2ph seed11"): "noise-limited: 24.7 ± 5.8 nm for 15 nm",
     ("test_fraction_maps", "full-2ph seed23"):
         "information-limited: oracle 0.922 < 0.95 (test_oracle_bounds_the_information_limited_cases)",
-    ("test_four_strongest_peaks", "full-2ph seed23"): "2.5 e/Å² at full resolution",
+    ("test_four_strongest_peaks", "full-2ph seed23"): "2.5 e/Å², noise-limited (peak oracle misses)",
     ("test_interface_width", "full-2ph seed23"): "2.5 e/Å² at full resolution",
-    ("test_fraction_maps", "2x2-2ph seed23"): "2.5 e/Å², 2×2",
+    ("test_fraction_maps", "2x2-2ph seed23"): "2.5 e/Å², 2×2: 0.973, oracle 0.982 (gap open)",
     # passed by chance before (21.6 nm for 21.3): the fit's own 1σ on this 12×12
     # map is ±8.7 nm (41 %), so 10 % is not resolvable; 23.5 nm (+10.3 %) after
     # the unbiased pure-pixel selection of closure_unmix(neighbours=...)
     ("test_interface_width", "2x2-2ph seed23"): "noise-limited: fit 1σ 41 % of the truth",
-    ("test_four_strongest_peaks", "2x2-2ph seed23"): "2.5 e/Å², 2×2",
-    ("test_four_strongest_peaks", "2x2-2ph seed11"): "peak offsets > 0.05 Å",
-    ("test_interface_width", "2x2-2ph seed11"): "width outside 10 %",
+    ("test_four_strongest_peaks", "2x2-2ph seed23"): "2.5 e/Å², 2×2, noise-limited (peak oracle misses)",
+    ("test_four_strongest_peaks", "2x2-2ph seed11"): "noise-limited (peak oracle misses)",
+    ("test_interface_width", "2x2-2ph seed11"): "noise-limited: fit 1σ ±2.9 nm (17 %)",
     ("test_route_finds_the_number_of_phases", "2x2-3ph seed5"): "3-phase: wrong n",
     ("test_fraction_maps", "2x2-3ph seed5"):
         "3-phase, 5 e/Å²: information-limited, oracle 0.980/0.972/0.966 < 0.98",
@@ -151,6 +152,24 @@ def test_interface_width(metrics):
 
 
 # ------------------------------------------------ information limit
+
+
+def test_peak_misses_are_noise_limited(metrics, request):
+    """Where the peak check is a known miss, the route's own cube averaged
+    over the truly pure pixels (the best component these patterns allow)
+    misses it too: the offsets come from the noise, not from the unmixing."""
+    callspec_id = request.node.callspec.id
+    known = any(name == "test_four_strongest_peaks" and callspec_id.startswith(prefix)
+                for name, prefix in KNOWN_MISSES)
+    if not known:
+        pytest.skip("the peak check is not a known miss here")
+    oracle = metrics["peak_shift_oracle"]
+    print(f"\npeak offsets {np.round(metrics['peak_shift'], 3)}; of the truly pure pixels' "
+          f"mean {np.round(oracle, 3)} Å")
+    assert np.any(oracle > T["peak_shift"]), (
+        f"the truly pure pixels' mean meets the peak check ({np.round(oracle, 3)} Å): the "
+        f"miss {np.round(metrics['peak_shift'], 3)} Å is the route's, not the noise's"
+    )
 
 
 #: (case prefix, binning) whose fraction-map threshold even the oracle misses:
