@@ -230,6 +230,13 @@ class Decomposition:
             Random state of ICA / NMF (closure is deterministic).
         **kwargs
             Passed to the underlying HyperSpy or :mod:`physics.unmixing` call.
+            Closure passes the scan's 4-neighbour pairs as ``neighbours`` to
+            :func:`~pyxem_epdf.physics.unmixing.closure_unmix`: pure pixels are
+            judged by their neighbours' fractions, which removes the bias of
+            selecting on a pixel's own noise (measured, 48 × 48 scans:
+            fraction-map r 0.952 → 0.982 at 10 e⁻/Å², 0.715 → 0.938 at
+            2.5 e⁻/Å², three phases 0.93–0.94 → 0.96–0.97; benchmarks/README.md);
+            ``neighbours=None`` restores the pixel's own fraction.
 
         Returns
         -------
