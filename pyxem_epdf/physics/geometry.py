@@ -469,9 +469,9 @@ def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=Non
         Patterns nav + (ny, nx), any number of navigation dimensions.
     r_range : tuple of float
         (inner, outer) band radius in (corrected) pixels, 0 ≤ inner < outer.
-    start : array_like, optional
-        Starting (x, y) centres in pixels, (2,) or nav + (2,); default the
-        detector centre.
+    start : array_like or dask.array.Array, optional
+        Starting (x, y) centres in pixels, (2,) or nav + (2,) (a lazy start
+        stays lazy with lazy frames); default the detector centre.
     mask : array_like of bool, optional
         True for excluded pixels, detector shape.
     distortion : array_like, optional
@@ -533,7 +533,16 @@ def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=Non
             raise ValueError(f"'{name}' must be a number in [{lo}, {hi}]; got {value!r}.")
     if not (tol > 0 and math.isfinite(tol)):
         raise ValueError(f"'tol' must be a finite number > 0 (pixels); got {tol!r}.")
-    g = _starts(start, nav, (ny, nx))
+    lazy_start = hasattr(start, "dask")
+    if lazy_start and not is_dask:
+        start = start.compute()
+        lazy_start = False
+    if lazy_start:
+        if start.shape != tuple(nav) + (2,):
+            raise ValueError(f"'start' must have shape {tuple(nav) + (2,)}; got {start.shape}.")
+        g = start
+    else:
+        g = _starts(start, nav, (ny, nx))
     args = ((float(r_lo), float(r_hi)), valid, a, float(step), float(smooth), int(max_iter),
             float(tol))
 
@@ -545,7 +554,9 @@ def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=Non
         import dask.array as da
 
         frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
-        gd = da.from_array(np.ascontiguousarray(g), chunks=frames.chunks[:-2] + ((2,),))
+        nav_chunks = frames.chunks[:-2] + ((2,),)
+        gd = g.rechunk(nav_chunks) if lazy_start else da.from_array(np.ascontiguousarray(g),
+                                                                     chunks=nav_chunks)
         both = da.map_blocks(lambda f, s: run(f, s)[..., None, :], frames, gd[..., None, :],
                              chunks=frames.chunks[:-2] + ((1,), (4,)), dtype=float)[..., 0, :]
     else:

@@ -196,15 +196,20 @@ def fit_distortion(dp, radius_range=None, *, s_range=None, center=None, mask=Non
 
 def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion=None,
                  mask=None, search: float = 4.0, precision: float = 0.125,
-                 lazy_output: bool | None = None):
+                 refine: bool = True, lazy_output: bool | None = None):
     """Centre (x, y) in pixels of every pattern, robust to a beam stop.
 
     Minimises each pattern's azimuthal variance in the band
-    (:func:`pyxem_epdf.physics.calibration.refine_centers`), masked pixels
-    left out. Per-pattern precision depends on the counts (measured on the
-    synthetic composite with a rod beam stop: 0.002 px noiseless, ~0.1 px
-    at 100 e⁻/Å², ~0.7 px at 10 e⁻/Å² — fit a descan plane over the scan
-    for low-dose data).
+    (:func:`pyxem_epdf.physics.calibration.refine_centers`), then (``refine``)
+    refines it by Fisher scoring of the rings' first azimuthal harmonic
+    (:func:`pyxem_epdf.physics.geometry.refine_ring_centre`); masked pixels
+    are left out of both. Per-pattern precision depends on the counts
+    (synthetic composite, 128², rod beam stop, band 3–40 px, rms of single
+    patterns): 0.33 px at 10 e⁻/Å², 0.16 px at 40, 0.08 px at 160, 0.003 px
+    noiseless — within 1.2× of the Cramér–Rao bound
+    (:func:`pyxem_epdf.physics.geometry.centre_bound`); without ``refine``
+    1.1 / 0.40 / 0.13 px. For low-dose scans fit a descan plane
+    over the per-pattern centres.
 
     Parameters
     ----------
@@ -219,7 +224,11 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
     mask : array_like of bool, optional
         Excluded pixels (:func:`find_beam_stop`).
     search, precision : float
-        Largest displacement and final grid step, pixels.
+        Largest displacement and final grid step of the grid search, pixels.
+    refine : bool
+        Refine the grid result by :func:`pyxem_epdf.physics.geometry.refine_ring_centre`
+        (default; 3.2× smaller error at 10 e⁻/Å², 1.5× at 160, at
+        about twice the time).
     lazy_output : bool, optional
         Lazy result (default: lazy if ``dp`` is lazy).
 
@@ -255,6 +264,10 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
             tuple(min(n, 16) for n in data.shape[:-2]) + data.shape[-2:]) or data.shape)
     out = _cal.refine_centers(data, rr, center=center, distortion=distortion, mask=mask,
                               search=search, precision=precision)
+    if refine:
+        from ..physics.geometry import refine_ring_centre
+
+        out = refine_ring_centre(data, rr, out, mask=mask, distortion=distortion)
     sig = hs.signals.Signal1D(out)
     if _base.is_dask(out):
         sig = sig.as_lazy()
@@ -269,6 +282,9 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
         "distortion": np.eye(2).tolist() if distortion is None
         else np.asarray(distortion, float).tolist(),
         "search_px": float(search), "precision_px": float(precision),
+        "refine": bool(refine),
+        "method": "azimuthal-variance grid" + (" + first-harmonic Fisher scoring" if refine
+                                               else ""),
         "masked_pixels": int(0 if mask is None else np.asarray(mask).sum()),
     })
     return sig
