@@ -223,11 +223,15 @@ def fit_descan(centres):
 
 
 def _ring_cost(frames, r_range, search, guess, mask, distortion):
-    """Coarse centres: the azimuthal-variance grid search of refine_centers (to 0.25 px)."""
+    """Coarse centres: the azimuthal-variance grid search of refine_centers (to 0.5 px).
+
+    0.5 px: the refinement converges from there (from 9 px off on the composite, 3 px on
+    Au rings of 0.6 px width), 2x faster than 0.25 px with the same result.
+    """
     from .calibration import refine_centers
 
     return refine_centers(frames, r_range, center=guess, distortion=distortion, mask=mask,
-                          search=search, precision=0.25)
+                          search=search, precision=0.5)
 
 
 def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, distortion=None,
@@ -246,8 +250,9 @@ def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, distortio
 
     Parameters
     ----------
-    frames : array_like
-        Patterns (..., ny, nx), any number of navigation dimensions (eager).
+    frames : array_like or dask.array.Array
+        Patterns (..., ny, nx), any number of navigation dimensions; dask in
+        → dask out (both stages block by block).
     r_range : tuple of float
         (inner, outer) radius in pixels of the rings used. The mask removes
         the beam stop, so the band may start just outside the stop's disc.
@@ -266,7 +271,7 @@ def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, distortio
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or dask.array.Array
         (x, y) centre in pixel indices (column, row), shape (..., 2); with
         ``return_std`` also the standard errors (σx, σy), same shape.
 
@@ -280,7 +285,8 @@ def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, distortio
     >>> np.round(ring_centre(img, (10, 40), mask=stop), 2).tolist()
     [49.3, 46.8]
     """
-    frames = np.asarray(frames)
+    if not hasattr(frames, "dask"):
+        frames = np.asarray(frames)
     if frames.ndim < 2 or frames.dtype.kind not in "uif":
         raise ValueError(f"'frames' must be real patterns of shape (..., ny, nx); "
                          f"got shape {frames.shape}.")
@@ -318,7 +324,12 @@ def _at(table, i, f):
 
 
 def _harmonic_block(vals, px, py, start, a, r_lo, r_hi, step, smooth, n_iter, tol):
-    """Fisher-scoring iterations of the centre of a block of patterns (see refine_ring_centre)."""
+    """Fisher-scoring iterations of the centres of a block of patterns (refine_ring_centre).
+
+    Converged patterns leave the block; from the 8th iteration the step is
+    halved (pixels crossing the band edges and bins make the score piecewise
+    constant at the 1e-3 px scale: undamped, a few low-dose patterns cycle).
+    """
     from scipy.ndimage import gaussian_filter1d
 
     n = vals.shape[0]
@@ -327,16 +338,18 @@ def _harmonic_block(vals, px, py, start, a, r_lo, r_hi, step, smooth, n_iter, to
     nb = int(np.ceil((r_hi + 3.0 * step - r0) / step)) + 2
     sig = max(float(smooth) / step, 1e-6)
     cov = np.full((n, 2, 2), np.nan)
-    done = np.zeros(n, bool)
     iters = np.zeros(n, int)
-    for _ in range(int(n_iter)):
-        dx = px[None, :] - cur[:, 0:1]
-        dy = py[None, :] - cur[:, 1:2]
+    act = np.arange(n)
+    for it in range(int(n_iter)):
+        v_all = vals[act]
+        c = cur[act]
+        dx = px[None, :] - c[:, 0:1]
+        dy = py[None, :] - c[:, 1:2]
         u = a[0, 0] * dx + a[0, 1] * dy
         v = a[1, 0] * dx + a[1, 1] * dy
         r = np.hypot(u, v)
         inb = ((r >= r_lo) & (r <= r_hi)).astype(float)
-        num, den, i, f = _tent_profile(vals, r, inb, r0, step, nb)
+        num, den, i, f = _tent_profile(v_all, r, inb, r0, step, nb)
         with np.errstate(invalid="ignore", divide="ignore"):
             prof = np.where(den > 1e-9, num / den, 0.0)
         # smooth profile (normalised convolution: empty bins do not pull it down)
@@ -346,37 +359,47 @@ def _harmonic_block(vals, px, py, start, a, r_lo, r_hi, step, smooth, n_iter, to
         floor = 1e-3 * np.maximum(smooth_p.max(1, keepdims=True), 1e-12) + 1e-12
         ps = np.maximum(smooth_p, floor)
         g_tab = np.gradient(ps, step, axis=1) / ps              # P'/P, Poisson score weight
-        model = _at(prof, i, f)
-        g = _at(g_tab, i, f) * inb
-        pm = _at(ps, i, f)
+        # one gather for the three tables at the tent nodes
+        tabs = np.stack([prof, g_tab, ps], 0)
+        lo_n = np.take_along_axis(tabs, np.broadcast_to(i, (3,) + i.shape), 2)
+        hi_n = np.take_along_axis(tabs, np.broadcast_to(i + 1, (3,) + i.shape), 2)
+        model, g, pm = (1.0 - f) * lo_n + f * hi_n
+        g = g * inb
         with np.errstate(invalid="ignore", divide="ignore"):
             inv_r = np.where(r > 1e-9, 1.0 / r, 0.0)
         drx = -(a[0, 0] * u + a[1, 0] * v) * inv_r      # ∂r/∂cx
         dry = -(a[0, 1] * u + a[1, 1] * v) * inv_r      # ∂r/∂cy
-        res = (vals - model) * inb
-        s = np.stack([(res * g * drx).sum(1), (res * g * dry).sum(1)], -1)
+        gres = (v_all - model) * inb * g
+        s = np.stack([(gres * drx).sum(1), (gres * dry).sum(1)], -1)
         h = g * g * pm
-        fxx, fxy, fyy = (h * drx * drx).sum(1), (h * drx * dry).sum(1), (h * dry * dry).sum(1)
+        hx, hy = h * drx, h * dry
+        fxx, fxy, fyy = (hx * drx).sum(1), (hx * dry).sum(1), (hy * dry).sum(1)
         det = fxx * fyy - fxy * fxy
         ok = det > 1e-12 * np.maximum(fxx * fyy, 1e-300)
         safe = np.where(ok, det, 1.0)
-        fi = np.stack([np.stack([fyy, -fxy], -1), np.stack([-fxy, fxx], -1)], -2) / safe[:, None, None]
+        fi = np.stack([np.stack([fyy, -fxy], -1), np.stack([-fxy, fxx], -1)], -2) \
+            / safe[:, None, None]
         delta = np.einsum("nij,nj->ni", fi, s)
         delta[~ok] = 0.0
         norm = np.hypot(delta[:, 0], delta[:, 1])
         delta *= np.minimum(1.0, 1.0 / np.maximum(norm, 1e-12))[:, None]   # ≤ 1 px a step
-        active = ~done
-        cur[active] += delta[active]
-        iters[active] += 1
-        # sandwich covariance F⁻¹ B F⁻¹ (B from the squared residuals: no Poisson assumption)
-        e2 = (res * g) ** 2
-        b = np.stack([np.stack([(e2 * drx * drx).sum(1), (e2 * drx * dry).sum(1)], -1),
-                      np.stack([(e2 * drx * dry).sum(1), (e2 * dry * dry).sum(1)], -1)], -2)
-        cov[active] = (fi @ b @ fi)[active]
-        cov[~ok] = np.nan
-        done |= norm < tol
-        if done.all():
+        if it >= 8:
+            delta *= 0.5
+        cur[act] = c + delta
+        iters[act] += 1
+        # sandwich covariance F⁻¹ B F⁻¹ (B from the squared score terms: no Poisson assumption)
+        e2 = gres * gres
+        ex, ey = e2 * drx, e2 * dry
+        b = np.stack([np.stack([(ex * drx).sum(1), (ex * dry).sum(1)], -1),
+                      np.stack([(ex * dry).sum(1), (ey * dry).sum(1)], -1)], -2)
+        cb = fi @ b @ fi
+        cb[~ok] = np.nan
+        cov[act] = cb
+        act = act[norm >= tol]
+        if act.size == 0:
             break
+    done = np.ones(n, bool)
+    done[act] = False
     return cur, cov, iters, done
 
 
@@ -440,7 +463,7 @@ def _refine_eager(frames, start, r_range, valid, a, step, smooth, max_iter, tol)
 
 
 def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=None,
-                       step: float = 1.0, smooth: float = 1.0, max_iter: int = 30,
+                       step: float = 0.5, smooth: float = 1.0, max_iter: int = 30,
                        tol: float = 1e-3, return_std: bool = False):
     r"""Sub-pixel centre of every pattern from the first azimuthal harmonic of its rings.
 
@@ -477,8 +500,11 @@ def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=Non
     distortion : array_like, optional
         2 × 2 matrix A, u = A·(p − c); default identity.
     step : float
-        Profile bin width in pixels (0.25–4). 1 px: 0.5 px is not better
-        (0.370 vs 0.363 px rms at 10 e⁻/Å²).
+        Profile bin width in pixels (0.25–4). 0.5 px: on 400 composite
+        patterns 0.308 / 0.155 / 0.076 / 0.007 px rms at 10 / 40 / 160 e⁻/Å² /
+        noiseless against 0.304 / 0.157 / 0.080 / 0.020 px with 1 px bins; on
+        the Au standard (rings 0.6 px wide) 0.0004–0.006 px against
+        0.005–0.023 px.
     smooth : float
         σ in pixels of the Gaussian smoothing of the weight profile (0–10);
         1 px measured best (0.363 / 0.353 / 0.354 px at 1 / 2 / 4 px and
