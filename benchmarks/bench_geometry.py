@@ -1,7 +1,7 @@
 """Geometry from the data (issue 16): accuracy and time, against pyxem on the same patterns.
 
 Run: ``python benchmarks/bench_geometry.py [--quick] [section ...]`` (sections: ellipse,
-gold, masks, centres, dose, independent; default all). Prints tables:
+gold, masks, centres, dose, independent, user_mask; default all). Prints tables:
 
 1. ellipse (2 % ellipticity, rod beam stop) from the scan sum of the embedded
    composite (20 x 20, 10 e/Å²) over seeds and angles: ratio / angle / centre
@@ -22,7 +22,10 @@ gold, masks, centres, dose, independent; default all). Prints tables:
    without our estimator) on the most realistic synthetic patterns we have
    (no measured 2-D pattern is available): the Au standard (Canny edges +
    RANSAC circle, and sub-pixel ring peaks along rays + circle) and the
-   amorphous composite's scan sum (iso-intensity contours + circle).
+   amorphous composite's scan sum (iso-intensity contours + circle);
+7. ``detector_mask(user_mask=...)``: good pixels flagged hot/dead with the
+   user's pixels inside the ring statistics (before) and left out (now), and
+   the time saved by ``summed=``.
 Timings are best of 3 on a loaded 2-core machine; ratios are in the same run.
 """
 
@@ -337,11 +340,37 @@ def section_independent():
                   f"{np.hypot(*(c - truth)):15.3f} {np.hypot(*(c - ours)):14.3f}")
 
 
+def section_user_mask():
+    from pyxem_epdf.physics import detector
+
+    print("\n## 7. detector_mask with a user mask (composite 20 x 20, 10 e/Å²; the beam stop "
+          "given as user_mask)")
+    print(f"{'stop (r, w, angle)':>20} {'user px':>7} {'good px':>7} {'flagged before':>14} "
+          f"{'%':>6} {'flagged now':>11} {'time s':>7} {'with summed= s':>14}")
+    for stop in ((6, 3, 90.0), (10, 20, 30.0), (12, 40, 45.0), (8, 64, 0.0)):
+        synth = epdf.data.composite(beam_stop=stop, seed=1)
+        dp = synth.signal
+        user = synth.parameters.beam_stop_mask
+        good = ~user
+        t, (mask, _rep) = best_of(lambda d=dp, u=user: epdf.signals.detector_mask(d, user_mask=u))
+        summed = dp.data.sum((0, 1), dtype=float)
+        ts, _ = best_of(lambda d=dp, u=user, s=summed: epdf.signals.detector_mask(
+            d, user_mask=u, summed=s))
+        ny, nx = summed.shape
+        yy, xx = np.mgrid[:ny, :nx]
+        r = np.hypot(yy - (ny - 1) / 2, xx - (nx - 1) / 2)
+        hot, dead = detector.bad_pixels(summed, r)          # the user's pixels in the statistics
+        before = int(((hot | dead) & good).sum())
+        print(f"{str(stop):>20} {int(user.sum()):7d} {int(good.sum()):7d} {before:14d} "
+              f"{100 * before / good.sum():6.2f} {int((mask & good).sum()):11d} {t:7.3f} "
+              f"{ts:14.3f}")
+
+
 if __name__ == "__main__":
     only = [a for a in sys.argv[1:] if not a.startswith("--")]
     sections = {"ellipse": section_ellipse, "gold": section_gold, "masks": section_masks,
                 "centres": section_centres, "dose": section_dose,
-                "independent": section_independent}
+                "independent": section_independent, "user_mask": section_user_mask}
     for key, fn in sections.items():
         if not only or key in only:
             fn()

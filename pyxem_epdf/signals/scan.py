@@ -357,10 +357,11 @@ def ring_center(dp, r_range, *, mask=None, guess=None, search=4.0, distortion=No
     Thin wrapper of :func:`pyxem_epdf.physics.geometry.ring_centre`: a
     coarse azimuthal-variance grid search, then Fisher scoring of the rings'
     first azimuthal harmonic, masked pixels left out. Single patterns of the
-    synthetic composite (rod beam stop, band 3–40 px): 0.30 px rms at
-    10 e⁻/Å² (the Cramér–Rao bound of those counts, 0.30 px), 0.07 px at
-    160 e⁻/Å²; 0.1 px is met from ~90 e⁻/Å² on a single pattern, and at
-    10 e⁻/Å² on the scan sum or on a descan plane fitted over the scan.
+    synthetic composite (rod beam stop, band 3–40 px): 0.34 px rms at
+    10 e⁻/Å² (the Cramér–Rao bound of those counts: 0.30 px), 0.08 px at
+    160 e⁻/Å²; 0.1 px is met from ~100 e⁻/Å² on a single pattern, and at
+    10 e⁻/Å² on the scan sum (0.005–0.015 px) or on a descan plane fitted
+    over the per-pattern centres (0.02 px).
 
     Parameters
     ----------
