@@ -195,7 +195,7 @@ def fit_distortion(dp, radius_range=None, *, s_range=None, center=None, mask=Non
 
 
 def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion=None,
-                 mask=None, search: float = 4.0, precision: float = 0.125,
+                 mask=None, search: float = 4.0, precision: float | None = None,
                  refine: bool = True, lazy_output: bool | None = None):
     """Centre (x, y) in pixels of every pattern, robust to a beam stop.
 
@@ -225,8 +225,12 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
         A of :func:`fit_distortion` (``fit.matrix``).
     mask : array_like of bool, optional
         Excluded pixels (:func:`find_beam_stop`).
-    search, precision : float
-        Largest displacement and final grid step of the grid search, pixels.
+    search : float
+        Largest displacement of the grid search, pixels.
+    precision : float, optional
+        Final grid step, pixels; default 0.5 with ``refine`` (the refinement
+        converges from there: same centres as at 0.25, 2× faster) and 0.125
+        without (0.107 vs 0.110 px rms at 100 e⁻/Å² with 0.03 px steps).
     refine : bool
         Refine the grid result by :func:`pyxem_epdf.physics.geometry.refine_ring_centre`
         (default; 3.3× smaller error at 10 e⁻/Å², 1.4× at 160, in about
@@ -264,12 +268,16 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
 
         data = da.from_array(data, chunks=data.shape[:-2] and (
             tuple(min(n, 16) for n in data.shape[:-2]) + data.shape[-2:]) or data.shape)
-    out = _cal.refine_centers(data, rr, center=center, distortion=distortion, mask=mask,
-                              search=search, precision=precision)
+    if precision is None:
+        precision = 0.5 if refine else 0.125
     if refine:
-        from ..physics.geometry import refine_ring_centre
+        from ..physics.geometry import ring_centre
 
-        out = refine_ring_centre(data, rr, out, mask=mask, distortion=distortion)
+        out = ring_centre(data, rr, mask=mask, guess=center, search=search,
+                          distortion=distortion, precision=precision)
+    else:
+        out = _cal.refine_centers(data, rr, center=center, distortion=distortion, mask=mask,
+                                  search=search, precision=precision)
     sig = hs.signals.Signal1D(out)
     if _base.is_dask(out):
         sig = sig.as_lazy()

@@ -227,3 +227,25 @@ def test_agrees_with_iso_contour_circle_fits_on_the_composite_scan_sum():
         pts = np.concatenate(measure.find_contours(smooth, level))[:, ::-1]
         keep = valid[np.rint(pts[:, 1]).astype(int), np.rint(pts[:, 0]).astype(int)]
         assert np.hypot(*(_circle(pts[keep]) - ours)) <= 0.5
+
+
+def test_ring_centre_lazy_reads_each_block_once_and_equals_eager(doses):
+    from ..conftest import ComputeCounter
+
+    frames, _lam, truth, mask = doses[160.0]
+    eager, sd = ring_centre(frames, (3, 40), mask=mask, return_std=True)
+    lazy = da.from_array(frames, chunks=(3, 4, 128, 128))
+    reads = []
+    counted = lazy.map_blocks(lambda b: reads.append(b.shape) or b, dtype=lazy.dtype)
+    got, got_sd = ring_centre(counted, (3, 40), mask=mask, guess=(63.5, 63.5), return_std=True)
+    assert isinstance(got, da.Array)
+    reads.clear()               # (the grid's radial weight read the first patterns)
+    with ComputeCounter() as counter:
+        c, s = da.compute(got, got_sd)
+    assert counter.runs == 1 and len(reads) == 4             # 4 blocks, each read once
+    np.testing.assert_allclose(c, eager, atol=1e-10)
+    np.testing.assert_allclose(s, sd, atol=1e-10)
+    with pytest.raises(ValueError, match="'guess' must have shape"):
+        ring_centre(lazy, (3, 40), guess=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="'search'"):
+        ring_centre(lazy, (3, 40), search=100.0)
