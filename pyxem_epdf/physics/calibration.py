@@ -41,6 +41,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .detector import DETECTOR_LAYOUTS, gap_mask
+
 __all__ = [
     "AU_LATTICE_PARAMETER",
     "DETECTORS",
@@ -842,39 +844,24 @@ def fit_ellipse(image, radius_range, *, center=None, mask=None, method: str = "v
 # Masks
 # --------------------------------------------------------------------------
 
-#: Detector layouts: name → (shape (rows, columns), gap rows, gap columns), gaps
-#: as (start, stop) index ranges of dead/gap pixels. Sources and accuracy:
-#: ``medipix``/``merlin`` one 256² Medipix3 chip, no gap; ``merlin_quad``
-#: 2 × 2 chips of 256² assembled to 515² with a 3-pixel cross at indices
-#: 256–258 (the Quantum Detectors quad layout as quoted in issue 16; check a
-#: flat field of your own detector, some software assembles 512² without the
-#: cross); ``arina`` DECTRIS ARINA, one 192² chip, no gap; ``quadro`` DECTRIS
-#: QUADRO, 2 × 2 chips of 256² taken here as 514² with a 2-pixel cross at
-#: 256–257 (*approximate*: the chip-edge pixels, not a physical gap);
-#: ``eiger_1m`` DECTRIS EIGER 1M, 1065 × 1030: two 514 × 1030 modules
-#: separated by 37 gap rows (514–550), each module 2 × 4 chips of 256² with
-#: 2-pixel chip gaps (rows 256–257 and 807–808, columns 256–257, 514–515,
-#: 772–773), the layout of the DECTRIS EIGER specification.
-DETECTORS = {
-    "medipix": ((256, 256), (), ()),
-    "merlin": ((256, 256), (), ()),
-    "merlin_quad": ((515, 515), ((256, 259),), ((256, 259),)),
-    "arina": ((192, 192), (), ()),
-    "quadro": ((514, 514), ((256, 258),), ((256, 258),)),
-    "eiger_1m": ((1065, 1030), ((256, 258), (514, 551), (807, 809)),
-                 ((256, 258), (514, 516), (772, 774))),
-}
+#: Detector layouts: name → (shape (rows, columns), gap rows, gap columns); the
+#: table of :mod:`pyxem_epdf.physics.detector` (sources and accuracy of each
+#: layout are documented there).
+DETECTORS = DETECTOR_LAYOUTS
 
 
 def detector_gaps(name: str, shape=None) -> np.ndarray:
     """Mask of the inter-chip / inter-module gaps of a named detector.
 
+    The same as :func:`pyxem_epdf.physics.detector.gap_mask`, kept under this
+    name beside the other calibration masks.
+
     Parameters
     ----------
     name : str
-        One of :data:`DETECTORS` (case-insensitive; ``"-"`` and spaces read
-        as ``"_"``): ``"medipix"``, ``"merlin"``, ``"merlin_quad"``,
-        ``"arina"``, ``"quadro"``, ``"eiger_1m"``.
+        A key of :data:`DETECTORS` (case-insensitive; ``"-"`` and spaces read
+        as ``"_"``): e.g. ``"medipix"``, ``"merlin_quad"``, ``"arina"``,
+        ``"quadro"``, ``"eiger_1m"``, ``"eiger_4m"``.
     shape : tuple of int, optional
         Expected detector (rows, columns); a mismatch with the layout raises
         (e.g. binned data), so a wrong name is not silently used.
@@ -892,21 +879,7 @@ def detector_gaps(name: str, shape=None) -> np.ndarray:
     >>> int(detector_gaps("Medipix").sum())
     0
     """
-    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
-    if key not in DETECTORS:
-        raise ValueError(f"Unknown detector {name!r} in 'name'; known: {sorted(DETECTORS)}.")
-    (rows, cols), grows, gcols = DETECTORS[key]
-    if shape is not None and tuple(int(v) for v in shape) != (rows, cols):
-        raise ValueError(
-            f"Detector {key!r} is {rows} x {cols} pixels but 'shape' is {tuple(shape)}; "
-            "binned or cropped data need their own mask."
-        )
-    out = np.zeros((rows, cols), dtype=bool)
-    for a, b in grows:
-        out[a:b, :] = True
-    for a, b in gcols:
-        out[:, a:b] = True
-    return out
+    return gap_mask(name, shape)
 
 
 def beam_stop_mask(image, *, center=None, threshold: float = 0.3, min_size: int = 20,

@@ -10,8 +10,8 @@ level at which a live pixel reads 0 by chance (Poisson, e^−median per pixel)
 somewhere on the detector with probability < 1 %.
 
 :func:`gap_mask` returns the chip / module gaps of a detector from its name:
-the layouts of :data:`pyxem_epdf.physics.calibration.DETECTORS` (Medipix3 /
-Merlin single chip and quad, DECTRIS ARINA and QUADRO, EIGER 1M) and the
+the layouts of :data:`DETECTOR_LAYOUTS` (Medipix3 / Merlin single chip and
+quad, DECTRIS ARINA and QUADRO, EIGER 1M) and the
 DECTRIS EIGER (X) family of :func:`eiger_layout` (500K, 1M, 4M, 9M, 16M).
 """
 
@@ -69,17 +69,36 @@ def eiger_layout(modules):
     return shape, tuple(rows), tuple(cols)
 
 
-def _layouts():
-    from .calibration import DETECTORS
-
-    out = dict(DETECTORS)
-    out.update({name: eiger_layout(m) for name, m in EIGER_MODULES.items()})
-    out["medipix_quad"] = DETECTORS["merlin_quad"]
-    return out
+#: Detector layouts: name → (shape (rows, columns), gap rows, gap columns), gaps
+#: as (start, stop) index ranges of dead/gap pixels. Sources and accuracy:
+#: ``medipix``/``merlin`` one 256² Medipix3 chip, no gap; ``merlin_quad``
+#: 2 × 2 chips of 256² assembled to 515² with a 3-pixel cross at indices
+#: 256–258 (the Quantum Detectors quad layout as quoted in issue 16; check a
+#: flat field of your own detector, some software assembles 512² without the
+#: cross); ``arina`` DECTRIS ARINA, one 192² chip, no gap; ``quadro`` DECTRIS
+#: QUADRO, 2 × 2 chips of 256² taken here as 514² with a 2-pixel cross at
+#: 256–257 (*approximate*: the chip-edge pixels, not a physical gap);
+#: ``eiger_1m`` DECTRIS EIGER 1M, 1065 × 1030: two 514 × 1030 modules
+#: separated by 37 gap rows (514–550), each module 2 × 4 chips of 256² with
+#: 2-pixel chip gaps (rows 256–257 and 807–808, columns 256–257, 514–515,
+#: 772–773), the layout of the DECTRIS EIGER specification.
+_CHIP_LAYOUTS = {
+    "medipix": ((256, 256), (), ()),
+    "merlin": ((256, 256), (), ()),
+    "merlin_quad": ((515, 515), ((256, 259),), ((256, 259),)),
+    "arina": ((192, 192), (), ()),
+    "quadro": ((514, 514), ((256, 258),), ((256, 258),)),
+    "eiger_1m": ((1065, 1030), ((256, 258), (514, 551), (807, 809)),
+                 ((256, 258), (514, 516), (772, 774))),
+}
 
 
 #: Every named layout: name → ((rows, columns), gap rows, gap columns).
-DETECTOR_LAYOUTS = _layouts()
+DETECTOR_LAYOUTS = {
+    **_CHIP_LAYOUTS,
+    **{name: eiger_layout(m) for name, m in EIGER_MODULES.items()},
+    "medipix_quad": _CHIP_LAYOUTS["merlin_quad"],
+}
 
 
 def gap_mask(name, shape=None):
