@@ -1446,6 +1446,11 @@ class PeakTable:
     positions, heights, widths : numpy.ndarray
         Shape (n_pdfs, n_peaks): sub-grid positions (Å), heights (units of G)
         and FWHM (Å); NaN where a PDF has fewer peaks.
+    position_sigma, height_sigma : numpy.ndarray or None
+        Same shape: σ in Å and in units of G
+        (:func:`~pyxem_epdf.physics.uncertainty.peak_sigma`) when any PDF
+        carried its σ (:func:`~pyxem_epdf.quantify.with_sigma`), NaN where
+        unknown; ``None`` otherwise. Printed and written as ``±σ`` columns.
 
     Examples
     --------
@@ -1460,22 +1465,46 @@ class PeakTable:
     ([[1.5, 2.5]], [[2.0, 1.0]])
     >>> table.widths.round(3).tolist()   # FWHM = 2.355 σ
     [[0.236, 0.236]]
+    >>> t = PeakTable(["a"], np.array([[1.61]]), np.array([[2.0]]), np.array([[0.2]]),
+    ...               np.array([[0.004]]), np.array([[0.05]]))
+    >>> print(t)
+                      r1 (Å)     ±σ   height     ±σ   FWHM
+                 a     1.610  0.004    2.000  0.050  0.200
     """
 
     labels: list
     positions: np.ndarray
     heights: np.ndarray
     widths: np.ndarray
+    position_sigma: np.ndarray | None = None
+    height_sigma: np.ndarray | None = None
+
+    @property
+    def has_sigma(self) -> bool:
+        """Whether the table carries σ of positions and heights."""
+        return self.position_sigma is not None
+
+    def _columns(self):
+        """(name, csv name, format, values) of the printed / written columns."""
+        cols = [("r{} (Å)", "position_A", "10.3f", self.positions)]
+        if self.has_sigma:
+            cols.append(("±σ", "position_sigma_A", "7.3f", self.position_sigma))
+        cols.append(("height", "height", "9.3f", self.heights))
+        if self.has_sigma:
+            cols.append(("±σ", "height_sigma", "7.3f", self.height_sigma))
+        cols.append(("FWHM", "fwhm_A", "7.3f", self.widths))
+        return cols
 
     def __str__(self):
+        cols = self._columns()
         n = self.positions.shape[1]
-        head = f"{'':>14}" + "".join(f"{'r' + str(i + 1) + ' (Å)':>10}{'height':>9}{'FWHM':>7}"
-                                       for i in range(n))
+        head = f"{'':>14}" + "".join(
+            f"{name.format(i + 1):>{int(fmt.split('.')[0])}}"
+            for i in range(n) for name, _, fmt, _ in cols)
         rows = [head]
-        for lab, p, h, w in zip(self.labels, self.positions, self.heights, self.widths,
-                                strict=True):
+        for k, lab in enumerate(self.labels):
             rows.append(f"{str(lab)[:14]:>14}" + "".join(
-                f"{pi:10.3f}{hi:9.3f}{wi:7.3f}" for pi, hi, wi in zip(p, h, w, strict=True)))
+                f"{vals[k, i]:{fmt}}" for i in range(n) for _, _, fmt, vals in cols))
         return "\n".join(rows)
 
     def compare(self, other):
@@ -1490,18 +1519,37 @@ class PeakTable:
         -------
         PeakTable
             Differences of positions (Å), heights and widths (Å); labels
-            ``"b − a"``.
+            ``"b − a"``. σ are added in quadrature (independent scans) when
+            either table has them (a table without σ counts as NaN).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> a = PeakTable(["a"], np.array([[1.61]]), np.array([[2.0]]), np.array([[0.2]]),
+        ...               np.array([[0.003]]), np.array([[0.04]]))
+        >>> b = PeakTable(["b"], np.array([[1.66]]), np.array([[2.0]]), np.array([[0.2]]),
+        ...               np.array([[0.004]]), np.array([[0.03]]))
+        >>> d = a.compare(b)
+        >>> d.labels, d.positions.round(3).tolist(), d.position_sigma.round(4).tolist()
+        (['b − a'], [[0.05]], [[0.005]])
         """
         if other.positions.shape != self.positions.shape:
             raise ValueError(
                 f"Peak tables differ in shape: {self.positions.shape} vs {other.positions.shape}."
             )
         labels = [f"{b} − {a}" for a, b in zip(self.labels, other.labels, strict=True)]
+        sigma = (None, None)
+        if self.has_sigma or other.has_sigma:
+            nan = np.full(self.positions.shape, np.nan)
+            sigma = tuple(np.hypot(nan if getattr(t, name) is None else getattr(t, name),
+                                   nan if getattr(o, name) is None else getattr(o, name))
+                          for t, o, name in [(self, other, "position_sigma"),
+                                             (self, other, "height_sigma")])
         return PeakTable(labels, other.positions - self.positions,
-                         other.heights - self.heights, other.widths - self.widths)
+                         other.heights - self.heights, other.widths - self.widths, *sigma)
 
     def save_csv(self, path):
-        """Write the table as CSV (one row per PDF and peak).
+        """Write the table as CSV (one row per PDF and peak; σ columns when carried).
 
         Parameters
         ----------
@@ -1524,11 +1572,12 @@ class PeakTable:
         label,peak,position_A,height,fwhm_A
         model,1,1.5,2,0.235534
         """
-        lines = ["label,peak,position_A,height,fwhm_A"]
-        for lab, p, h, w in zip(self.labels, self.positions, self.heights, self.widths,
-                                strict=True):
-            for i, (pi, hi, wi) in enumerate(zip(p, h, w, strict=True)):
-                lines.append(f"{lab},{i + 1},{pi:.6g},{hi:.6g},{wi:.6g}")
+        cols = self._columns()
+        lines = ["label,peak," + ",".join(csv for _, csv, _, _ in cols)]
+        for k, lab in enumerate(self.labels):
+            for i in range(self.positions.shape[1]):
+                lines.append(f"{lab},{i + 1}," + ",".join(f"{vals[k, i]:.6g}"
+                                                          for _, _, _, vals in cols))
         with open(path, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
 
@@ -1549,11 +1598,11 @@ def peak_table(pdfs, labels=None, *, n_peaks=4, r_range=(1.0, 8.0)):
 
     Returns
     -------
-    PeakTable or PeakTableWithSigma
-        :class:`pyxem_epdf.quantify.PeakTableWithSigma` (positions and
-        heights ± σ, :func:`pyxem_epdf.physics.uncertainty.peak_sigma`) when
-        any of ``pdfs`` carries its σ (:func:`pyxem_epdf.quantify.with_sigma`);
-        rows of PDFs without σ get NaN there.
+    PeakTable
+        With positions and heights ± σ
+        (:func:`pyxem_epdf.physics.uncertainty.peak_sigma`) when any of
+        ``pdfs`` carries its σ (:func:`pyxem_epdf.quantify.with_sigma`); rows
+        of PDFs without σ get NaN there.
 
     Examples
     --------
@@ -1563,8 +1612,8 @@ def peak_table(pdfs, labels=None, *, n_peaks=4, r_range=(1.0, 8.0)):
     >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
     >>> pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10)
     >>> table = peak_table(epdf.quantify.with_sigma(ri, pdf), n_peaks=2, r_range=(1.0, 3.0))
-    >>> type(table).__name__, table.position_sigma.shape
-    ('PeakTableWithSigma', (2, 2))
+    >>> table.has_sigma, table.position_sigma.shape
+    (True, (2, 2))
     """
     from . import quantify
 
@@ -1587,4 +1636,4 @@ def peak_table(pdfs, labels=None, *, n_peaks=4, r_range=(1.0, 8.0)):
         return PeakTable(list(labels), pos, h, w)
     ps, hs = (np.concatenate([np.full(row[0].shape, np.nan) if row[3] is None else row[3][i]
                               for row in rows]) for i in range(2))
-    return quantify.PeakTableWithSigma(list(labels), pos, h, w, ps, hs)
+    return PeakTable(list(labels), pos, h, w, ps, hs)

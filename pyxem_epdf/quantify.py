@@ -15,7 +15,6 @@ Thin wrappers over :mod:`pyxem_epdf.physics.uncertainty` and
   propagated exactly from the counting noise (both are linear in G).
 """
 
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -341,118 +340,6 @@ def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None, compos
 
 def _dense(a):
     return a.compute() if hasattr(a, "compute") else np.asarray(a)
-
-
-@dataclass
-class PeakTableWithSigma:
-    """Peak positions, heights and widths with σ of positions and heights.
-
-    What :func:`~pyxem_epdf.mapping.peak_table` returns for PDFs that carry
-    their σ (:func:`with_sigma`); the same fields and methods as
-    :class:`~pyxem_epdf.mapping.PeakTable` plus two.
-
-    Attributes
-    ----------
-    labels : list of str
-        One per PDF (row).
-    positions, heights, widths : numpy.ndarray
-        Shape (n_pdfs, n_peaks): positions (Å), heights (units of G), FWHM (Å).
-    position_sigma, height_sigma : numpy.ndarray
-        Same shape: σ in Å and in units of G
-        (:func:`~pyxem_epdf.physics.uncertainty.peak_sigma`); NaN where
-        unknown (no slope variance carried, or no peak).
-
-    Examples
-    --------
-    >>> t = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
-    ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.05]]))
-    >>> print(t)
-                      r1 (Å)     ±σ   height     ±σ   FWHM
-                 a     1.610  0.004    2.000  0.050  0.200
-    """
-
-    labels: list
-    positions: np.ndarray
-    heights: np.ndarray
-    widths: np.ndarray
-    position_sigma: np.ndarray
-    height_sigma: np.ndarray
-
-    def __str__(self):
-        n = self.positions.shape[1]
-        head = f"{'':>14}" + "".join(
-            f"{'r' + str(i + 1) + ' (Å)':>10}{'±σ':>7}{'height':>9}{'±σ':>7}{'FWHM':>7}"
-            for i in range(n))
-        rows = [head]
-        for lab, *vals in zip(self.labels, self.positions, self.position_sigma, self.heights,
-                              self.height_sigma, self.widths, strict=True):
-            rows.append(f"{str(lab)[:14]:>14}" + "".join(
-                f"{a:10.3f}{b:7.3f}{c:9.3f}{d:7.3f}{e:7.3f}" for a, b, c, d, e in
-                zip(*vals, strict=True)))
-        return "\n".join(rows)
-
-    def compare(self, other):
-        """Differences ``other − self`` row by row, σ added in quadrature (independent scans).
-
-        Parameters
-        ----------
-        other : PeakTableWithSigma or PeakTable
-            Same number of rows and peaks (a plain PeakTable counts as σ = NaN).
-
-        Returns
-        -------
-        PeakTableWithSigma
-            Labels ``"b − a"``.
-
-        Examples
-        --------
-        >>> a = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
-        ...                        np.array([[0.2]]), np.array([[0.003]]), np.array([[0.04]]))
-        >>> b = PeakTableWithSigma(["b"], np.array([[1.66]]), np.array([[2.0]]),
-        ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.03]]))
-        >>> d = a.compare(b)
-        >>> d.labels, d.positions.round(3).tolist(), d.position_sigma.round(4).tolist()
-        (['b − a'], [[0.05]], [[0.005]])
-        """
-        if other.positions.shape != self.positions.shape:
-            raise ValueError(
-                f"Peak tables differ in shape: {self.positions.shape} vs {other.positions.shape}."
-            )
-        nan = np.full(self.positions.shape, np.nan)
-        labels = [f"{b} − {a}" for a, b in zip(self.labels, other.labels, strict=True)]
-        return PeakTableWithSigma(
-            labels, other.positions - self.positions, other.heights - self.heights,
-            other.widths - self.widths,
-            np.hypot(self.position_sigma, getattr(other, "position_sigma", nan)),
-            np.hypot(self.height_sigma, getattr(other, "height_sigma", nan)))
-
-    def save_csv(self, path):
-        """Write the table as CSV with σ columns (one row per PDF and peak).
-
-        Parameters
-        ----------
-        path : str or pathlib.Path
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> t = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
-        ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.05]]))
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     t.save_csv(os.path.join(tmp, "peaks.csv"))
-        ...     with open(os.path.join(tmp, "peaks.csv"), encoding="utf-8") as fh:
-        ...         print(fh.read().strip())
-        label,peak,position_A,position_sigma_A,height,height_sigma,fwhm_A
-        a,1,1.61,0.004,2,0.05,0.2
-        """
-        lines = ["label,peak,position_A,position_sigma_A,height,height_sigma,fwhm_A"]
-        for lab, p, ps, h, hs, w in zip(self.labels, self.positions, self.position_sigma,
-                                        self.heights, self.height_sigma, self.widths,
-                                        strict=True):
-            for i, vals in enumerate(zip(p, ps, h, hs, w, strict=True)):
-                lines.append(f"{lab},{i + 1}," + ",".join(f"{v:.6g}" for v in vals))
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
 
 
 def peak_sigma_of(pdf, positions):
@@ -850,6 +737,6 @@ def components_with_sigma(components, fractions, pdf, *, pure=None):
     return out
 
 
-__all__ = ["PeakTableWithSigma", "component_sigma", "components_with_sigma", "coordination",
+__all__ = ["component_sigma", "components_with_sigma", "coordination",
            "integration_correlation", "number_density", "pdf_operator", "pdf_sigma",
            "peak_sigma_of", "with_sigma"]

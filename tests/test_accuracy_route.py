@@ -31,7 +31,7 @@ T = ar.THRESHOLDS
 pytestmark = pytest.mark.slow  # ~25 s on one core for all six cases
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _prepared(name):
     """Composite, composition, reference PDFs and warnings of one case (once per run)."""
     spec = ar.FAST_COMPOSITES[name]
@@ -43,7 +43,7 @@ def _prepared(name):
     return name, spec, synth, composition, ref, caught
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _clean(name):
     return ar.generate(ar.FAST_COMPOSITES[name], noise=False)
 
