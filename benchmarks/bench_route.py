@@ -538,9 +538,20 @@ def write_large(path, nav, det):
 
 
 def lazy_route(path, npt, composition, cluster):
-    """Raw .zspy scan → fraction maps and component PDFs; returns arrays and timings."""
+    """Raw .zspy scan → fraction maps and component PDFs; returns arrays and timings.
+
+    The calls are those of :func:`ours_route`, timed stage by stage: the
+    descan reads every frame once (the centres are computed: they are small),
+    the integration and chain are built lazily and computed in one dask pass
+    (a second read of every frame), the decomposition and unmixing run on the
+    PDF cube in memory. ``cpu`` is this process's user + system CPU time per
+    stage (with a LocalCluster the work runs in the workers: their CPU time is
+    in ``workers_cpu``).
+    """
     import dask
     import hyperspy.api as hs
+
+    import pyxem_epdf as epdf
 
     client = None
     if cluster:
@@ -548,20 +559,65 @@ def lazy_route(path, npt, composition, cluster):
 
         client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                      dashboard_address=None))
+    stages, cpu = {}, {}
+
+    def cpu_now():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    def timed(name, fn):
+        t, c = time.perf_counter(), cpu_now()
+        out = fn()
+        stages[name], cpu[name] = time.perf_counter() - t, cpu_now() - c
+        return out
+
+    def workers_cpu():
+        if client is None:
+            return []
+        return list(client.run(lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])).values())
+
+    w0 = workers_cpu()
     t0 = time.perf_counter()
     ctx = dask.config.set(scheduler="threads") if client is None else contextlib.nullcontext()
     with ctx:
-        dp = hs.load(path, lazy=True)
-        unmix = ours_route(dp, npt, composition)
+        dp = timed("load (lazy)", lambda: hs.load(path, lazy=True))
+        plane = timed("descan (1st read of the frames)", lambda: epdf.signals.descan(dp)[1])
+
+        def build():
+            ri = epdf.azimuthal_profile(dp, npt=npt, s_max=S_MAX, beam_shift=plane)
+            return ri.get_pdf(composition, CHAIN["s_range"], b=CHAIN["b"],
+                              s_min=CHAIN["s_min"], r_max=CHAIN["r_max"],
+                              r_step=CHAIN["r_step"])
+
+        pdf = timed("integration + chain, lazy graph", build)
+        timed("integration + chain, compute (2nd read)",
+              lambda: epdf.compute_all(pdf, show_progressbar=False))
+        dec = timed("rank estimate + decomposition", lambda: pdf.decompose(R_RANGE))
+        unmix = timed("closure unmixing", lambda: dec.unmix(N_PHASES, "closure"))
     dt = time.perf_counter() - t0
+    w1 = workers_cpu()
     workers = {}
     if client is not None:
         workers = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2)
         client.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     return {"time": dt, "peak_gb": peak, "workers_gb": list(workers.values()),
+            "stages": stages, "cpu": cpu,
+            "workers_cpu": [b - a for a, b in zip(w0, w1, strict=True)],
             "fractions": np.asarray(unmix.loadings.data).tolist(),
             "components": np.asarray(unmix.components.data).tolist()}
+
+
+def print_stages(res):
+    """Per-stage wall and CPU time of a :func:`lazy_route` result."""
+    for name, wall in res["stages"].items():
+        c = res["cpu"][name]
+        print(f"    {name:42s} {wall:7.2f} s wall, {c:7.2f} s CPU ({c / max(wall, 1e-9):.2f} cores)")
+    total_cpu = sum(res["cpu"].values())
+    extra = ""
+    if res["workers_cpu"]:
+        extra = ", workers " + " + ".join(f"{w:.1f}" for w in res["workers_cpu"]) + " s"
+    print(f"    {'total':42s} {res['time']:7.2f} s wall, {total_cpu:7.2f} s CPU{extra}")
 
 
 def child(args):
@@ -590,6 +646,7 @@ def lazy_runs(path, nav, det, comp, truth, cluster):
     print(f"  threads: raw scan → fraction maps and component PDFs in {thr['time']:.1f} s "
           f"({nav * nav / thr['time']:.0f} patterns/s), peak RSS {thr['peak_gb']:.2f} GB; "
           f"fraction map vs truth |corr| {best_corr(f.reshape(N_PHASES, -1).T, truth):.3f}")
+    print_stages(thr)
     if cluster:
         clu = run_child(path, npt, comp, cluster=True)
         df = np.abs(np.asarray(clu["fractions"]) - f).max()
@@ -599,6 +656,7 @@ def lazy_runs(path, nav, det, comp, truth, cluster):
         print(f"  LocalCluster (2 processes × 1 thread): {clu['time']:.1f} s, peak RSS client "
               f"{clu['peak_gb']:.2f} GB, workers "
               + ", ".join(f"{w:.2f}" for w in clu["workers_gb"]) + " GB")
+        print_stages(clu)
         print(f"  LocalCluster vs threads: bit-identical {same}; max |Δ fraction| {df:.2e}, "
               f"max |Δ component G| {dc:.2e}")
 
@@ -621,8 +679,11 @@ def large(args, det=256):
     else:
         synth = write_large(path, nav, det)
     comp = epdf.data.average_composition(synth)
+    print(f"  load average before the run {os.getloadavg()[0]:.1f} on "
+          f"{len(os.sched_getaffinity(0))} cores")
     try:
         lazy_runs(path, nav, det, comp, synth.fractions[..., 0].ravel(), args.cluster)
+        print(f"  load average after the run {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep:
             shutil.rmtree(path, ignore_errors=True)
@@ -649,8 +710,9 @@ def main():
     c.add_argument("--npt", type=int, required=True)
     c.add_argument("--composition", required=True)
     c.add_argument("--cluster", action="store_true")
-    parser.add_argument("--sizes", nargs="+", default=["48:128", "64:256"],
-                        help="scan:detector pairs (square), e.g. 48:128")
+    parser.add_argument("--sizes", nargs="*", default=["48:128", "64:256"],
+                        help="scan:detector pairs (square), e.g. 48:128; none with "
+                             "'--sizes' alone (e.g. only --large)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--pyxem-nav", type=int, default=16,
                         help="side of the subset pyxem's chain is timed on")
@@ -696,7 +758,7 @@ def main():
             nav, det = map(int, spec.split(":"))
             run_size(nav, det, args)
         if args.cluster and not args.large:
-            nav, det = map(int, args.sizes[0].split(":"))
+            nav, det = map(int, (args.sizes or ["48:128"])[0].split(":"))
             cluster_small(nav, det)
         if args.large:
             large(args)
