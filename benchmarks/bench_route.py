@@ -335,9 +335,20 @@ def blas_check(threads, shape=(2304, 701), repeat=3):
 
 
 def best_corr(maps, truth):
-    """Largest |corr| of any of the maps (n_pix, k) with the truth (n_pix,)."""
-    maps = np.asarray(maps).reshape(truth.size, -1)
-    return max(abs(np.corrcoef(maps[:, i], truth)[0, 1]) for i in range(maps.shape[1]))
+    """Largest |corr| of any of the maps (n_pix, k) with the truth (n_pix,).
+
+    Pixels a map leaves NaN (patterns the decomposition excluded as invalid)
+    are left out; :func:`n_nan` counts them.
+    """
+    maps = np.asarray(maps, dtype=float).reshape(truth.size, -1)
+    ok = np.isfinite(maps).all(axis=1)
+    return max(abs(np.corrcoef(maps[ok, i], truth[ok])[0, 1]) for i in range(maps.shape[1]))
+
+
+def n_nan(maps, n_pix):
+    """Pixels with a NaN in any of the maps (n_pix, k)."""
+    maps = np.asarray(maps, dtype=float).reshape(n_pix, -1)
+    return int((~np.isfinite(maps).all(axis=1)).sum())
 
 
 def thread_report():
@@ -565,10 +576,14 @@ def lazy_route(path, npt, composition, cluster):
         ru = resource.getrusage(resource.RUSAGE_SELF)
         return ru.ru_utime + ru.ru_stime
 
+    peaks = {}
+
     def timed(name, fn):
+        reset_peak_rss()
         t, c = time.perf_counter(), cpu_now()
         out = fn()
         stages[name], cpu[name] = time.perf_counter() - t, cpu_now() - c
+        peaks[name] = peak_rss_gb()
         return out
 
     def workers_cpu():
@@ -602,17 +617,40 @@ def lazy_route(path, npt, composition, cluster):
         client.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     return {"time": dt, "peak_gb": peak, "workers_gb": list(workers.values()),
-            "stages": stages, "cpu": cpu,
+            "stages": stages, "cpu": cpu, "peaks": peaks,
             "workers_cpu": [b - a for a, b in zip(w0, w1, strict=True)],
             "fractions": np.asarray(unmix.loadings.data).tolist(),
             "components": np.asarray(unmix.components.data).tolist()}
 
 
+def reset_peak_rss():
+    """Reset this process's peak resident memory (Linux: ``clear_refs`` 5); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_gb():
+    """Peak resident memory since the last :func:`reset_peak_rss` (VmHWM), in GB."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return float("nan")
+
+
 def print_stages(res):
-    """Per-stage wall and CPU time of a :func:`lazy_route` result."""
+    """Per-stage wall and CPU time (and peak RSS) of a :func:`lazy_route` result."""
     for name, wall in res["stages"].items():
         c = res["cpu"][name]
-        print(f"    {name:42s} {wall:7.2f} s wall, {c:7.2f} s CPU ({c / max(wall, 1e-9):.2f} cores)")
+        print(f"    {name:42s} {wall:7.2f} s wall, {c:7.2f} s CPU ({c / max(wall, 1e-9):.2f} "
+              f"cores), peak RSS {res['peaks'][name]:.2f} GB")
     total_cpu = sum(res["cpu"].values())
     extra = ""
     if res["workers_cpu"]:
@@ -642,17 +680,21 @@ def run_child(path, npt, comp, cluster):
 def lazy_runs(path, nav, det, comp, truth, cluster):
     npt = npt_for(det)
     thr = run_child(path, npt, comp, cluster=False)
-    f = np.asarray(thr["fractions"])
+    f = np.asarray(thr["fractions"], dtype=float)
     print(f"  threads: raw scan → fraction maps and component PDFs in {thr['time']:.1f} s "
           f"({nav * nav / thr['time']:.0f} patterns/s), peak RSS {thr['peak_gb']:.2f} GB; "
-          f"fraction map vs truth |corr| {best_corr(f.reshape(N_PHASES, -1).T, truth):.3f}")
+          f"fraction map vs truth |corr| {best_corr(f.reshape(N_PHASES, -1).T, truth):.3f} "
+          f"({n_nan(f.reshape(N_PHASES, -1).T, truth.size)} NaN pixels: patterns excluded as "
+          "invalid)")
     print_stages(thr)
     if cluster:
         clu = run_child(path, npt, comp, cluster=True)
-        df = np.abs(np.asarray(clu["fractions"]) - f).max()
-        dc = np.abs(np.asarray(clu["components"]) - np.asarray(thr["components"])).max()
-        same = np.array_equal(clu["fractions"], thr["fractions"]) and np.array_equal(
-            clu["components"], thr["components"])
+        df = np.nanmax(np.abs(np.asarray(clu["fractions"], dtype=float) - f))
+        dc = np.nanmax(np.abs(np.asarray(clu["components"], dtype=float)
+                              - np.asarray(thr["components"], dtype=float)))
+        same = all(np.array_equal(np.asarray(clu[k], dtype=float),
+                                  np.asarray(thr[k], dtype=float), equal_nan=True)
+                   for k in ("fractions", "components"))
         print(f"  LocalCluster (2 processes × 1 thread): {clu['time']:.1f} s, peak RSS client "
               f"{clu['peak_gb']:.2f} GB, workers "
               + ", ".join(f"{w:.2f}" for w in clu["workers_gb"]) + " GB")

@@ -389,15 +389,47 @@ def compute(*arrays, show_progressbar=None):
 
     if show_progressbar is None:
         show_progressbar = preferences.General.show_progressbar
+    run = _store if _local_scheduler() and all(_storable(a) for a in arrays) else dask.compute
     with one_blas_thread_per_task():
         if show_progressbar:
             from dask.diagnostics import ProgressBar
 
             with ProgressBar():
-                out = dask.compute(*arrays)
+                out = run(*arrays)
         else:
-            out = dask.compute(*arrays)
+            out = run(*arrays)
     return out[0] if len(out) == 1 else out
+
+
+def _local_scheduler():
+    """True if dask computes in this process (threads or synchronous), not on a cluster."""
+    import dask.local
+    import dask.threaded
+    from dask.base import get_scheduler
+
+    return get_scheduler() in (None, dask.threaded.get, dask.local.get_sync)
+
+
+def _storable(array):
+    """A dask array of known shape with at least one dimension (``da.store`` can fill it)."""
+    return (hasattr(array, "dask") and array.ndim >= 1
+            and all(np.isfinite(n) for n in array.shape) and array.dtype != object)
+
+
+def _store(*arrays):
+    """``dask.compute(*arrays)`` written block by block into preallocated arrays.
+
+    ``dask.compute`` keeps every block until it concatenates them at the end:
+    twice the result's size at the peak (2.1 GB for the 1.05 GB PDF cube of a
+    256×256 scan). ``da.store`` writes each block into its place as soon as it
+    is computed (one graph, shared work done once, as ``dask.compute``); the
+    values are the same blocks, so the result is bit-identical.
+    """
+    import dask.array as da
+
+    targets = [np.empty(a.shape, dtype=a.dtype) for a in arrays]
+    da.store(list(arrays), targets, lock=False)
+    return tuple(targets)
 
 
 def _lazy_signals(signal):

@@ -1101,8 +1101,22 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         steps.append(("extrapolate_low_s", {"s_min": float(s_min)}))
         operator = chain.chain_operator(s, r, s_min=s_min, envelope=envelope, s_max=p_max,
                                         polynomial=polynomial, s_range=p_range)
-        G, coefs = chain.intensity_to_pdf(fitted.data, s, fitted.result.N, fitted.result.C,
-                                          fitted.f2, fitted.fsq, operator, dtype=dtype)
+        # NumPy data: the product φ L runs in background threads while this thread
+        # builds the output signal and its maps (HyperSpy's Python work, ~1 ms per
+        # signal) into G's buffer; wait() before returning.
+        pending = chain.start_intensity_to_pdf(fitted.data, s, fitted.result.N,
+                                               fitted.result.C, fitted.f2, fitted.fsq,
+                                               operator, dtype=dtype)
+        try:
+            return self._pdf_result(pending, fitted, s_min, steps, title, r, pdf_params,
+                                    s_last, show_progressbar)
+        finally:
+            pending.wait()
+
+    def _pdf_result(self, pending, fitted, s_min, steps, title, r, pdf_params, s_last,
+                    show_progressbar):
+        """The output signal of :meth:`get_pdf` around G (possibly still being filled)."""
+        G, coefs = pending.G, pending.coefficients
         if _base.is_dask(G) and not fitted.lazy:  # everything in one pass
             fitted, G, coefs = _computed(fitted, G, coefs, show_progressbar)
         for method, params in steps:
