@@ -1502,6 +1502,7 @@ def _fit_metadata(out, fitted):
     if fitted.window_counts is not None:
         maps["window_counts"] = fitted.window_counts
     nav_shape = tuple(out.axes_manager._navigation_shape_in_array)
+    arrays = {}
     for key, value in maps.items():
         if not lazy and _base.is_dask(value):
             value = value.compute()
@@ -1510,8 +1511,10 @@ def _fit_metadata(out, fitted):
         title = _MAP_TITLES.get(key, key)
         if key == "N" and params.get("N") is not None:
             title = "N (fixed)"
-        out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, title,
-                                                                 read_only=True))
+        arrays[key] = (value, title)
+    signals = _base.nav_signals(out, arrays, read_only=True, copy=False)  # fresh copies
+    for key, sig in signals.items():
+        out.metadata.set_item(f"ePDF.fit.{key}", sig)
     out.metadata.set_item("ePDF.fit.outlier_threshold", float(fit.OUTLIER_Z))
     out.metadata.set_item("ePDF.fit.elements", fitted.elements)
     if fitted.first_valid is not None and fitted.first_valid > fitted.s[0]:
