@@ -47,12 +47,18 @@ Usage::
     python benchmarks/bench_route.py --busy                # with a busy-loop process on a core
     python benchmarks/bench_route.py --sizes 48:128 --cluster   # + LocalCluster vs threads
     python benchmarks/bench_route.py --large --workdir /tmp     # + 256×256×256² lazy .zspy
+    python benchmarks/bench_route.py --sizes --no-startup --large --cluster  # only the large run
 
 ``--large`` writes the 256×256 scan (8.6 GB of uint16 frames; zarr's default
 compression makes the file smaller) to ``--workdir`` if there is 3× that room
 (checked with ``shutil.disk_usage``; otherwise it says so and skips), then runs
 raw scan → fraction maps and component PDFs lazily in a child process and prints
-its wall time and peak resident memory (targets of issue 13: < 90 s, < 3 GB).
+its wall time and peak resident memory (targets of issue 13: < 90 s, < 3 GB), and
+per stage (load, descan, lazy graph, compute, decomposition, unmixing) the wall
+time, this process's CPU time and its peak RSS (``/proc/self/clear_refs`` before
+each stage, ``VmHWM`` after). On a shared machine the CPU times are the numbers
+to compare. With ``--cluster`` the same route runs on a 2-process LocalCluster
+(workers' CPU time and peak RSS too) and is compared with the threaded result.
 """
 
 import argparse
