@@ -47,12 +47,18 @@ Usage::
     python benchmarks/bench_route.py --busy                # with a busy-loop process on a core
     python benchmarks/bench_route.py --sizes 48:128 --cluster   # + LocalCluster vs threads
     python benchmarks/bench_route.py --large --workdir /tmp     # + 256×256×256² lazy .zspy
+    python benchmarks/bench_route.py --sizes --no-startup --large --cluster  # only the large run
 
 ``--large`` writes the 256×256 scan (8.6 GB of uint16 frames; zarr's default
 compression makes the file smaller) to ``--workdir`` if there is 3× that room
 (checked with ``shutil.disk_usage``; otherwise it says so and skips), then runs
 raw scan → fraction maps and component PDFs lazily in a child process and prints
-its wall time and peak resident memory (targets of issue 13: < 90 s, < 3 GB).
+its wall time and peak resident memory (targets of issue 13: < 90 s, < 3 GB), and
+per stage (load, descan, lazy graph, compute, decomposition, unmixing) the wall
+time, this process's CPU time and its peak RSS (``/proc/self/clear_refs`` before
+each stage, ``VmHWM`` after). On a shared machine the CPU times are the numbers
+to compare. With ``--cluster`` the same route runs on a 2-process LocalCluster
+(workers' CPU time and peak RSS too) and is compared with the threaded result.
 """
 
 import argparse
@@ -335,9 +341,20 @@ def blas_check(threads, shape=(2304, 701), repeat=3):
 
 
 def best_corr(maps, truth):
-    """Largest |corr| of any of the maps (n_pix, k) with the truth (n_pix,)."""
-    maps = np.asarray(maps).reshape(truth.size, -1)
-    return max(abs(np.corrcoef(maps[:, i], truth)[0, 1]) for i in range(maps.shape[1]))
+    """Largest |corr| of any of the maps (n_pix, k) with the truth (n_pix,).
+
+    Pixels a map leaves NaN (patterns the decomposition excluded as invalid)
+    are left out; :func:`n_nan` counts them.
+    """
+    maps = np.asarray(maps, dtype=float).reshape(truth.size, -1)
+    ok = np.isfinite(maps).all(axis=1)
+    return max(abs(np.corrcoef(maps[ok, i], truth[ok])[0, 1]) for i in range(maps.shape[1]))
+
+
+def n_nan(maps, n_pix):
+    """Pixels with a NaN in any of the maps (n_pix, k)."""
+    maps = np.asarray(maps, dtype=float).reshape(n_pix, -1)
+    return int((~np.isfinite(maps).all(axis=1)).sum())
 
 
 def thread_report():
@@ -538,9 +555,20 @@ def write_large(path, nav, det):
 
 
 def lazy_route(path, npt, composition, cluster):
-    """Raw .zspy scan → fraction maps and component PDFs; returns arrays and timings."""
+    """Raw .zspy scan → fraction maps and component PDFs; returns arrays and timings.
+
+    The calls are those of :func:`ours_route`, timed stage by stage: the
+    descan reads every frame once (the centres are computed: they are small),
+    the integration and chain are built lazily and computed in one dask pass
+    (a second read of every frame), the decomposition and unmixing run on the
+    PDF cube in memory. ``cpu`` is this process's user + system CPU time per
+    stage (with a LocalCluster the work runs in the workers: their CPU time is
+    in ``workers_cpu``).
+    """
     import dask
     import hyperspy.api as hs
+
+    import pyxem_epdf as epdf
 
     client = None
     if cluster:
@@ -548,20 +576,95 @@ def lazy_route(path, npt, composition, cluster):
 
         client = Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                      dashboard_address=None))
+    stages, cpu = {}, {}
+
+    def cpu_now():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    peaks = {}
+
+    def timed(name, fn):
+        reset_peak_rss()
+        t, c = time.perf_counter(), cpu_now()
+        out = fn()
+        stages[name], cpu[name] = time.perf_counter() - t, cpu_now() - c
+        peaks[name] = peak_rss_gb()
+        return out
+
+    def workers_cpu():
+        if client is None:
+            return []
+        return list(client.run(lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])).values())
+
+    w0 = workers_cpu()
     t0 = time.perf_counter()
     ctx = dask.config.set(scheduler="threads") if client is None else contextlib.nullcontext()
     with ctx:
-        dp = hs.load(path, lazy=True)
-        unmix = ours_route(dp, npt, composition)
+        dp = timed("load (lazy)", lambda: hs.load(path, lazy=True))
+        plane = timed("descan (1st read of the frames)", lambda: epdf.signals.descan(dp)[1])
+
+        def build():
+            ri = epdf.azimuthal_profile(dp, npt=npt, s_max=S_MAX, beam_shift=plane)
+            return ri.get_pdf(composition, CHAIN["s_range"], b=CHAIN["b"],
+                              s_min=CHAIN["s_min"], r_max=CHAIN["r_max"],
+                              r_step=CHAIN["r_step"])
+
+        pdf = timed("integration + chain, lazy graph", build)
+        timed("integration + chain, compute (2nd read)",
+              lambda: epdf.compute_all(pdf, show_progressbar=False))
+        dec = timed("rank estimate + decomposition", lambda: pdf.decompose(R_RANGE))
+        unmix = timed("closure unmixing", lambda: dec.unmix(N_PHASES, "closure"))
     dt = time.perf_counter() - t0
+    w1 = workers_cpu()
     workers = {}
     if client is not None:
         workers = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2)
         client.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    # clear_refs resets the kernel's high-water mark that ru_maxrss also reads:
+    # the whole run's peak is the largest of the stages' peaks
+    peak = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+                *peaks.values()])
     return {"time": dt, "peak_gb": peak, "workers_gb": list(workers.values()),
+            "stages": stages, "cpu": cpu, "peaks": peaks,
+            "workers_cpu": [b - a for a, b in zip(w0, w1, strict=True)],
             "fractions": np.asarray(unmix.loadings.data).tolist(),
             "components": np.asarray(unmix.components.data).tolist()}
+
+
+def reset_peak_rss():
+    """Reset this process's peak resident memory (Linux: ``clear_refs`` 5); False if not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_gb():
+    """Peak resident memory since the last :func:`reset_peak_rss` (VmHWM), in GB."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return float("nan")
+
+
+def print_stages(res):
+    """Per-stage wall and CPU time (and peak RSS) of a :func:`lazy_route` result."""
+    for name, wall in res["stages"].items():
+        c = res["cpu"][name]
+        print(f"    {name:42s} {wall:7.2f} s wall, {c:7.2f} s CPU ({c / max(wall, 1e-9):.2f} "
+              f"cores), peak RSS {res['peaks'][name]:.2f} GB")
+    total_cpu = sum(res["cpu"].values())
+    extra = ""
+    if res["workers_cpu"]:
+        extra = ", workers " + " + ".join(f"{w:.1f}" for w in res["workers_cpu"]) + " s"
+    print(f"    {'total':42s} {res['time']:7.2f} s wall, {total_cpu:7.2f} s CPU{extra}")
 
 
 def child(args):
@@ -586,19 +689,25 @@ def run_child(path, npt, comp, cluster):
 def lazy_runs(path, nav, det, comp, truth, cluster):
     npt = npt_for(det)
     thr = run_child(path, npt, comp, cluster=False)
-    f = np.asarray(thr["fractions"])
+    f = np.asarray(thr["fractions"], dtype=float)
     print(f"  threads: raw scan → fraction maps and component PDFs in {thr['time']:.1f} s "
           f"({nav * nav / thr['time']:.0f} patterns/s), peak RSS {thr['peak_gb']:.2f} GB; "
-          f"fraction map vs truth |corr| {best_corr(f.reshape(N_PHASES, -1).T, truth):.3f}")
+          f"fraction map vs truth |corr| {best_corr(f.reshape(N_PHASES, -1).T, truth):.3f} "
+          f"({n_nan(f.reshape(N_PHASES, -1).T, truth.size)} NaN pixels: patterns excluded as "
+          "invalid)")
+    print_stages(thr)
     if cluster:
         clu = run_child(path, npt, comp, cluster=True)
-        df = np.abs(np.asarray(clu["fractions"]) - f).max()
-        dc = np.abs(np.asarray(clu["components"]) - np.asarray(thr["components"])).max()
-        same = np.array_equal(clu["fractions"], thr["fractions"]) and np.array_equal(
-            clu["components"], thr["components"])
+        df = np.nanmax(np.abs(np.asarray(clu["fractions"], dtype=float) - f))
+        dc = np.nanmax(np.abs(np.asarray(clu["components"], dtype=float)
+                              - np.asarray(thr["components"], dtype=float)))
+        same = all(np.array_equal(np.asarray(clu[k], dtype=float),
+                                  np.asarray(thr[k], dtype=float), equal_nan=True)
+                   for k in ("fractions", "components"))
         print(f"  LocalCluster (2 processes × 1 thread): {clu['time']:.1f} s, peak RSS client "
               f"{clu['peak_gb']:.2f} GB, workers "
               + ", ".join(f"{w:.2f}" for w in clu["workers_gb"]) + " GB")
+        print_stages(clu)
         print(f"  LocalCluster vs threads: bit-identical {same}; max |Δ fraction| {df:.2e}, "
               f"max |Δ component G| {dc:.2e}")
 
@@ -621,8 +730,11 @@ def large(args, det=256):
     else:
         synth = write_large(path, nav, det)
     comp = epdf.data.average_composition(synth)
+    print(f"  load average before the run {os.getloadavg()[0]:.1f} on "
+          f"{len(os.sched_getaffinity(0))} cores")
     try:
         lazy_runs(path, nav, det, comp, synth.fractions[..., 0].ravel(), args.cluster)
+        print(f"  load average after the run {os.getloadavg()[0]:.1f}")
     finally:
         if not args.keep:
             shutil.rmtree(path, ignore_errors=True)
@@ -649,8 +761,9 @@ def main():
     c.add_argument("--npt", type=int, required=True)
     c.add_argument("--composition", required=True)
     c.add_argument("--cluster", action="store_true")
-    parser.add_argument("--sizes", nargs="+", default=["48:128", "64:256"],
-                        help="scan:detector pairs (square), e.g. 48:128")
+    parser.add_argument("--sizes", nargs="*", default=["48:128", "64:256"],
+                        help="scan:detector pairs (square), e.g. 48:128; none with "
+                             "'--sizes' alone (e.g. only --large)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--pyxem-nav", type=int, default=16,
                         help="side of the subset pyxem's chain is timed on")
@@ -696,7 +809,7 @@ def main():
             nav, det = map(int, spec.split(":"))
             run_size(nav, det, args)
         if args.cluster and not args.large:
-            nav, det = map(int, args.sizes[0].split(":"))
+            nav, det = map(int, (args.sizes or ["48:128"])[0].split(":"))
             cluster_small(nav, det)
         if args.large:
             large(args)

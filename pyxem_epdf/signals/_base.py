@@ -6,6 +6,7 @@ default, ``lazy_output``, history in ``metadata.ePDF.history``).
 """
 
 import contextlib
+import gc
 import logging
 
 import numpy as np
@@ -121,6 +122,72 @@ def nav_signal(template, array, title, *, read_only=False):
     return out
 
 
+def nav_signals(template, maps, *, read_only=False, copy=True):
+    """Several navigation-shaped maps of ``template`` at once, as :func:`nav_signal` makes them.
+
+    The navigation axes of ``template`` are read once and passed to the
+    constructor already as signal axes: HyperSpy's constructor costs ~1 ms
+    per signal (axes and their trait observers), turning navigation axes into
+    signal axes afterwards (what ``_get_navigation_signal`` does) another
+    ~0.2 ms, and a lazy map built lazy directly saves a second construction
+    (``as_lazy``).
+
+    Parameters
+    ----------
+    template : BaseSignal
+        Signal whose navigation axes the maps get.
+    maps : dict
+        ``{key: (array, title)}``, each array navigation-shaped (NumPy or dask).
+    read_only : bool
+        As :func:`nav_signal`: NumPy data are copied and made read-only.
+    copy : bool
+        With ``read_only``: copy the arrays first (``False`` when they are
+        fresh arrays nothing else refers to; they are then made read-only).
+
+    Returns
+    -------
+    dict
+        ``{key: signal}`` in the order of ``maps``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hyperspy.api as hs
+    >>> cube = hs.signals.Signal1D(np.zeros((3, 4, 5)))
+    >>> cube.axes_manager[0].scale = 2.0
+    >>> m = nav_signals(cube, {"a": (np.ones((3, 4)), "ones")}, read_only=True)["a"]
+    >>> ref = nav_signal(cube, np.ones((3, 4)), "ones", read_only=True)
+    >>> m.axes_manager._get_axes_dicts() == ref.axes_manager._get_axes_dicts()
+    True
+    >>> type(m).__name__, m.metadata.General.title, m.data.flags.writeable
+    ('Signal2D', 'ones', False)
+    """
+    nav_ndim = template.axes_manager.navigation_dimension
+    if nav_ndim not in (1, 2):
+        return {key: nav_signal(template, array, title, read_only=read_only)
+                for key, (array, title) in maps.items()}
+    from hyperspy import signals
+
+    axes = [dict(d, navigate=False)
+            for d in template.axes_manager._get_navigation_axes_dicts()]
+    shape = tuple(template.axes_manager._navigation_shape_in_array)
+    name = "Signal1D" if nav_ndim == 1 else "Signal2D"
+    out = {}
+    for key, (array, title) in maps.items():
+        lazy = is_dask(array)
+        data = array if lazy else (np.array(array) if read_only and copy else np.asarray(array))
+        if data.shape != shape:
+            raise ValueError(f"map {key!r} has shape {data.shape}; the navigation shape is "
+                             f"{shape}.")
+        cls = getattr(signals, ("Lazy" if lazy else "") + name)
+        sig = cls(data, axes=[dict(d) for d in axes])
+        sig.metadata.General.title = title
+        if read_only and not lazy:
+            sig.data.flags.writeable = False
+        out[key] = sig
+    return out
+
+
 def copy_axes(sources, targets):
     """Copy name, units, scale and offset axis by axis (e.g. navigation → signal axes)."""
     for src, dst in zip(sources, targets, strict=True):
@@ -203,19 +270,53 @@ def finish(signal, data, *, inplace, lazy, title, method, parameters, update=Non
     """
     if is_dask(data) and not lazy:
         data = compute(data, show_progressbar=show_progressbar)
-    if inplace:
-        out = signal
-        out.data = data
-    else:
-        out = new_signal(signal, data)
-    out._lazy = is_dask(data)
-    out.get_dimensions_from_data()
-    out._assign_subclass()
-    out.metadata.General.title = title
-    record(out, method, parameters)
-    if update is not None:
-        update(out)
+    with paused_gc():
+        if inplace:
+            out = signal
+            out.data = data
+        else:
+            out = new_signal(signal, data)
+        out._lazy = is_dask(data)
+        out.get_dimensions_from_data()
+        out._assign_subclass()
+        out.metadata.General.title = title
+        record(out, method, parameters)
+        if update is not None:
+            update(out)
     return None if inplace else out
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector while signals are built; restore it after.
+
+    A HyperSpy signal is ~10⁴ small container objects (axes, trait observers,
+    events, metadata nodes), so building the output of a method and its maps
+    (13 signals for :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.get_pdf`)
+    triggers ~20 young-generation collections, and every ~10th of those an
+    older one that walks all ~4·10⁵ objects of a HyperSpy + pyxem session.
+    With the collector paused for the few milliseconds this takes, the same
+    objects are examined by one young collection afterwards, and the full
+    collections become rarer in proportion. Nothing is leaked: reference
+    counting frees as usual, and cyclic garbage waits for the next collection.
+    A collector the caller disabled stays disabled.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with paused_gc():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def record(signal, method, parameters):
@@ -389,15 +490,47 @@ def compute(*arrays, show_progressbar=None):
 
     if show_progressbar is None:
         show_progressbar = preferences.General.show_progressbar
+    run = _store if _local_scheduler() and all(_storable(a) for a in arrays) else dask.compute
     with one_blas_thread_per_task():
         if show_progressbar:
             from dask.diagnostics import ProgressBar
 
             with ProgressBar():
-                out = dask.compute(*arrays)
+                out = run(*arrays)
         else:
-            out = dask.compute(*arrays)
+            out = run(*arrays)
     return out[0] if len(out) == 1 else out
+
+
+def _local_scheduler():
+    """True if dask computes in this process (threads or synchronous), not on a cluster."""
+    import dask.local
+    import dask.threaded
+    from dask.base import get_scheduler
+
+    return get_scheduler() in (None, dask.threaded.get, dask.local.get_sync)
+
+
+def _storable(array):
+    """A dask array of known shape with at least one dimension (``da.store`` can fill it)."""
+    return (hasattr(array, "dask") and array.ndim >= 1
+            and all(np.isfinite(n) for n in array.shape) and array.dtype != object)
+
+
+def _store(*arrays):
+    """``dask.compute(*arrays)`` written block by block into preallocated arrays.
+
+    ``dask.compute`` keeps every block until it concatenates them at the end:
+    twice the result's size at the peak (2.1 GB for the 1.05 GB PDF cube of a
+    256×256 scan). ``da.store`` writes each block into its place as soon as it
+    is computed (one graph, shared work done once, as ``dask.compute``); the
+    values are the same blocks, so the result is bit-identical.
+    """
+    import dask.array as da
+
+    targets = [np.empty(a.shape, dtype=a.dtype) for a in arrays]
+    da.store(list(arrays), targets, lock=False)
+    return tuple(targets)
 
 
 def _lazy_signals(signal):

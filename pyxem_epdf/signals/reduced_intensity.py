@@ -1101,8 +1101,22 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         steps.append(("extrapolate_low_s", {"s_min": float(s_min)}))
         operator = chain.chain_operator(s, r, s_min=s_min, envelope=envelope, s_max=p_max,
                                         polynomial=polynomial, s_range=p_range)
-        G, coefs = chain.intensity_to_pdf(fitted.data, s, fitted.result.N, fitted.result.C,
-                                          fitted.f2, fitted.fsq, operator, dtype=dtype)
+        # NumPy data: the product φ L runs in background threads while this thread
+        # builds the output signal and its maps (HyperSpy's Python work, ~1 ms per
+        # signal) into G's buffer; wait() before returning.
+        pending = chain.start_intensity_to_pdf(fitted.data, s, fitted.result.N,
+                                               fitted.result.C, fitted.f2, fitted.fsq,
+                                               operator, dtype=dtype)
+        try:
+            return self._pdf_result(pending, fitted, s_min, steps, title, r, pdf_params,
+                                    s_last, show_progressbar)
+        finally:
+            pending.wait()
+
+    def _pdf_result(self, pending, fitted, s_min, steps, title, r, pdf_params, s_last,
+                    show_progressbar):
+        """The output signal of :meth:`get_pdf` around G (possibly still being filled)."""
+        G, coefs = pending.G, pending.coefficients
         if _base.is_dask(G) and not fitted.lazy:  # everything in one pass
             fitted, G, coefs = _computed(fitted, G, coefs, show_progressbar)
         for method, params in steps:
@@ -1488,6 +1502,7 @@ def _fit_metadata(out, fitted):
     if fitted.window_counts is not None:
         maps["window_counts"] = fitted.window_counts
     nav_shape = tuple(out.axes_manager._navigation_shape_in_array)
+    arrays = {}
     for key, value in maps.items():
         if not lazy and _base.is_dask(value):
             value = value.compute()
@@ -1496,8 +1511,10 @@ def _fit_metadata(out, fitted):
         title = _MAP_TITLES.get(key, key)
         if key == "N" and params.get("N") is not None:
             title = "N (fixed)"
-        out.metadata.set_item(f"ePDF.fit.{key}", _base.nav_signal(out, value, title,
-                                                                 read_only=True))
+        arrays[key] = (value, title)
+    signals = _base.nav_signals(out, arrays, read_only=True, copy=False)  # fresh copies
+    for key, sig in signals.items():
+        out.metadata.set_item(f"ePDF.fit.{key}", sig)
     out.metadata.set_item("ePDF.fit.outlier_threshold", float(fit.OUTLIER_Z))
     out.metadata.set_item("ePDF.fit.elements", fitted.elements)
     if fitted.first_valid is not None and fitted.first_valid > fitted.s[0]:
