@@ -53,6 +53,7 @@ Output folder::
     pdf_cube.zspy            G(r) cube (PDF1DPlus) with the fit maps in metadata.ePDF
     loadings.zspy, components.zspy, loadings.csv, components.csv, component_<i>.gr
     scree.png, loading_maps.png, component_pdfs.png, N_map.png, intensity_fit.png
+    geometry.png             with a [geometry] section: scan sum, mask, ellipse, centre track
     report.html              self-contained (figures inlined)
     provenance.json          software, complete, status, started, finished (UTC),
                              seconds, stage_seconds (check, mask, [descan,] chain,
@@ -758,6 +759,24 @@ def _build(dp, cfg, *, mask=None, shift=None, composition=None, distortion=None)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"[chain] does not fit this scan: {err}") from None
     return work, ri, pdf
+
+
+def _geometry_figure_args(dp, cfg, summed, mask, geometry, centres):
+    """Keywords of :func:`pyxem_epdf.report.geometry_figure` from the [geometry] record."""
+    centre, steps = _pixel_frame(dp)
+    dist = geometry.get("distortion", {})
+    cen = geometry.get("center", {})
+    if "sum_center_px" in cen:
+        centre = cen["sum_center_px"]
+    elif "center_px" in dist:
+        centre = dist["center_px"]
+    radii = ()
+    if _uses_ring_band(cfg):
+        band = cen.get("s_range") or dist.get("s_range") or _geometry_s_range(
+            cfg["geometry"], _full_ring_px(centre, steps, summed.shape))
+        radii = tuple(float(v) / abs(steps[0]) for v in band)
+    return {"summed": summed, "mask": mask, "center": tuple(centre),
+            "distortion": dist.get("matrix"), "radii": radii, "centers": centres}
 
 
 def _centres_of_shift(dp, shifts):
@@ -1490,7 +1509,10 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                          comment=f"{unmix.method} component {i} of {files['pdf_cube']}")
                 files[f"component_{i}_gr"] = name
             comp = cfg["chain"]["composition"] if composition is None else composition
-            figures, content = report.build(pdf, ri, dec, unmix, comp, cfg["chain"])
+            figures, content = report.build(
+                pdf, ri, dec, unmix, comp, cfg["chain"],
+                geometry=None if geometry is None else _geometry_figure_args(
+                    dp, cfg, summed, mask, geometry, centres))
             for name, png in figures.items():
                 (folder / f"{name}.png").write_bytes(png)
                 files[name] = f"{name}.png"

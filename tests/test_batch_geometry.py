@@ -69,6 +69,54 @@ def test_distortion_applied_in_integration(processed):
     np.testing.assert_allclose(a, prov["geometry"]["distortion"]["matrix"], atol=1e-12)
 
 
+def test_centres_from_the_rings_replace_descan(processed, scan):
+    """With a found beam stop, geometry.center = "auto" is "rings": the centre track feeds the
+    integration (no descan stage), recorded in provenance and in the PDF cube's metadata."""
+    synth, _ = scan
+    prov, out = processed
+    cen = prov["geometry"]["center"]
+    assert cen["method"] == "rings" and cen["navigation_binning"] == 2  # 4 × 4 scan → 2 × 2 blocks
+    truth = np.array(synth.parameters.center[::-1], float)  # (x, y) px, no drift
+    np.testing.assert_allclose(cen["sum_center_px"], truth, atol=0.1)
+    assert "descan" not in prov["stage_seconds"]
+    assert any("descan correction: no (geometry.center = 'rings')" in line
+               for line in prov["plan"])
+    pdf = hs.load(out / "pdf_cube.zspy")
+    centres = np.asarray(pdf.metadata.ePDF.geometry.centers_px)
+    assert centres.shape == (4, 4, 2) and np.abs(centres - truth).max() < 0.2
+    assert pdf.metadata.ePDF.geometry.center.method == "rings"
+    history = [h for h in pdf.metadata.ePDF.history.as_dictionary().values()
+               if h["method"] == "azimuthal_profile"]
+    assert history and history[0]["parameters"]["beam_shift"] == "per-pattern"
+
+
+def test_geometry_figure_and_report_section(processed):
+    prov, out = processed
+    assert (out / "geometry.png").stat().st_size > 10_000
+    assert any(e.endswith("geometry.png") for e in prov["manifest"]["files"])
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Geometry</h2>" in text and 'alt="geometry"' in text
+    assert "pattern centres</td><td class=l>rings; scan-sum centre" in text
+
+
+def test_center_method_resolution_and_band():
+    base = {"chain": {"composition": "SiO2"}}
+    resolved = {
+        (): "descan", (("beam_stop", "auto"),): "rings", (("center", "sum"),): "sum",
+        (("center", "none"),): "none", (("beam_stop", "auto"), ("center", "descan")): "descan",
+    }
+    for geometry, method in resolved.items():
+        cfg = batch.load_config({**base, "geometry": dict(geometry)})
+        assert batch._center_method(cfg) == method, geometry
+    cfg = batch.load_config({**base, "integration": {"descan": False}})
+    assert batch._center_method(cfg) == "none"
+    # the ring band is accepted for ring centres alone
+    cfg = batch.load_config({**base, "geometry": {"center": "rings", "s_range": [0.3, 2.0]}})
+    assert cfg["geometry"]["s_range"] == [0.3, 2.0]
+    with pytest.raises(batch.ConfigError, match="'geometry.center' must be \"auto\" or "):
+        batch.load_config({**base, "geometry": {"center": "ring"}})
+
+
 def test_beam_stop_pixels_in_mask(processed, scan):
     synth, _ = scan
     prov, _ = processed
