@@ -576,7 +576,7 @@ def _intensity_figure(ri, pdf, composition, chain):
 
 # ------------------------------------------------------------------ the report
 def geometry_figure(summed, *, mask=None, center=None, distortion=None, radii=(),
-                    centers=None):
+                    centers=None, fig=None):
     """The detector geometry: scan sum with the mask and the fitted ellipse, and the centre track.
 
     Parameters
@@ -597,6 +597,9 @@ def geometry_figure(summed, *, mask=None, center=None, distortion=None, radii=()
     centers : array_like, optional
         (x, y) pattern centre in pixels per probe position, shape nav + (2,):
         the right panel plots them, coloured by probe index (scan order).
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw into (e.g. ``plt.figure(layout="constrained")``);
+        default a new one, not managed by pyplot.
 
     Returns
     -------
@@ -620,7 +623,8 @@ def geometry_figure(summed, *, mask=None, center=None, distortion=None, radii=()
     img = np.asarray(summed, float)
     rows, cols = img.shape
     cx, cy = ((cols - 1) / 2, (rows - 1) / 2) if center is None else (float(v) for v in center)
-    fig = Figure(figsize=(9.6 if centers is not None else 5.2, 4.4), layout="constrained")
+    if fig is None:
+        fig = Figure(figsize=(9.6 if centers is not None else 5.2, 4.4), layout="constrained")
     axes = fig.subplots(1, 2 if centers is not None else 1, squeeze=False)[0]
     ax = axes[0]
     positive = img[img > 0]
