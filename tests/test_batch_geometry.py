@@ -179,10 +179,17 @@ def test_dry_run_lists_the_step_computing_nothing(scan, tmp_path, capsys):
     assert code == 0 and counter.runs == 0
     text = capsys.readouterr().out
     assert ("geometry (one scan sum with the mask): beam stop found on the scan sum; "
-            "elliptical distortion fitted on the scan sum over s 0.4–2.2 Å⁻¹") in text
+            "elliptical distortion fitted on the scan sum over s 0.4–2.2 Å⁻¹; pattern centres "
+            "from the rings of every pattern over s 0.4–2.2 Å⁻¹") in text
+    assert "descan correction: no (geometry.center = 'rings')" in text
     # checked without data: a band beyond the detector corner
     cfg = batch.load_config({"chain": {"composition": "SiO2"},
                              "geometry": {"distortion": "fit", "s_range": [0.3, 4.0]}})
+    with pytest.raises(batch.ConfigError, match="'geometry.s_range' = \\[0.3, 4.0\\] reaches"):
+        batch.plan(hs.load(path, lazy=True), cfg)
+    # the same check for the ring centres alone (the run would fit rings there too)
+    cfg = batch.load_config({"chain": {"composition": "SiO2"},
+                             "geometry": {"center": "rings", "s_range": [0.3, 4.0]}})
     with pytest.raises(batch.ConfigError, match="'geometry.s_range' = \\[0.3, 4.0\\] reaches"):
         batch.plan(hs.load(path, lazy=True), cfg)
     assert not (tmp_path / "out").exists()
