@@ -16,6 +16,8 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
 
     [calibration]            # only if the scan is not calibrated in Å⁻¹
     s_per_pixel = 0.04       # Å⁻¹; or camera_length_m + pixel_size_m (+ beam_energy_kV)
+    standard = "au.hspy"     # or: a polycrystalline standard's pattern, same detector and
+    lattice_parameter_A = 4.0782  # camera length (fcc; default Au) → s per pixel and ellipse
     [navigation]
     rebin = 2                # 2 × 2 navigation binning, as in the paper
     [integration]
@@ -26,7 +28,8 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     hot_threshold = 8.0
     beam_stop_radius = 0.0   # Å⁻¹ (at most chain.s_min)
     [geometry]               # from the data; no key = no geometry step (as before)
-    distortion = "fit"       # ellipse of the scan sum, or [axis_ratio, angle_deg] (pixel frame)
+    distortion = "fit"       # ellipse of the scan sum, "standard" (calibration.standard's),
+                             # or [axis_ratio, angle_deg] (pixel frame)
     s_range = [0.3, 2.4]     # Å⁻¹, ring band of the fit; default [0.3, 0.95 × full ring]
     beam_stop = "auto"       # beam stop of any shape from the scan sum, added to the mask
     detector = "merlin_quad" # inter-chip gaps added to the mask (physics.calibration.DETECTORS)
@@ -150,7 +153,7 @@ def _detector_name(v):
 
 
 def _distortion_value(v):
-    return v == "fit" or (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+    return v in ("fit", "standard") or (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
                           and 1 <= v[0] <= 2)
 
 
@@ -178,6 +181,11 @@ SCHEMA = {
         "camera_length_m": _number(lambda v: 0 < v <= 100, "in (0, 100] (metres)"),
         "pixel_size_m": _number(lambda v: 0 < v <= 1e-2, "in (0, 0.01] (metres, e.g. 55e-6)"),
         "beam_energy_kV": _number(lambda v: 1 <= v <= 3000, "in [1, 3000] (kV)"),
+        "standard": ((lambda v: isinstance(v, str) and bool(v.strip())),
+                     "the path of a pattern file of a polycrystalline standard (same detector "
+                     "and camera length; relative to the configuration file)"),
+        "lattice_parameter_A": _number(lambda v: 1 <= v <= 20,
+                                       "in [1, 20] (Å, fcc; Au 4.0782, Al 4.0495)"),
     },
     "navigation": {"rebin": _integer(lambda v: 1 <= v <= 1024, "in 1–1024")},
     "integration": {
@@ -191,7 +199,7 @@ SCHEMA = {
     },
     "geometry": {
         "distortion": (_distortion_value,
-                       '"fit" or [axis_ratio, angle_deg] with 1 <= axis_ratio <= 2 '
+                       '"fit", "standard" or [axis_ratio, angle_deg] with 1 <= axis_ratio <= 2 '
                        "(major/minor) and the major axis in degrees from +x (columns) "
                        "towards +y (rows)"),
         "s_range": _pair("Å⁻¹, the ring band of the distortion fit"),
@@ -343,11 +351,28 @@ def load_config(path_or_dict):
             f"fractions; got {chain['composition']!r}: {err}"
         ) from None
     cal = cfg["calibration"]
-    if cal and "s_per_pixel" not in cal and not {"camera_length_m", "pixel_size_m"} <= set(cal):
+    if "standard" in cal:
+        other = sorted({"s_per_pixel", "camera_length_m", "pixel_size_m"} & set(cal))
+        if other:
+            raise ConfigError(
+                f"'calibration.standard' measures s per pixel; give it or {other}, not both.")
+        path = Path(cal["standard"]).expanduser()
+        if not path.is_absolute() and not isinstance(path_or_dict, dict):
+            path = Path(path_or_dict).resolve().parent / path
+        if not path.exists():
+            raise ConfigError(f"'calibration.standard' = {cal['standard']!r}: no such file "
+                              f"({path}).")
+        cal["standard"] = str(path.resolve())
+    elif "lattice_parameter_A" in cal:
+        raise ConfigError("'calibration.lattice_parameter_A' needs 'calibration.standard'.")
+    elif cal and "s_per_pixel" not in cal and not {"camera_length_m", "pixel_size_m"} <= set(cal):
         raise ConfigError(
-            "[calibration] needs 's_per_pixel' or both 'camera_length_m' and 'pixel_size_m'; "
-            f"got {sorted(cal)}."
+            "[calibration] needs 's_per_pixel', both 'camera_length_m' and 'pixel_size_m', or "
+            f"'standard'; got {sorted(cal)}."
         )
+    if cfg["geometry"].get("distortion") == "standard" and "standard" not in cal:
+        raise ConfigError("'geometry.distortion' = \"standard\" needs 'calibration.standard' "
+                          "(the pattern of a polycrystalline standard).")
     lo, hi = chain.get("s_range", (None, None))
     if lo is not None and "s_min" in chain and not chain["s_min"] < lo:
         raise ConfigError(
@@ -425,11 +450,66 @@ def describe_schema():
     return "\n".join(lines)
 
 
+_STANDARDS = {}
+
+
+def _standard(cfg, detector_shape):
+    """calibrate_standard of ``calibration.standard`` (cached per file, size and time)."""
+    import hyperspy.api as hs
+
+    from .physics.calibration import AU_LATTICE_PARAMETER
+    from .signals import calibrate_standard
+
+    cal = cfg["calibration"]
+    path = Path(cal["standard"])
+    lattice = float(cal.get("lattice_parameter_A", AU_LATTICE_PARAMETER))
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, lattice)
+    if key not in _STANDARDS:
+        try:
+            std = hs.load(path)
+        except Exception as err:  # any reader error: name the file
+            raise ConfigError(f"'calibration.standard' = {str(path)!r}: cannot read it "
+                              f"({type(err).__name__}: {err}).") from None
+        if isinstance(std, list) or std.axes_manager.signal_dimension != 2:
+            raise ConfigError(f"'calibration.standard' = {str(path)!r} must hold one 2-D "
+                              "pattern (or a stack of them, summed).")
+        shape = tuple(std.axes_manager.signal_shape[::-1])
+        if shape != tuple(detector_shape):
+            raise ConfigError(f"'calibration.standard' = {str(path)!r} has a {shape} detector; "
+                              f"the scan's is {tuple(detector_shape)}.")
+        try:
+            result = calibrate_standard(std, lattice_parameter=lattice, show_progressbar=False)
+        except ValueError as err:
+            raise ConfigError(f"'calibration.standard' = {str(path)!r}: the ring fit failed "
+                              f"(lattice parameter {lattice} Å): {err}") from None
+        _STANDARDS.clear()  # one standard at a time
+        _STANDARDS[key] = result
+    return _STANDARDS[key]
+
+
+def _standard_record(cfg, result):
+    """The provenance record of ``calibration.standard``."""
+    from .physics.calibration import AU_LATTICE_PARAMETER
+
+    cal = cfg["calibration"]
+    return {"path": cal["standard"], "sha256": sha256(cal["standard"]),
+            "lattice_parameter_A": float(cal.get("lattice_parameter_A", AU_LATTICE_PARAMETER)),
+            **json.loads(json.dumps(result.as_dict(), default=float))}
+
+
 def _calibrated(dp, cfg):
     from .physics.units import s_unit_factor
     from .signals import calibrate_s
 
     cal = cfg["calibration"]
+    if "standard" in cal:
+        result = _standard(cfg, dp.axes_manager.signal_shape[::-1])
+        try:
+            return calibrate_s(dp, s_per_pixel=result.s_per_pixel,
+                               beam_energy=cal.get("beam_energy_kV"))
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"[calibration] {cal}: {err}") from None
     if cal:
         try:
             return calibrate_s(dp, s_per_pixel=cal.get("s_per_pixel"),
@@ -706,6 +786,15 @@ def _geometry(dp, cfg, summed, mask):
         }
         distortion = _axes_distortion(fit.matrix, steps)
         pixel_matrix, sum_centre = np.asarray(fit.matrix, float), fit.center
+    elif value == "standard":
+        e = _standard(cfg, summed.shape).ellipse
+        pixel_matrix = np.asarray(e.matrix, float)
+        record["distortion"] = {
+            "method": "standard (ellipse of calibration.standard's rings)",
+            "axis_ratio": float(e.axis_ratio), "axis_ratio_std": float(e.axis_ratio_std),
+            "angle_deg": float(e.angle), "angle_std_deg": float(e.angle_std),
+            "matrix": pixel_matrix.tolist()}
+        distortion = _axes_distortion(pixel_matrix, steps)
     elif value is not None:
         a = distortion_matrix(*value)
         record["distortion"] = {"method": "given", "axis_ratio": float(value[0]),
@@ -815,7 +904,10 @@ def plan(dp, cfg, *, composition=None):
     ring band of the distortion fit and of the ring centres against the
     detector, a given distortion inside the integration, which centre method
     replaces descan). Not checked: the detector mask, the beam stop, the
-    distortion fit, the centres found and descan, which need the data.
+    distortion fit, the centres found and descan, which need the data. With
+    ``calibration.standard`` the standard's pattern is read and fitted here
+    (one pattern, ~1 s; the run reuses the result), since every s check
+    needs its calibration.
 
     Parameters
     ----------
@@ -925,6 +1017,10 @@ def plan(dp, cfg, *, composition=None):
         from .physics.calibration import distortion_matrix
 
         distortion = _axes_distortion(distortion_matrix(*given), _pixel_frame(dp)[1])
+    elif given == "standard":
+        distortion = _axes_distortion(
+            _standard(cfg, dp.axes_manager.signal_shape[::-1]).ellipse.matrix,
+            _pixel_frame(dp)[1])
     lazy = dp if dp._lazy else dp.as_lazy()
     # the chain's own checks; nothing computed
     _build(lazy, cfg, composition=composition, distortion=distortion)
@@ -933,7 +1029,10 @@ def plan(dp, cfg, *, composition=None):
     return [
         f"scan {nav} × detector {tuple(dp.axes_manager.signal_shape[::-1])}, "
         f"{dp.data.dtype}, {dp.data.nbytes / 1e9:.2f} GB, lazy={dp._lazy}",
-        f"calibration: {step:.5g} Å⁻¹/pixel, full rings to {full:.3g} Å⁻¹",
+        f"calibration: {step:.5g} Å⁻¹/pixel, full rings to {full:.3g} Å⁻¹"
+        + (f" (from the standard {Path(cfg['calibration']['standard']).name}, ± "
+           f"{_standard(cfg, dp.axes_manager.signal_shape[::-1]).s_per_pixel_std / step:.2%})"
+           if "standard" in cfg["calibration"] else ""),
         f"mask: hot/dead from the scan sum (threshold {integ['hot_threshold']}), "
         f"beam stop {integ['beam_stop_radius']} Å⁻¹",
         *geometry_steps,
@@ -982,6 +1081,10 @@ def _plan_geometry(dp, cfg, full, corner):
             )
     if value == "fit":
         parts.append(f"elliptical distortion fitted on the scan sum over s {lo:g}–{hi:g} Å⁻¹")
+    elif value == "standard":
+        e = _standard(cfg, shape).ellipse
+        parts.append(f"elliptical distortion of the standard: axis ratio {e.axis_ratio:.5f} ± "
+                     f"{e.axis_ratio_std:.1g}, major axis {e.angle:.2f}°")
     elif value is not None:
         parts.append(f"elliptical distortion given: axis ratio {value[0]:g}, "
                      f"major axis {value[1]:g}°")
@@ -1375,7 +1478,7 @@ def process(dp, cfg, out_dir, *, source=None, composition=None, overwrite=False,
         check_scan(dp)
         steps = plan(dp, cfg, composition=composition)
     # the file the signal was loaded from (a lazy signal still reads it) is protected too
-    inputs = [source, _loaded_from(dp)]
+    inputs = [source, _loaded_from(dp), cfg["calibration"].get("standard")]
     with staged_output(out_dir, inputs, overwrite=overwrite) as folder:
         final = Path(out_dir).expanduser().resolve()
         provenance = {
@@ -1438,6 +1541,9 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                 provenance["input"] = {"path": str(Path(source).resolve()),
                                        "sha256": sha256(source)}
             dp = _calibrated(dp, cfg)
+            if "standard" in cfg["calibration"]:
+                provenance["standard"] = _standard_record(
+                    cfg, _standard(cfg, dp.axes_manager.signal_shape[::-1]))
         geometry = distortion = None
         with stages("mask"):
             summed = None

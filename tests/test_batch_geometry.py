@@ -193,3 +193,28 @@ def test_dry_run_lists_the_step_computing_nothing(scan, tmp_path, capsys):
     with pytest.raises(batch.ConfigError, match="'geometry.s_range' = \\[0.3, 4.0\\] reaches"):
         batch.plan(hs.load(path, lazy=True), cfg)
     assert not (tmp_path / "out").exists()
+
+
+def test_standard_keys_are_validated(tmp_path):
+    base = {"chain": {"composition": "SiO2"}}
+    missing = tmp_path / "nope.hspy"
+    with pytest.raises(batch.ConfigError, match="'calibration.standard' = .*nope.hspy.*no such"):
+        batch.load_config({**base, "calibration": {"standard": str(missing)}})
+    au = tmp_path / "au.hspy"
+    data.gold_standard(detector_shape=(64, 64), s_scale=0.08).signal.save(au)
+    with pytest.raises(batch.ConfigError, match="give it or \\['s_per_pixel'\\], not both"):
+        batch.load_config({**base, "calibration": {"standard": str(au), "s_per_pixel": 0.04}})
+    with pytest.raises(batch.ConfigError, match="'calibration.lattice_parameter_A' needs 'calibration.standard'"):
+        batch.load_config({**base, "calibration": {"lattice_parameter_A": 4.05}})
+    with pytest.raises(batch.ConfigError, match="\"standard\" needs 'calibration.standard'"):
+        batch.load_config({**base, "geometry": {"distortion": "standard"}})
+    # a relative path is relative to the configuration file
+    (tmp_path / "c.toml").write_text('[calibration]\nstandard = "au.hspy"\n'
+                                     '[chain]\ncomposition = "SiO2"\n', encoding="utf-8")
+    cfg = batch.load_config(tmp_path / "c.toml")
+    assert cfg["calibration"]["standard"] == str(au.resolve())
+    # the standard must share the scan's detector; checked by the dry run (plan)
+    scan = data.two_phase_composite(nav_shape=(4, 4), detector_shape=(32, 32), s_scale=0.16)
+    with pytest.raises(batch.ConfigError, match="has a \\(64, 64\\) detector; the scan's is "
+                                                "\\(32, 32\\)"):
+        batch.plan(scan.signal, cfg)

@@ -144,3 +144,55 @@ def test_first_peak_against_the_true_geometry(route, scene):
     assert abs(pn - p0) > 0.005 or abs(wn / w0 - 1) > 0.02
     print(f"first peak: true geometry {p0:.4f} Å FWHM {w0:.4f}; route {p1 - p0:+.4f} Å, "
           f"{w1 / w0 - 1:+.2%}; no centres/ellipse {pn - p0:+.4f} Å, {wn / w0 - 1:+.2%}")
+
+
+def test_batch_route_from_a_gold_standard(scene, route, tmp_path):
+    """The same scan through ``pyxem-epdf process``: [calibration] standard, [geometry]
+    distortion = "standard", beam_stop = "auto" (→ ring centres); saved files, real CLI."""
+    import json
+
+    import hyperspy.api as hs
+
+    from pyxem_epdf.cli import main
+
+    synth, raw, truth, gold = scene
+    raw.save(tmp_path / "scan.zspy")
+    # the standard on the same (cropped) detector, its centre (62.2, 65.7) px there
+    au = data.gold_standard(distortion=(RATIO, ANGLE), beam_stop=(6.0, 3.0, 90.0),
+                            center=(62.2 + COL0, 65.7 + ROW0))
+    au.signal.isig[COL0:COL0 + NCOL, ROW0:ROW0 + NROW].save(tmp_path / "au.hspy")
+    comp = data.average_composition(synth)
+    table = ", ".join(f"{el} = {v!r}" for el, v in comp.items())
+    (tmp_path / "config.toml").write_text(
+        '[calibration]\nstandard = "au.hspy"\n'
+        "[navigation]\nrebin = 2\n"
+        f"[integration]\ns_max = {S_MAX}\n"
+        '[geometry]\ndistortion = "standard"\nbeam_stop = "auto"\n'
+        f"[chain]\ncomposition = {{{table}}}\nfix_c = true\ns_min = 0.45\nr_max = 8.0\n"
+        "weights = \"none\"\n"  # as get_pdf's default in the Python route
+        "r_step = 0.002\n"
+        "[mapping]\nn_components = 2\n", encoding="utf-8")
+    args = ["process", str(tmp_path / "scan.zspy"), "--config", str(tmp_path / "config.toml"),
+            "--out", str(tmp_path / "out")]
+    assert main([*args, "--dry-run"]) == 0
+    with pytest.warns(UserWarning, match="hold no valid pixel"):
+        assert main(args) == 0
+    prov = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert abs(prov["standard"]["s_per_pixel"] / S_SCALE - 1) < 0.002
+    assert prov["geometry"]["distortion"]["method"].startswith("standard")
+    cen = prov["geometry"]["center"]
+    assert cen["method"] == "rings"
+    pdf = hs.load(tmp_path / "out" / "pdf_cube.zspy")
+    centres = np.asarray(pdf.metadata.ePDF.geometry.centers_px)
+    err = np.hypot(*(centres - truth).reshape(-1, 2).T)
+    assert np.sqrt(np.mean(err ** 2)) < 0.15
+    # first peak within the issue's numbers of the route with the true geometry
+    true_dp = set_geometry(raw, s_per_pixel=S_SCALE)
+    ref = _reference(scene, true_dp, centres=truth, mask=synth.parameters.beam_stop_mask[
+        ROW0:ROW0 + NROW, COL0:COL0 + NCOL] | route[2],
+        distortion=synth.parameters.distortion_matrix)
+    (p0, w0), (p1, w1) = (first_peak(g, (1.2, 1.8)) for g in (ref, pdf))
+    print(f"batch: centres {np.sqrt(np.mean(err ** 2)):.3f} px rms; first peak {p1 - p0:+.4f} Å, "
+          f"FWHM {w1 / w0 - 1:+.2%}; s/px {prov['standard']['s_per_pixel'] / S_SCALE - 1:+.4%}")
+    assert abs(p1 - p0) < 0.005 and abs(w1 / w0 - 1) < 0.02
+    assert (tmp_path / "out" / "geometry.png").exists()
