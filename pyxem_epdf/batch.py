@@ -355,20 +355,21 @@ def load_config(path_or_dict):
         other = sorted({"s_per_pixel", "camera_length_m", "pixel_size_m"} & set(cal))
         if other:
             raise ConfigError(
-                f"'calibration.standard' measures s per pixel; give it or {other}, not both.")
+                f"'calibration.standard' measures s per pixel: it must not be combined with "
+                f"{other}; got both.")
         path = Path(cal["standard"]).expanduser()
         if not path.is_absolute() and not isinstance(path_or_dict, dict):
             path = Path(path_or_dict).resolve().parent / path
         if not path.exists():
-            raise ConfigError(f"'calibration.standard' = {cal['standard']!r}: no such file "
-                              f"({path}).")
+            raise ConfigError(f"'calibration.standard' must be an existing pattern file; got "
+                              f"{cal['standard']!r} (no such file: {path}).")
         cal["standard"] = str(path.resolve())
     elif "lattice_parameter_A" in cal:
         raise ConfigError("'calibration.lattice_parameter_A' needs 'calibration.standard'.")
     elif cal and "s_per_pixel" not in cal and not {"camera_length_m", "pixel_size_m"} <= set(cal):
         raise ConfigError(
-            "[calibration] needs 's_per_pixel', both 'camera_length_m' and 'pixel_size_m', or "
-            f"'standard'; got {sorted(cal)}."
+            "[calibration] needs 's_per_pixel' or both 'camera_length_m' and 'pixel_size_m' "
+            f"(or 'standard', a standard's pattern); got {sorted(cal)}."
         )
     if cfg["geometry"].get("distortion") == "standard" and "standard" not in cal:
         raise ConfigError("'geometry.distortion' = \"standard\" needs 'calibration.standard' "
@@ -469,20 +470,21 @@ def _standard(cfg, detector_shape):
         try:
             std = hs.load(path)
         except Exception as err:  # any reader error: name the file
-            raise ConfigError(f"'calibration.standard' = {str(path)!r}: cannot read it "
-                              f"({type(err).__name__}: {err}).") from None
+            raise ConfigError(f"'calibration.standard' must be a readable pattern file; got "
+                              f"{str(path)!r} ({type(err).__name__}: {err}).") from None
         if isinstance(std, list) or std.axes_manager.signal_dimension != 2:
             raise ConfigError(f"'calibration.standard' = {str(path)!r} must hold one 2-D "
-                              "pattern (or a stack of them, summed).")
+                              "pattern (or a stack of them, summed); got "
+                              f"{std if isinstance(std, list) else std.axes_manager}.")
         shape = tuple(std.axes_manager.signal_shape[::-1])
         if shape != tuple(detector_shape):
             raise ConfigError(f"'calibration.standard' = {str(path)!r} has a {shape} detector; "
-                              f"the scan's is {tuple(detector_shape)}.")
+                              f"it must be the scan's, {tuple(detector_shape)}.")
         try:
             result = calibrate_standard(std, lattice_parameter=lattice, show_progressbar=False)
         except ValueError as err:
             raise ConfigError(f"'calibration.standard' = {str(path)!r}: the ring fit failed "
-                              f"(lattice parameter {lattice} Å): {err}") from None
+                              f"(lattice parameter {lattice} Å), got: {err}") from None
         _STANDARDS.clear()  # one standard at a time
         _STANDARDS[key] = result
     return _STANDARDS[key]
@@ -707,8 +709,11 @@ def _geometry_centres(dp, cfg, summed, mask, pixel_matrix, sum_centre, s_range):
         return np.broadcast_to(sum_centre, nav + (2,)).copy(), record
     f = _center_binning(nav)
     work = dp.rebin(scale=(f, f, 1, 1)) if f > 1 else dp
+    # lazy in → the centres computed block by block (only they are held in memory)
     measured = find_centers(work, s_range=tuple(s_range), center=sum_centre,
-                            distortion=pixel_matrix, mask=mask, lazy_output=False).data
+                            distortion=pixel_matrix, mask=mask).data
+    if hasattr(measured, "compute"):
+        measured = measured.compute()
     measured = np.asarray(measured, float)
     # the plane through the block centres, evaluated at every probe position:
     # block (I, J) sits at i = f I + (f − 1)/2
@@ -860,7 +865,7 @@ def _geometry_figure_args(dp, cfg, summed, mask, geometry, centres):
     elif "center_px" in dist:
         centre = dist["center_px"]
     radii = ()
-    if _uses_ring_band(cfg):
+    if _uses_ring_band(cfg) or dist:
         band = cen.get("s_range") or dist.get("s_range") or _geometry_s_range(
             cfg["geometry"], _full_ring_px(centre, steps, summed.shape))
         radii = tuple(float(v) / abs(steps[0]) for v in band)

@@ -151,7 +151,7 @@ def test_given_distortion_and_detector_gaps(tmp_path):
 
 
 @pytest.mark.parametrize("geometry, match", [
-    ({"distortion": "fitt"}, "'geometry.distortion' must be \"fit\" or .*got 'fitt'"),
+    ({"distortion": "fitt"}, "'geometry.distortion' must be \"fit\", \"standard\" or .*got 'fitt'"),
     ({"distortion": [0.9, 30.0]}, "'geometry.distortion' must be .*1 <= axis_ratio <= 2"),
     ({"beam_stop": True}, "'geometry.beam_stop' must be \"auto\".*got True"),
     ({"detector": "merlin_octo"}, "'geometry.detector' must be a detector name: .*merlin_quad"),
@@ -198,11 +198,11 @@ def test_dry_run_lists_the_step_computing_nothing(scan, tmp_path, capsys):
 def test_standard_keys_are_validated(tmp_path):
     base = {"chain": {"composition": "SiO2"}}
     missing = tmp_path / "nope.hspy"
-    with pytest.raises(batch.ConfigError, match="'calibration.standard' = .*nope.hspy.*no such"):
+    with pytest.raises(batch.ConfigError, match="'calibration.standard' must be an existing .*nope.hspy.*no such"):
         batch.load_config({**base, "calibration": {"standard": str(missing)}})
     au = tmp_path / "au.hspy"
     data.gold_standard(detector_shape=(64, 64), s_scale=0.08).signal.save(au)
-    with pytest.raises(batch.ConfigError, match="give it or \\['s_per_pixel'\\], not both"):
+    with pytest.raises(batch.ConfigError, match="must not be combined with \\['s_per_pixel'\\]"):
         batch.load_config({**base, "calibration": {"standard": str(au), "s_per_pixel": 0.04}})
     with pytest.raises(batch.ConfigError, match="'calibration.lattice_parameter_A' needs 'calibration.standard'"):
         batch.load_config({**base, "calibration": {"lattice_parameter_A": 4.05}})
@@ -215,6 +215,6 @@ def test_standard_keys_are_validated(tmp_path):
     assert cfg["calibration"]["standard"] == str(au.resolve())
     # the standard must share the scan's detector; checked by the dry run (plan)
     scan = data.two_phase_composite(nav_shape=(4, 4), detector_shape=(32, 32), s_scale=0.16)
-    with pytest.raises(batch.ConfigError, match="has a \\(64, 64\\) detector; the scan's is "
-                                                "\\(32, 32\\)"):
+    with pytest.raises(batch.ConfigError, match="has a \\(64, 64\\) detector; it must be the "
+                                                "scan's, \\(32, 32\\)"):
         batch.plan(scan.signal, cfg)
