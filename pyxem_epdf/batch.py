@@ -671,7 +671,8 @@ def _full_ring_px(centre, steps, shape):
 #: Navigation binning of the scan for ``geometry.center = "rings"`` (each side,
 #: the largest of CENTER_BINNING, 2, 1 that divides the scan and leaves ≥ 2 blocks
 #: per side): the plane needs few, precise centres. Measured on the 20 × 20 composite
-#: at 10 e⁻/Å² (benchmarks/README.md, "Geometry in the batch route").
+#: at 10 e⁻/Å² (benchmarks/README.md, "Geometry in the user's route"): 4 × 4 blocks 0.079 px rms
+#: in 1.0 s, 2 × 2 0.084 px in 5.0 s, every pattern 0.165 px in 22 s (400 patterns).
 CENTER_BINNING = 4
 
 
