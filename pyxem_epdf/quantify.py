@@ -15,6 +15,8 @@ Thin wrappers over :mod:`pyxem_epdf.physics.uncertainty` and
   propagated exactly from the counting noise (both are linear in G).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .physics import chain, corrections, scattering, uncertainty
@@ -27,14 +29,31 @@ def _history(pdf):
     return [(v["method"], v["parameters"]) for v in steps.as_dictionary().values()]
 
 
-def _composition_arrays(pdf):
+def _composition_arrays(pdf, ri=None, composition=None):
+    """(elements, fractions) of the fit of ``pdf``: one composition, or the per-pixel map
+    ``composition`` (the dict given to the fit) when the fit used one."""
     comp = pdf.metadata.get_item("ePDF.composition", None)
+    if isinstance(comp, str) and comp.startswith("per-pixel map"):
+        if composition is None:
+            raise ValueError(
+                "'pdf' was fitted with per-pixel composition maps (metadata.ePDF.composition "
+                f"= {comp!r}); pass the same maps as 'composition' ({{element: map}}).")
+        from .signals.reduced_intensity import _composition
+
+        elements, fractions, record = _composition(composition, ri)
+        if record != comp:
+            raise ValueError(f"'composition' maps {record!r} are not those of the fit "
+                             f"({comp!r}).")
+        return elements, fractions
     if comp is None or isinstance(comp, str):
         raise ValueError(
-            "'pdf' must come from a fit with a fixed composition (metadata.ePDF.composition "
-            f"is {comp!r}); per-pixel composition maps are not supported by pdf_sigma."
+            "'pdf' must come from a fit with a composition (metadata.ePDF.composition "
+            f"is {comp!r})."
         )
     comp = comp.as_dictionary() if hasattr(comp, "as_dictionary") else dict(comp)
+    if composition is not None:
+        raise ValueError("'composition' is only for PDFs fitted with per-pixel composition "
+                         f"maps; this fit used one composition, {comp}.")
     return list(comp), np.array([float(v) for v in comp.values()])
 
 
@@ -43,7 +62,7 @@ def _nav(array, ri):
     return array.reshape(ri.data.shape[:-1])
 
 
-def pdf_operator(ri, pdf):
+def pdf_operator(ri, pdf, *, composition=None):
     """Rebuild the chain matrix and ⟨f²⟩, ⟨f⟩² of ``pdf`` from its metadata.
 
     Parameters
@@ -52,12 +71,17 @@ def pdf_operator(ri, pdf):
         The I(s) profiles ``pdf`` was computed from (stage ``"intensity"``).
     pdf : PDF1DPlus
         From ``ri.get_pdf(...)`` or the step-by-step chain of ``ri``.
+    composition : dict of maps, optional
+        The per-pixel composition maps ``{element: array or signal}`` the fit
+        of ``pdf`` used (they are not stored in its metadata); required then,
+        refused otherwise.
 
     Returns
     -------
     operator : ChainOperator
     f2, fsq : numpy.ndarray
-        ⟨f²⟩ and ⟨f⟩² in Å² on the s axis of ``ri``.
+        ⟨f²⟩ and ⟨f⟩² in Å² on the s axis of ``ri``: ``(n_s,)``, or
+        navigation + ``(n_s,)`` for composition maps.
 
     Raises
     ------
@@ -102,7 +126,7 @@ def pdf_operator(ri, pdf):
             envelope = envelope * corrections.exponential_damping(s, params["b"])
         elif method == "damp_lorch":
             envelope = envelope * corrections.lorch_damping(s, params["s_max"])
-    elements, fractions = _composition_arrays(pdf)
+    elements, fractions = _composition_arrays(pdf, ri, composition)
     table = md.get_item("ePDF.fit.table", "lobato")
     f = scattering.scattering_factors(elements, s, table=table)
     f2, fsq = scattering.scattering_averages(fractions, f)
@@ -166,7 +190,7 @@ def integration_correlation(dp, ri, *, mask=None):
     return uncertainty.bin_correlation(op.matrix)
 
 
-def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
+def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None, composition=None,
               lazy_output: bool | None = None):
     """Standard deviation of G(r) for every pattern, propagated from the variance of I(s).
 
@@ -184,7 +208,9 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
         G(r) computed from ``ri`` (``get_pdf`` or the step-by-step chain).
     correlated_fit : bool
         Propagate N and C through their least-squares gradients (exact to
-        first order, default). ``False``: treat N, C as independent of I with
+        first order, default; for a fixed N, ``fit_scattering(..., N=...)``,
+        only C, the weighted window mean of I − N⟨f²⟩, is propagated).
+        ``False``: treat N, C as independent of I with
         the standard errors in ``metadata.ePDF.fit`` (N_std, C_std from the
         residual scatter; over-estimates σ where the fit window reaches G).
     correlation : numpy.ndarray, optional
@@ -192,6 +218,10 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
         (:func:`integration_correlation`); ``None``: independent bins. With
         sub-pixel splitting (``subpixel > 1``) neighbouring bins share
         pixels and σ is under-estimated by up to ~2× without it.
+    composition : dict of maps, optional
+        For a PDF fitted with per-pixel composition maps (⟨f²⟩ and ⟨f⟩² vary
+        from pixel to pixel): the same ``{element: map}`` given to the fit
+        (see :func:`pdf_operator`).
     lazy_output : bool, optional
         Lazy result; default: lazy if ``pdf`` or ``ri`` is lazy.
 
@@ -217,7 +247,8 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     >>> sigma.data.shape == pdf.data.shape, bool(np.all(sigma.data >= 0))
     (True, True)
     """
-    sigma = np.sqrt(_propagate(ri, pdf, None, correlated_fit, correlation, lazy_output))
+    sigma = np.sqrt(_propagate(ri, pdf, None, correlated_fit, correlation, lazy_output,
+                               composition))
     from .signals import _base
 
     res = _base.new_signal(pdf, sigma)  # shares the fit maps of metadata.ePDF
@@ -235,11 +266,236 @@ def pdf_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None,
     return res
 
 
-def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
+def with_sigma(ri, pdf, *, correlated_fit: bool = True, correlation=None, composition=None,
+               lazy_output: bool | None = None):
+    """A copy of ``pdf`` that carries σ(G) and σ(dG/dr), for bands and peak uncertainties.
+
+    Both come from :func:`pdf_sigma`'s closed-form propagation in one pass (the
+    slope through the chain matrix times
+    :func:`~pyxem_epdf.physics.uncertainty.derivative_matrix`). The copy
+    carries them the HyperSpy way: σ² in
+    ``metadata.Signal.Noise_properties.variance`` and the variance of dG/dr in
+    ``metadata.ePDF.uncertainty.slope_variance`` (both signals of the shape of
+    ``pdf``). Then :func:`~pyxem_epdf.mapping.plot_pdfs` draws ±1σ bands,
+    :func:`~pyxem_epdf.mapping.peak_table` gives positions and heights ± σ and
+    :meth:`~pyxem_epdf.signals.PDF1DPlus.find_peaks` returns positions and
+    heights that carry their own variance
+    (:func:`~pyxem_epdf.physics.uncertainty.peak_sigma`).
+
+    Parameters
+    ----------
+    ri, pdf, correlated_fit, correlation, composition, lazy_output
+        As :func:`pdf_sigma` (``lazy_output`` also decides whether the copy of
+        G is lazy).
+
+    Returns
+    -------
+    PDF1DPlus
+        G(r) unchanged (a copy), with ``metadata.ePDF.uncertainty`` recording
+        the method; ``pdf`` itself is not modified.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(2, 2), detector_shape=(64, 64),
+    ...                                       s_scale=0.09)
+    >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    >>> pdf = with_sigma(ri, ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10))
+    >>> pos, height = pdf.find_peaks(2, r_range=(1.0, 3.0))
+    >>> sigma = pos.metadata.Signal.Noise_properties.variance.data ** 0.5   # Å
+    >>> sigma.shape, bool(np.isfinite(sigma).all())
+    ((2, 2, 2), True)
+    """
+    from .signals import _base
+
+    r = np.asarray(pdf.axes_manager.signal_axes[0].axis, dtype=float)
+    n_r = r.size
+    functional = np.concatenate([np.eye(n_r), uncertainty.derivative_matrix(r)], axis=1)
+    both = _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
+                      composition)
+    lazy = hasattr(both, "dask")
+    data = pdf.data
+    if lazy and not hasattr(data, "dask"):
+        import dask.array as da
+
+        data = da.from_array(data, chunks=both.chunks[:-1] + (-1,))
+    elif not lazy:
+        data = np.array(_base.as_numpy(data), copy=True)
+    out = _base.new_signal(pdf, data)
+    out._lazy = lazy
+    out._assign_subclass()
+    method = {"method": "closed-form propagation of Signal.Noise_properties.variance",
+              "correlated_fit": bool(correlated_fit), "bin_correlation": correlation is not None}
+    sigs = []
+    for part, title in ((both[..., :n_r], "variance of"), (both[..., n_r:], "slope variance of")):
+        sig = _base.new_signal(pdf, part)
+        sig._lazy = lazy
+        sig._assign_subclass()
+        sig.metadata.General.title = f"{title} {pdf.metadata.General.title}"
+        sigs.append(sig)
+    out.metadata.set_item("Signal.Noise_properties.variance", sigs[0])
+    out.metadata.set_item("ePDF.uncertainty", dict(method, slope_variance=sigs[1]))
+    _base.record(out, "with_sigma", method)
+    return out
+
+
+def _dense(a):
+    return a.compute() if hasattr(a, "compute") else np.asarray(a)
+
+
+@dataclass
+class PeakTableWithSigma:
+    """Peak positions, heights and widths with σ of positions and heights.
+
+    What :func:`~pyxem_epdf.mapping.peak_table` returns for PDFs that carry
+    their σ (:func:`with_sigma`); the same fields and methods as
+    :class:`~pyxem_epdf.mapping.PeakTable` plus two.
+
+    Attributes
+    ----------
+    labels : list of str
+        One per PDF (row).
+    positions, heights, widths : numpy.ndarray
+        Shape (n_pdfs, n_peaks): positions (Å), heights (units of G), FWHM (Å).
+    position_sigma, height_sigma : numpy.ndarray
+        Same shape: σ in Å and in units of G
+        (:func:`~pyxem_epdf.physics.uncertainty.peak_sigma`); NaN where
+        unknown (no slope variance carried, or no peak).
+
+    Examples
+    --------
+    >>> t = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
+    ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.05]]))
+    >>> print(t)
+                      r1 (Å)     ±σ   height     ±σ   FWHM
+                 a     1.610  0.004    2.000  0.050  0.200
+    """
+
+    labels: list
+    positions: np.ndarray
+    heights: np.ndarray
+    widths: np.ndarray
+    position_sigma: np.ndarray
+    height_sigma: np.ndarray
+
+    def __str__(self):
+        n = self.positions.shape[1]
+        head = f"{'':>14}" + "".join(
+            f"{'r' + str(i + 1) + ' (Å)':>10}{'±σ':>7}{'height':>9}{'±σ':>7}{'FWHM':>7}"
+            for i in range(n))
+        rows = [head]
+        for lab, *vals in zip(self.labels, self.positions, self.position_sigma, self.heights,
+                              self.height_sigma, self.widths, strict=True):
+            rows.append(f"{str(lab)[:14]:>14}" + "".join(
+                f"{a:10.3f}{b:7.3f}{c:9.3f}{d:7.3f}{e:7.3f}" for a, b, c, d, e in
+                zip(*vals, strict=True)))
+        return "\n".join(rows)
+
+    def compare(self, other):
+        """Differences ``other − self`` row by row, σ added in quadrature (independent scans).
+
+        Parameters
+        ----------
+        other : PeakTableWithSigma or PeakTable
+            Same number of rows and peaks (a plain PeakTable counts as σ = NaN).
+
+        Returns
+        -------
+        PeakTableWithSigma
+            Labels ``"b − a"``.
+
+        Examples
+        --------
+        >>> a = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
+        ...                        np.array([[0.2]]), np.array([[0.003]]), np.array([[0.04]]))
+        >>> b = PeakTableWithSigma(["b"], np.array([[1.66]]), np.array([[2.0]]),
+        ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.03]]))
+        >>> d = a.compare(b)
+        >>> d.labels, d.positions.round(3).tolist(), d.position_sigma.round(4).tolist()
+        (['b − a'], [[0.05]], [[0.005]])
+        """
+        if other.positions.shape != self.positions.shape:
+            raise ValueError(
+                f"Peak tables differ in shape: {self.positions.shape} vs {other.positions.shape}."
+            )
+        nan = np.full(self.positions.shape, np.nan)
+        labels = [f"{b} − {a}" for a, b in zip(self.labels, other.labels, strict=True)]
+        return PeakTableWithSigma(
+            labels, other.positions - self.positions, other.heights - self.heights,
+            other.widths - self.widths,
+            np.hypot(self.position_sigma, getattr(other, "position_sigma", nan)),
+            np.hypot(self.height_sigma, getattr(other, "height_sigma", nan)))
+
+    def save_csv(self, path):
+        """Write the table as CSV with σ columns (one row per PDF and peak).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> t = PeakTableWithSigma(["a"], np.array([[1.61]]), np.array([[2.0]]),
+        ...                        np.array([[0.2]]), np.array([[0.004]]), np.array([[0.05]]))
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     t.save_csv(os.path.join(tmp, "peaks.csv"))
+        ...     with open(os.path.join(tmp, "peaks.csv"), encoding="utf-8") as fh:
+        ...         print(fh.read().strip())
+        label,peak,position_A,position_sigma_A,height,height_sigma,fwhm_A
+        a,1,1.61,0.004,2,0.05,0.2
+        """
+        lines = ["label,peak,position_A,position_sigma_A,height,height_sigma,fwhm_A"]
+        for lab, p, ps, h, hs, w in zip(self.labels, self.positions, self.position_sigma,
+                                        self.heights, self.height_sigma, self.widths,
+                                        strict=True):
+            for i, vals in enumerate(zip(p, ps, h, hs, w, strict=True)):
+                lines.append(f"{lab},{i + 1}," + ",".join(f"{v:.6g}" for v in vals))
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+
+
+def peak_sigma_of(pdf, positions):
+    """σ of peak positions and heights of a PDF that carries σ (:func:`with_sigma`).
+
+    Parameters
+    ----------
+    pdf : PDF1DPlus
+    positions : numpy.ndarray
+        Navigation shape of ``pdf`` + ``(n_peaks,)``, in Å (NaN allowed).
+
+    Returns
+    -------
+    (position_sigma, height_sigma) or None
+        ``None`` if ``pdf`` carries no σ; position σ is NaN without a slope variance.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> peak_sigma_of(epdf.data.example_pdf(), np.array([1.6])) is None
+    True
+    """
+    from .signals.pdf import _carried_variances
+
+    carried = _carried_variances(pdf)
+    if carried is None:
+        return None
+    var, slope = (np.asarray(_dense(a), dtype=float) for a in carried)
+    r = np.asarray(pdf.axes_manager.signal_axes[0].axis, dtype=float)
+    g = np.asarray(_dense(pdf.data), dtype=float)
+    pos = np.asarray(positions, dtype=float)
+    ps, hs = uncertainty.peak_sigma(g, r, pos, var, var if slope.ndim == 0 else slope)
+    if slope.ndim == 0:
+        ps = np.full_like(ps, np.nan)
+    return ps, hs
+
+
+def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
+               composition=None):
     """Variance of ``G @ functional`` (``None``: of G itself) for every pattern of ``ri``."""
     from hyperspy.signal import BaseSignal
 
-    operator, f2, fsq = pdf_operator(ri, pdf)
+    operator, f2, fsq = pdf_operator(ri, pdf, composition=composition)
     if functional is not None:
         operator = chain.ChainOperator(rows=operator.rows,
                                        matrix=operator.matrix @ functional,
@@ -257,28 +513,24 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
         import dask.array as da
 
         data = da.from_array(data, chunks=("auto",) * (data.ndim - 1) + (-1,))
-    if correlated_fit and bool(fitmd.get_item("N_fixed", False)):
-        raise ValueError(
-            "'correlated_fit=True' propagates through a fitted N; this PDF was made with a "
-            "fixed N (metadata.ePDF.fit.N_fixed): use correlated_fit=False (N_std = 0, C "
-            "treated as independent of the bins)."
-        )
     if correlated_fit:
         s_range, fix_c = tuple(fitmd.s_range), bool(fitmd.fix_c)
+        fixed_n = bool(fitmd.get_item("N_fixed", False))
         w = _fit_weights(ri, data, var.data, s, f2, s_range, fix_c,
-                         fitmd.get_item("weights", "None"))
+                         fitmd.get_item("weights", "None"),
+                         _nav(fitmd.N.data, ri) if fixed_n else None)
+        opts = {"fix_c": fix_c, "fixed_n": fixed_n}
         if w is None:
-            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, fix_c=fix_c)
+            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, **opts)
         elif hasattr(w, "dask"):
             w = w.rechunk(w.chunks[:-1] + (-1,))
 
             def grads(wb, which):
-                return uncertainty.fit_gradients(s, f2, s_range, weights=wb, fix_c=fix_c)[which]
+                return uncertainty.fit_gradients(s, f2, s_range, weights=wb, **opts)[which]
 
             kwargs["gradients"] = tuple(w.map_blocks(grads, k, dtype=float) for k in (0, 1))
         else:
-            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, weights=w,
-                                                            fix_c=fix_c)
+            kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, weights=w, **opts)
     else:
         kwargs.update(N_std=_nav(fitmd.N_std.data, ri), C_std=_nav(fitmd.C_std.data, ri))
     out = uncertainty.pdf_variance(var.data, data, s, _nav(fitmd.N.data, ri),
@@ -289,8 +541,9 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output):
     return out
 
 
-def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name):
-    """The weights the fit of ``pdf`` used, rebuilt (None: unweighted)."""
+def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name, fixed_n=None):
+    """The weights the fit of ``pdf`` used, rebuilt (None: unweighted; ``fixed_n``: the
+    user's N map of a fixed-N fit, for the first Poisson pass)."""
     from .physics import fit
 
     if name in ("None", None):
@@ -302,7 +555,7 @@ def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name):
             var = da.from_array(var, chunks=data.chunks)
         return 1.0 / np.where(var > 0, var, np.inf)
     if name == "poisson":
-        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c)
+        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c, N=fixed_n)
         npix = ri.metadata.get_item("ePDF.pixels_per_bin", None)
         if npix is None:
             npix = ri.metadata.get_item("ePDF.integration.n_valid", None)
@@ -345,6 +598,23 @@ def number_density(pdf, r_fit, *, ri=None, correlated_fit=True, correlation=None
         Navigation-shaped maps in atoms/Å³ (shape (1,) for one pattern);
         ``metadata.ePDF.quantify`` records the method.
 
+    Notes
+    -----
+    The slope below the first peak is the part of G(r) that any smooth
+    error of φ(s) reaches first: a background that does not follow
+    N⟨f²⟩ + C (inelastic and multiple scattering, detector response) adds a
+    broad low-r feature, and so does the Mu polynomial that removes it. On the
+    shipped a-SiO2 profile the slope gives 0.027 Å⁻³ (0.045 without the
+    polynomial) against 0.066 for 2.2 g/cm³, while the same chain on a model
+    α-quartz I(s) on the same s grid (zeros below 0.177 Å⁻¹, s_max 4) gives
+    1.2× the model's density, and both give the same Si–O coordination
+    (3.24 in the window (1.4, 1.85) Å with the bulk ρ₀): the normalisation
+    and the peaks are right, the low-r baseline of that profile is not
+    (``tests/test_quantify.py::test_sio2_density_bias_is_in_the_profile``).
+    For such data take ρ₀ from composition and mass density
+    (:func:`pyxem_epdf.physics.coordination.mass_density_to_number_density`)
+    and pass it to :func:`coordination`.
+
     Examples
     --------
     >>> import pyxem_epdf as epdf
@@ -354,8 +624,8 @@ def number_density(pdf, r_fit, *, ri=None, correlated_fit=True, correlation=None
     >>> round(float(rho.data[0]), 3), round(float(err.data[0]), 3)  # 2.2 g/cm³: 0.066
     (0.027, 0.003)
 
-    The slope is a third of the density of a-SiO2: this fitted normalisation
-    leaves G(r) of the measured film about 2.5× too small at low r.
+    The slope is 0.4 of the density of a-SiO2: the low-r baseline of this
+    measured profile is off (see Notes), not its normalisation.
     """
     from .physics import coordination as co
 
@@ -506,5 +776,80 @@ def component_sigma(fractions, sigma, pure=None):
     return np.sqrt(var)
 
 
-__all__ = ["component_sigma", "coordination", "integration_correlation", "number_density",
-           "pdf_operator", "pdf_sigma"]
+def components_with_sigma(components, fractions, pdf, *, pure=None):
+    """A copy of component PDFs that carries their σ (and σ of dG/dr) from per-pixel σ.
+
+    The variance of each component is :func:`component_sigma`² of the
+    per-pixel σ(G) that ``pdf`` carries, and likewise for the slope, so that
+    :func:`~pyxem_epdf.mapping.peak_table` gives component peak positions
+    ± σ and :func:`~pyxem_epdf.mapping.plot_pdfs` draws their bands.
+
+    Parameters
+    ----------
+    components : PDF1DPlus
+        Component PDFs, navigation ``(k,)`` (e.g. ``Unmixing.components``).
+    fractions : array_like
+        ``(n_pixels, k)`` or navigation + ``(k,)`` fractions of the unmixing.
+    pdf : PDF1DPlus
+        The per-pixel PDFs the components were unmixed from, carrying their
+        σ (:func:`with_sigma`; without a slope variance only σ(G) is carried on).
+    pure : array_like of bool, optional
+        As :func:`component_sigma`.
+
+    Returns
+    -------
+    PDF1DPlus
+        A copy of ``components`` with ``metadata.Signal.Noise_properties.variance``
+        (and ``metadata.ePDF.uncertainty.slope_variance``).
+
+    Raises
+    ------
+    ValueError
+        If ``pdf`` carries no σ, or shapes disagree.
+
+    Examples
+    --------
+    >>> import pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(3, 4), detector_shape=(64, 64),
+    ...                                       s_scale=0.09)
+    >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    >>> pdf = with_sigma(ri, ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10))
+    >>> F = synth.fractions.reshape(-1, 2)
+    >>> comps = epdf.PDF1DPlus(np.linalg.pinv(F) @ pdf.data.reshape(12, -1))
+    >>> comps.axes_manager.signal_axes[0].scale = pdf.axes_manager.signal_axes[0].scale
+    >>> table = epdf.mapping.peak_table(components_with_sigma(comps, F, pdf), n_peaks=2,
+    ...                                 r_range=(1.0, 3.0))
+    >>> table.position_sigma.shape, bool(np.isfinite(table.position_sigma[0]).all())
+    ((2, 2), True)
+    """
+    from .signals import _base
+    from .signals.pdf import _carried_variances
+
+    carried = _carried_variances(pdf)
+    if carried is None:
+        raise ValueError("'pdf' carries no σ (metadata.Signal.Noise_properties.variance); "
+                         "make it with quantify.with_sigma(ri, pdf).")
+    var, slope = (np.asarray(_dense(a), dtype=float) for a in carried)
+    k = components.data.shape[0] if components.data.ndim > 1 else 1
+    F = np.asarray(fractions, dtype=float)
+    if F.shape[-1] != k:
+        raise ValueError(f"'fractions' has {F.shape[-1]} components, 'components' {k}.")
+    n_r = components.data.shape[-1]
+    if var.shape[-1] != n_r:
+        raise ValueError(f"'pdf' has {var.shape[-1]} r values, 'components' {n_r}.")
+    out = _base.new_signal(components, np.array(_base.as_numpy(components.data), copy=True))
+    sig = component_sigma(F, np.sqrt(np.maximum(var, 0.0)), pure)
+    shape = components.data.shape
+    var_sig = _base.new_signal(components, (sig**2).reshape(shape))
+    out.metadata.set_item("Signal.Noise_properties.variance", var_sig)
+    md = {"method": "component_sigma of the per-pixel σ carried by the unmixed PDFs"}
+    if slope.ndim:
+        slope_sig = component_sigma(F, np.sqrt(np.maximum(slope, 0.0)), pure)
+        md["slope_variance"] = _base.new_signal(components, (slope_sig**2).reshape(shape))
+    out.metadata.set_item("ePDF.uncertainty", md)
+    return out
+
+
+__all__ = ["PeakTableWithSigma", "component_sigma", "components_with_sigma", "coordination",
+           "integration_correlation", "number_density", "pdf_operator", "pdf_sigma",
+           "peak_sigma_of", "with_sigma"]

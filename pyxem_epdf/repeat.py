@@ -22,7 +22,8 @@ check one call:
    and height (:func:`pyxem_epdf.physics.peaks.track_peaks`);
 4. a peak counts as changed when its difference exceeds both the tolerance
    and ``z`` standard errors, or when the second scan has no maximum within
-   ``window`` of it; the verdict is ``"changed"`` if any peak is,
+   ``window`` of a maximum the first scan shows in ≥ 95 % of its resamples
+   (a shoulder at the noise level that vanishes is not a change); the verdict is ``"changed"`` if any peak is,
    ``"unchanged"`` if the data could have resolved the tolerance (z σ below
    it) for every peak, and ``"inconclusive"`` otherwise.
 """
@@ -143,7 +144,9 @@ class RegionPDF:
         -------
         dict
             ``position``, ``position_std``, ``height``, ``height_std`` (arrays,
-            one entry per reference position; Å and Å⁻²).
+            one entry per reference position; Å and Å⁻²) and ``found``, the
+            fraction of bootstrap resamples with a maximum within ±window
+            (1 for a robust peak, lower for a shoulder at the noise level).
 
         Examples
         --------
@@ -159,7 +162,7 @@ class RegionPDF:
         >>> reg = epdf.repeat.region_pdf(ri, glass, chain, n_bootstrap=20)
         >>> pk = reg.peaks([1.55, 2.6])   # the glass's P–O and O–O peaks
         >>> sorted(pk), pk["position"].round(2).tolist()
-        (['height', 'height_std', 'position', 'position_std'], [1.61, 2.58])
+        (['found', 'height', 'height_std', 'position', 'position_std'], [1.61, 2.58])
         >>> bool(np.all(pk["position_std"] < 0.05)), bool(np.all(pk["height"] > 0))
         (True, True)
         """
@@ -168,7 +171,8 @@ class RegionPDF:
         spos, sh = _peaks.track_peaks(_dense(self.samples.data), self.r, positions,
                                       window=window)
         return {"position": pos, "position_std": _spread(spos),
-                "height": h, "height_std": _spread(sh)}
+                "height": h, "height_std": _spread(sh),
+                "found": np.isfinite(spos).mean(axis=0)}
 
     def plot(self, ax=None, *, label=None, color=None, level=0.68):
         """G(r) with its bootstrap band.
@@ -295,7 +299,7 @@ class RepeatScanCheck:
         Positions (Å) and σ of their difference (Å), (n_regions, n_peaks).
     height_ratio, sigma_height_ratio : numpy.ndarray
         h_b / h_a and its σ (where scan b has no maximum left near a peak,
-        h_b is its G at scan a's peak position).
+        h_b is its G at scan a's peak position, with σ from scan b's resamples there).
     changed : numpy.ndarray of bool
         Peaks judged changed.
     verdict : str
@@ -587,24 +591,25 @@ def compare_scans(ri_a, ri_b, regions, chain, *, labels=None, image_a=None, imag
                              f"{np.round(shift, 2).tolist()} px lies outside the second scan.")
         results_a.append(region_pdf(ri_a, mask_a, chain, n_bootstrap=n_bootstrap, seed=seed))
         results_b.append(region_pdf(ri_b, moved, chain, n_bootstrap=n_bootstrap, seed=seed + 1))
-    refs, pa, pb, sp, hr, shr = [], [], [], [], [], []
+    refs, pa, pb, sp, hr, shr, found = [], [], [], [], [], [], []
     for ra, rb in zip(results_a, results_b, strict=True):
         ref, _ = _peaks.find_peaks(_dense(ra.pdf.data), ra.r, r_range=r_range, n_peaks=n_peaks)
         ka, kb = ra.peaks(ref, window=window), rb.peaks(ref, window=window)
         refs.append(ref)
         pa.append(ka["position"])
         pb.append(kb["position"])
+        found.append(ka["found"])
         sp.append(np.hypot(ka["position_std"], kb["position_std"]))
-        hb = kb["height"]
         gone = ~np.isfinite(kb["position"]) & np.isfinite(ka["position"])
-        # no maximum left in scan b: compare G at scan a's peak position
-        hb = np.where(gone, np.interp(np.nan_to_num(ka["position"]), rb.r,
-                                      _dense(rb.pdf.data)), hb)
+        # no maximum left in scan b: compare G (and its bootstrap σ) at scan a's position
+        at_a = np.nan_to_num(ka["position"])
+        hb = np.where(gone, _g_at(_dense(rb.pdf.data), rb.r, at_a), kb["height"])
+        hb_std = np.where(gone, _spread(_g_at(_dense(rb.samples.data), rb.r, at_a)),
+                          kb["height_std"])
         ratio = hb / ka["height"]
         hr.append(ratio)
-        shr.append(np.abs(ratio) * np.hypot(ka["height_std"] / ka["height"],
-                                            kb["height_std"] / kb["height"]))
-    refs, pa, pb, sp, hr, shr = map(np.array, (refs, pa, pb, sp, hr, shr))
+        shr.append(np.abs(ratio) * np.hypot(ka["height_std"] / ka["height"], hb_std / hb))
+    refs, pa, pb, sp, hr, shr, found = map(np.array, (refs, pa, pb, sp, hr, shr, found))
     delta = pb - pa
     changed = (np.abs(delta) > tolerance) & (np.abs(delta) > z * sp)
     resolvable = z * sp < tolerance
@@ -612,8 +617,11 @@ def compare_scans(ri_a, ri_b, regions, chain, *, labels=None, image_a=None, imag
         rel = hr - 1
         changed |= (np.abs(rel) > height_tolerance) & (np.abs(rel) > z * shr)
         resolvable &= z * shr < height_tolerance
-    changed &= np.isfinite(delta)
-    changed |= np.isfinite(pa) & ~np.isfinite(pb)  # no maximum left within ±window
+    # (NaN compares False: a peak without a maximum in b is judged by its height at
+    # scan a's position, above, and by the rule below)
+    # no maximum left within ±window: a change only where scan a's maximum is robust
+    # (found in ≥ 95 % of its resamples), not a shoulder at the noise level
+    changed |= np.isfinite(pa) & ~np.isfinite(pb) & (found >= _ROBUST_PEAK)
     region_verdicts = [_verdict(c, r & np.isfinite(d))
                        for c, r, d in zip(changed, resolvable, delta, strict=True)]
     verdict = _verdict(changed, resolvable & np.isfinite(delta))
@@ -631,6 +639,18 @@ def compare_scans(ri_a, ri_b, regions, chain, *, labels=None, image_a=None, imag
         drift_significant=significant,
         drift_applied=applied, drift_units=units, region_verdicts=region_verdicts,
     )
+
+
+def _g_at(g, r, positions):
+    """G at ``positions`` (Å) by linear interpolation along the last axis of ``g``."""
+    positions = np.asarray(positions, float)
+    i = np.clip(np.searchsorted(r, positions) - 1, 0, r.size - 2)
+    t = (positions - r[i]) / (r[i + 1] - r[i])
+    return g[..., i] * (1 - t) + g[..., i + 1] * t
+
+
+_ROBUST_PEAK = 0.95
+"""Fraction of scan a's bootstrap resamples that must show a maximum for its loss to count."""
 
 
 def _verdict(changed, resolvable):

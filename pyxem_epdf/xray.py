@@ -252,7 +252,12 @@ def load_xray_fq(path, *, title=None):
     which says what the column is. The shipped ZIF-4 ``.int01`` (Gudrun) holds
     i(Q) ∝ S(Q) − 1 (Keen's F(Q), not multiplied by Q): its transform with
     ``kind="S(Q)-1"`` matches the shipped D(r) with r = 0.99, with
-    ``kind="F(Q)"`` only 0.67.
+    ``kind="F(Q)"`` only 0.67. The rest is the authors' GudrunX transform,
+    whose parameters the files do not carry: D(r) holds i(Q) continued as
+    the constant i(Q₀) below Q₀ = 0.61 Å⁻¹ and a modification that is not a
+    function of Q alone (r-dependent broadening; ~1 below 5 Å⁻¹, 0.6–0.9
+    above 10 Å⁻¹ in a back-transform of D), so 0.999 is not reachable from
+    the files (``benchmarks/quantify_validation.py``).
 
     Parameters
     ----------

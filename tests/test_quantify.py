@@ -273,11 +273,79 @@ def test_integration_correlation_needs_the_mask(scan):
         quantify.integration_correlation(synth.signal, epdf.data.example_profile())
 
 
-def test_fixed_n_needs_the_uncorrelated_propagation(scan):
-    synth, ri = scan
-    comp = epdf.data.average_composition(synth)
-    pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=8.0, N=1.0)
-    with pytest.raises(ValueError, match="fixed N"):
-        quantify.pdf_sigma(ri, pdf)
-    sigma = quantify.pdf_sigma(ri, pdf, correlated_fit=False)
-    assert sigma.data.shape == pdf.data.shape and np.all(np.isfinite(sigma.data))
+@pytest.mark.parametrize("weights", [None, "poisson"])
+def test_fixed_n_correlated_propagation_matches_monte_carlo(monte_carlo, weights):
+    # N fixed (the noiseless pattern's N for every draw): only C is fitted, and σ must
+    # follow the scatter of the 200 draws as for a fitted N
+    dp, ri, pdf_fit, comp = monte_carlo
+    n_true = float(pdf_fit.metadata.ePDF.fit.N.data[0])
+    pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0, N=n_true,
+                     weights=weights)
+    assert pdf.metadata.ePDF.fit.N_fixed
+    R = quantify.integration_correlation(dp, ri)
+    sigma = quantify.pdf_sigma(ri, pdf, correlation=R)
+    assert sigma.metadata.ePDF.uncertainty.correlated_fit is True
+    r = pdf.axes_manager.signal_axes[0].axis
+    sel = (r >= 1.0) & (r <= 8.0)
+    G, sig = pdf.data[1:], sigma.data[1:]
+    ratio = sig.mean(axis=0)[sel] / G.std(axis=0)[sel]
+    assert np.all(np.abs(ratio - 1) < 0.15), (ratio.min(), ratio.max())
+    cover = uncertainty.sigma_coverage(G, sig, pdf.data[0])[sel]
+    assert abs(cover.mean() - 0.683) < 0.03
+    # a fixed N removes the N term (δG = −G δN/N, largest where |G| is): σ is smaller than
+    # with N fitted on the same draws there (elsewhere the fitted N's correlation with the
+    # bins can cancel part of the C term, so it is not smaller everywhere)
+    fitted = quantify.pdf_sigma(ri, pdf_fit, correlation=R).data[1:]
+    less = sig.mean(axis=0)[sel] / fitted.mean(axis=0)[sel]
+    assert less.min() < 0.85 and np.median(less) < 1.01
+    # lazy == eager
+    lazy = quantify.pdf_sigma(ri, pdf, correlation=R, lazy_output=True)
+    assert lazy._lazy
+    np.testing.assert_allclose(lazy.data.compute(), sigma.data, rtol=1e-10, atol=1e-14)
+
+
+def test_sio2_density_bias_is_in_the_profile():
+    # The measured a-SiO2 profile gives a third of the bulk density from the slope of G.
+    # The same chain on a model α-quartz I(s) on the same s grid (zeros below the beam
+    # stop, s_max 4) gets the density within 25 % and the same Si–O coordination as the
+    # measured profile: N and the peaks are right; the measured low-r baseline is not.
+    from diffpy.structure import Atom, Lattice, Structure
+    from diffpy.structure.spacegroups import GetSpaceGroup
+    from diffpy.structure.symmetryutilities import ExpandAsymmetricUnit
+    from hyperspy.signals import Signal1D
+
+    from pyxem_epdf.data._measured import SIO2_CHAIN as p
+    from pyxem_epdf.physics import scattering
+    from pyxem_epdf.physics.coordination import mass_density_to_number_density
+    from pyxem_epdf.physics.structure_pdf import model_reduced_intensity
+    from pyxem_epdf.structure import model_pdfs
+
+    expanded = ExpandAsymmetricUnit(GetSpaceGroup("P3221"),
+                                    [[0.4697, 0, 2 / 3], [0.4135, 0.2669, 0.1191 + 2 / 3]])
+    quartz = Structure([Atom("Si", x) for x in expanded.expandedpos[0]]
+                       + [Atom("O", x) for x in expanded.expandedpos[1]],
+                       lattice=Lattice(4.913, 4.913, 5.405, 90, 90, 120))
+    model, _ = model_pdfs(quartz, r_max=30.0, dr=0.005, sigma=0.1)
+    rho_model = model.metadata.ePDF.model.density
+    measured = epdf.data.example_profile()
+    s = measured.axes_manager.signal_axes[0].axis
+    phi = model_reduced_intensity(model.data, model.axes_manager.signal_axes[0].axis, s)
+    f2, fsq = scattering.scattering_averages(
+        np.array([1 / 3, 2 / 3]), scattering.scattering_factors(["Si", "O"], s))
+    intensity = 1000.0 * (f2 + fsq * np.divide(phi, s, out=np.zeros_like(s), where=s > 0)) + 5.0
+    intensity[np.asarray(measured.data) == 0] = 0.0  # the same beam stop
+    sig = Signal1D(intensity)
+    sig.axes_manager[0].scale, sig.axes_manager[0].units = s[1] - s[0], "Å^-1"
+    sig.axes_manager[0].name = "s"
+    ri_model = epdf.signals.from_profile(sig, bin_position="center")
+    kw = dict(b=p["b"], s_min=p["s_min"], s_max=p["s_max"], r_max=10.0)
+    rho_bulk = mass_density_to_number_density({"Si": 1 / 3, "O": 2 / 3}, 2.2)
+    out = {}
+    for name, ri, rho_true in (("model", ri_model, rho_model), ("measured", measured, rho_bulk)):
+        pdf = ri.get_pdf("SiO2", p["s_range"], **kw)
+        rho, _ = quantify.number_density(pdf, (0.5, 1.3))
+        cn, _ = quantify.coordination(pdf, (1.4, 1.85), pair=("Si", "O"), rho0=rho_true)
+        out[name] = float(rho.data[0]) / rho_true, float(cn.data[0])
+    assert 0.75 < out["model"][0] < 1.25
+    assert out["measured"][0] < 0.5
+    assert out["measured"][1] == pytest.approx(out["model"][1], rel=0.05)

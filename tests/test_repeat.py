@@ -262,3 +262,24 @@ def test_drift_null_is_calibrated_against_real_noise_realisations():
     assert drifted.p_value < 0.05
     with pytest.raises(ValueError, match="'n_null'"):
         drift_significance(scene, scene, n_null=5)
+
+
+def test_found_fraction_marks_a_noise_level_shoulder():
+    # The resamples show the strong peak always and the weak bump in half of
+    # them: 'found' is 1 and 0.5 (compare_scans counts the loss of a maximum as
+    # a change only where 'found' ≥ 0.95).
+    r = np.arange(0.0, 4.0, 0.01)
+    strong = 2.0 * np.exp(-0.5 * ((r - 1.5) / 0.1) ** 2)
+    bump = 0.01 * np.exp(-0.5 * ((r - 2.6) / 0.05) ** 2)
+    slope = -0.02 * (r - 2.0)  # without the bump there is no maximum near 2.6 Å
+    rows = [strong + slope + (bump if i % 2 else 0.0) for i in range(20)]
+
+    def pdf1d(g):
+        sig = epdf.PDF1DPlus(np.asarray(g))
+        sig.axes_manager.signal_axes[0].scale = 0.01
+        return sig
+
+    reg = epdf.repeat.RegionPDF(pdf1d(strong + slope + bump), pdf1d(rows), 20)
+    pk = reg.peaks([1.5, 2.6], window=0.15)
+    assert pk["found"].tolist() == [1.0, 0.5]
+    assert np.all(np.isfinite(pk["position"]))

@@ -8,11 +8,123 @@ the Poisson √median), and *dead* if it counted nothing where its ring's
 median is at least ``dead_min_counts`` — by default ln(n_pixels / 0.01), the
 level at which a live pixel reads 0 by chance (Poisson, e^−median per pixel)
 somewhere on the detector with probability < 1 %.
+
+:func:`gap_mask` returns the chip / module gaps of a detector from its name:
+the layouts of :data:`pyxem_epdf.physics.calibration.DETECTORS` (Medipix3 /
+Merlin single chip and quad, DECTRIS ARINA and QUADRO, EIGER 1M) and the
+DECTRIS EIGER (X) family of :func:`eiger_layout` (500K, 1M, 4M, 9M, 16M).
 """
 
 import numpy as np
 
-__all__ = ["bad_pixels", "quad_gap_mask"]
+__all__ = ["DETECTOR_LAYOUTS", "bad_pixels", "eiger_layout", "gap_mask", "quad_gap_mask"]
+
+#: EIGER (X) sizes: name → modules (rows, columns).
+EIGER_MODULES = {"eiger_500k": (1, 1), "eiger_1m": (2, 1), "eiger_4m": (4, 2),
+                 "eiger_9m": (6, 3), "eiger_16m": (8, 4)}
+
+
+def eiger_layout(modules):
+    """Shape and gap ranges of a DECTRIS EIGER (X) detector of ``modules`` (rows, columns).
+
+    A module is 514 × 1030 pixels (rows × columns): 2 × 4 chips of 256²
+    separated by 2-pixel gaps (rows 256–257; columns 256–257, 514–515,
+    772–773). Modules are separated by 37 gap rows and 10 gap columns (the
+    DECTRIS EIGER X specification: 1M 1065 × 1030, 4M 2167 × 2070, 9M
+    3269 × 3110, 16M 4371 × 4150).
+
+    Parameters
+    ----------
+    modules : tuple of int
+        Modules along rows and columns (each 1–8).
+
+    Returns
+    -------
+    tuple
+        ((rows, columns), gap-row ranges, gap-column ranges); ranges as
+        (start, stop) indices, stop exclusive.
+
+    Examples
+    --------
+    >>> eiger_layout((4, 2))[0]
+    (2167, 2070)
+    >>> eiger_layout((1, 1))
+    ((514, 1030), ((256, 258),), ((256, 258), (514, 516), (772, 774)))
+    """
+    my, mx = (int(v) for v in modules)
+    if not (1 <= my <= 8 and 1 <= mx <= 8):
+        raise ValueError(f"'modules' must be two integers in [1, 8]; got {modules!r}.")
+    rows, cols = [], []
+    for k in range(my):
+        o = k * (514 + 37)
+        rows.append((o + 256, o + 258))
+        if k < my - 1:
+            rows.append((o + 514, o + 551))
+    for k in range(mx):
+        o = k * (1030 + 10)
+        cols.extend([(o + 256, o + 258), (o + 514, o + 516), (o + 772, o + 774)])
+        if k < mx - 1:
+            cols.append((o + 1030, o + 1040))
+    shape = (my * 514 + (my - 1) * 37, mx * 1030 + (mx - 1) * 10)
+    return shape, tuple(rows), tuple(cols)
+
+
+def _layouts():
+    from .calibration import DETECTORS
+
+    out = dict(DETECTORS)
+    out.update({name: eiger_layout(m) for name, m in EIGER_MODULES.items()})
+    out["medipix_quad"] = DETECTORS["merlin_quad"]
+    return out
+
+
+#: Every named layout: name → ((rows, columns), gap rows, gap columns).
+DETECTOR_LAYOUTS = _layouts()
+
+
+def gap_mask(name, shape=None):
+    """Mask of the chip / module gaps of a named detector.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DETECTOR_LAYOUTS`, case-insensitive, ``"-"`` and spaces
+        read as ``"_"`` and an ``"x"`` model letter ignored (``"EIGER X 4M"``
+        → ``"eiger_4m"``): ``medipix``, ``merlin`` (one 256² chip, no gap),
+        ``merlin_quad`` = ``medipix_quad`` (515², 3-pixel cross), ``arina``,
+        ``quadro`` (approximate), ``eiger_500k``, ``eiger_1m``, ``eiger_4m``,
+        ``eiger_9m``, ``eiger_16m``.
+    shape : tuple of int, optional
+        The data's detector (rows, columns); a different layout size raises
+        (binned or cropped data need their own mask).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True on gap pixels, the layout's shape.
+
+    Examples
+    --------
+    >>> m = gap_mask("EIGER X 4M")
+    >>> m.shape, bool(m[514:551].all()), bool(m[:, 1030:1040].all()), bool(m[600, 600])
+    ((2167, 2070), True, True, False)
+    >>> int(gap_mask("Merlin-Quad", shape=(515, 515)).sum())
+    3081
+    """
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    key = key.replace("eiger_x_", "eiger_").replace("eigerx_", "eiger_")
+    if key not in DETECTOR_LAYOUTS:
+        raise ValueError(f"Unknown detector {name!r} in 'name'; known: {sorted(DETECTOR_LAYOUTS)}.")
+    (rows, cols), grows, gcols = DETECTOR_LAYOUTS[key]
+    if shape is not None and tuple(int(v) for v in shape) != (rows, cols):
+        raise ValueError(f"Detector {key!r} is {rows} x {cols} pixels but 'shape' is "
+                         f"{tuple(shape)}; binned or cropped data need their own mask.")
+    out = np.zeros((rows, cols), dtype=bool)
+    for a, b in grows:
+        out[a:b, :] = True
+    for a, b in gcols:
+        out[:, a:b] = True
+    return out
 
 
 def quad_gap_mask(shape=(515, 515), chip=256, gap=3):

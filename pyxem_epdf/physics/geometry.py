@@ -222,47 +222,46 @@ def fit_descan(centres):
     return (design @ coef).reshape(c.shape)
 
 
-def _ring_cost(image, valid, cx, cy, radii, cos_t, sin_t):
-    """Σ_r Σ_θ (I − ⟨I⟩_θ)² / n over the valid polar samples around (cx, cy)."""
-    from scipy.ndimage import map_coordinates
+def _ring_cost(frames, r_range, search, guess, mask, distortion, precision=0.5):
+    """Coarse centres: the azimuthal-variance grid search of refine_centers (to 0.5 px).
 
-    x = cx + radii[:, None] * cos_t[None, :]
-    y = cy + radii[:, None] * sin_t[None, :]
-    coords = np.stack([y.ravel(), x.ravel()])
-    vals = map_coordinates(image, coords, order=1, mode="constant", cval=0.0)
-    ok = map_coordinates(valid, coords, order=1, mode="constant", cval=0.0) > 0.999
-    vals = vals.reshape(x.shape)
-    ok = ok.reshape(x.shape)
-    n = ok.sum(axis=1)
-    keep = n >= 8
-    if keep.sum() < 3:
-        return np.inf
-    w = ok[keep]
-    v = np.where(w, vals[keep], 0.0)
-    mean = v.sum(axis=1) / n[keep]
-    return float((w * (v - mean[:, None]) ** 2).sum() / w.sum())
+    0.5 px: the refinement converges from there (from 9 px off on the composite, 3 px on
+    Au rings of 0.6 px width), 2x faster than 0.25 px with the same result.
+    """
+    from .calibration import refine_centers
+
+    return refine_centers(frames, r_range, center=guess, distortion=distortion, mask=mask,
+                          search=search, precision=precision)
 
 
-def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, n_angles=90):
+def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, distortion=None,
+                precision=0.5, return_std=False):
     """Centre of the amorphous rings of each pattern, robust to a beam stop.
 
-    Minimises the azimuthal variance of the polar transform (bilinear samples
-    on rings 1 px apart between ``r_range`` of the pattern smoothed by a masked
-    Gaussian of σ = 1 px; masked pixels left out) over the centre, coarse to
-    fine: a grid of ±``search`` px in 1 px steps, then ±1 px in 0.2 px and
-    ±0.2 px in 0.04 px steps, and a parabola through the last grid's minimum
-    along x and y. One pattern takes ~0.1–0.3 s: use it on single patterns, on
-    the scan sum or on region sums. Accuracy on synthetic 128² patterns with a
-    disc + rod beam stop: < 0.005 px noise-free, ≤ 0.07 px at 6–50 counts per
-    pixel on the ring, ~0.2 px at 0.6–5 counts (Poisson noise).
+    Two stages: a coarse-to-fine grid search minimising the azimuthal
+    variance of the band (:func:`pyxem_epdf.physics.calibration.refine_centers`,
+    to ``precision``), then :func:`refine_ring_centre`, Fisher scoring of the rings'
+    first azimuthal harmonic (a 2 × 2 linear least-squares step per
+    iteration; near the Cramér–Rao bound, :func:`centre_bound`). Masked
+    pixels (beam stop with its arm, saturated disc, gaps) are left out of
+    both. Measured on the synthetic composite (128², rod beam stop, band
+    3–40 px, 100 single patterns; ``benchmarks/bench_geometry.py``): 0.34 px
+    rms at 10 e⁻/Å², 0.15 px at 40, 0.08 px at 160, 0.035 px at 640,
+    0.007 px noiseless; the Cramér–Rao bound of those counts is 0.30 / 0.15 /
+    0.075 / 0.038 px, so a single pattern reaches 0.1 px from ~100 e⁻/Å²
+    (no estimator below ~90 e⁻/Å²); the scan sum of 400 patterns at 10 e⁻/Å²
+    gives 0.005–0.015 px. Dask in → dask out; both stages depend on the same
+    frame tasks, so one compute reads each block once (the grid's radial
+    weight reads the first 64 patterns when the graph is built).
 
     Parameters
     ----------
-    frames : array_like
-        Patterns (..., ny, nx) (0, 1 or 2 navigation dimensions; eager).
+    frames : array_like or dask.array.Array
+        Patterns (..., ny, nx), any number of navigation dimensions; dask in
+        → dask out (both stages block by block).
     r_range : tuple of float
-        (inner, outer) radius in pixels of the rings used (the amorphous rings,
-        outside the beam stop and the direct beam).
+        (inner, outer) radius in pixels of the rings used. The mask removes
+        the beam stop, so the band may start just outside the stop's disc.
     mask : array_like of bool, optional
         True for pixels to leave out (beam stop with its arm, gaps), detector
         shape.
@@ -270,14 +269,21 @@ def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, n_angles=
         Starting (x, y) centre in pixel indices, shape (2,) or (..., 2);
         default the detector centre ((n − 1)/2).
     search : float
-        Half-width in px of the coarse search around the guess (> 0).
-    n_angles : int
-        Azimuthal samples per ring (≥ 16).
+        Largest displacement of the coarse search from the guess, px (0.5–20).
+    distortion : array_like, optional
+        2 × 2 matrix A of the elliptical distortion, u = A·(p − c).
+    precision : float
+        Final grid step of the coarse search, px (0.005–1). 0.5: the
+        refinement converges from 9 px off on the composite and 3 px on the
+        Au rings, so a finer grid only costs time (same centres at 0.25).
+    return_std : bool
+        Also return the standard error of each centre.
 
     Returns
     -------
-    numpy.ndarray
-        (x, y) centre in pixel indices (column, row), shape (..., 2).
+    numpy.ndarray or dask.array.Array
+        (x, y) centre in pixel indices (column, row), shape (..., 2); with
+        ``return_std`` also the standard errors (σx, σy), same shape.
 
     Examples
     --------
@@ -286,58 +292,382 @@ def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, n_angles=
     >>> img = 1 + 4 * np.exp(-0.5 * ((r - 25) / 3) ** 2)
     >>> stop = (r < 8) | ((np.abs(y - 46.8) < 3) & (x > 49))   # disc + rod
     >>> img[stop] = 0.0
-    >>> np.round(ring_centre(img, (15, 40), mask=stop), 1).tolist()
+    >>> np.round(ring_centre(img, (10, 40), mask=stop), 2).tolist()
     [49.3, 46.8]
     """
-    frames = np.asarray(frames, dtype=float)
-    if frames.ndim < 2 or frames.ndim > 4:
-        raise ValueError(f"'frames' must have shape (..., ny, nx) with <= 2 navigation axes; "
-                         f"got {frames.shape}.")
+    if not hasattr(frames, "dask"):
+        frames = np.asarray(frames)
+    if frames.ndim < 2 or frames.dtype.kind not in "uif":
+        raise ValueError(f"'frames' must be real patterns of shape (..., ny, nx); "
+                         f"got shape {frames.shape}.")
+    _band(r_range)
     ny, nx = frames.shape[-2:]
-    lo, hi = (float(v) for v in r_range)
-    if not 0 <= lo < hi:
-        raise ValueError(f"'r_range' must satisfy 0 <= inner < outer (px); got {tuple(r_range)}.")
-    if not (search > 0 and n_angles >= 16):
-        raise ValueError(f"'search' must be > 0 px and 'n_angles' >= 16; got {search}, {n_angles}.")
-    valid = np.ones((ny, nx)) if mask is None else (~np.asarray(mask, bool)).astype(float)
+    nav = frames.shape[:-2]
+    g = _starts(guess, nav, (ny, nx), "guess")
+    coarse = _ring_cost(frames, r_range, search, g, mask, distortion, precision)
+    # dask: both stages read the same frame tasks, so one compute loads each block once
+    return refine_ring_centre(frames, r_range, coarse, mask=mask, distortion=distortion,
+                              return_std=return_std)
+
+
+# --------------------------------------------------------------------------
+# Sub-pixel refinement: Fisher scoring of the ring's first azimuthal harmonic
+# --------------------------------------------------------------------------
+
+
+def _tent_profile(vals, r, inb, r0, step, nb):
+    """Tent-binned azimuthal mean (numerator, denominator) per pattern, (n, nb) each."""
+    n = vals.shape[0]
+    pos = np.clip((r - r0) / step, 0.0, nb - 1.000001)
+    i = pos.astype(np.intp)
+    f = pos - i
+    w0 = inb * (1.0 - f)
+    w1 = inb * f
+    idx = i + (np.arange(n) * nb)[:, None]
+    size = n * nb
+    num = (np.bincount(idx.ravel(), (w0 * vals).ravel(), size)
+           + np.bincount(idx.ravel() + 1, (w1 * vals).ravel(), size)).reshape(n, nb)
+    den = (np.bincount(idx.ravel(), w0.ravel(), size)
+           + np.bincount(idx.ravel() + 1, w1.ravel(), size)).reshape(n, nb)
+    return num, den, i, f
+
+
+def _at(table, i, f):
+    """Linear interpolation of per-pattern tables (n, nb) at bin i + fraction f, (n, m)."""
+    return (1.0 - f) * np.take_along_axis(table, i, 1) + f * np.take_along_axis(table, i + 1, 1)
+
+
+def _harmonic_block(vals, px, py, start, a, r_lo, r_hi, step, smooth, n_iter, tol):
+    """Fisher-scoring iterations of the centres of a block of patterns (refine_ring_centre).
+
+    Converged patterns leave the block; from the 8th iteration the step is
+    halved (pixels crossing the band edges and bins make the score piecewise
+    constant at the 1e-3 px scale: undamped, a few low-dose patterns cycle).
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    n = vals.shape[0]
+    cur = np.array(start, dtype=float)
+    r0 = max(r_lo - 3.0 * step, 0.0)
+    nb = int(np.ceil((r_hi + 3.0 * step - r0) / step)) + 2
+    sig = max(float(smooth) / step, 1e-6)
+    cov = np.full((n, 2, 2), np.nan)
+    iters = np.zeros(n, int)
+    act = np.arange(n)
+    for it in range(int(n_iter)):
+        v_all = vals[act]
+        c = cur[act]
+        dx = px[None, :] - c[:, 0:1]
+        dy = py[None, :] - c[:, 1:2]
+        u = a[0, 0] * dx + a[0, 1] * dy
+        v = a[1, 0] * dx + a[1, 1] * dy
+        r = np.hypot(u, v)
+        inb = ((r >= r_lo) & (r <= r_hi)).astype(float)
+        num, den, i, f = _tent_profile(v_all, r, inb, r0, step, nb)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prof = np.where(den > 1e-9, num / den, 0.0)
+        # smooth profile (normalised convolution: empty bins do not pull it down)
+        sn = gaussian_filter1d(num, sig, axis=1, mode="nearest")
+        sd = gaussian_filter1d(den, sig, axis=1, mode="nearest")
+        smooth_p = np.where(sd > 1e-9, sn / np.maximum(sd, 1e-12), 0.0)
+        floor = 1e-3 * np.maximum(smooth_p.max(1, keepdims=True), 1e-12) + 1e-12
+        ps = np.maximum(smooth_p, floor)
+        g_tab = np.gradient(ps, step, axis=1) / ps              # P'/P, Poisson score weight
+        # one gather for the three tables at the tent nodes
+        tabs = np.stack([prof, g_tab, ps], 0)
+        lo_n = np.take_along_axis(tabs, np.broadcast_to(i, (3,) + i.shape), 2)
+        hi_n = np.take_along_axis(tabs, np.broadcast_to(i + 1, (3,) + i.shape), 2)
+        model, g, pm = (1.0 - f) * lo_n + f * hi_n
+        g = g * inb
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inv_r = np.where(r > 1e-9, 1.0 / r, 0.0)
+        drx = -(a[0, 0] * u + a[1, 0] * v) * inv_r      # ∂r/∂cx
+        dry = -(a[0, 1] * u + a[1, 1] * v) * inv_r      # ∂r/∂cy
+        gres = (v_all - model) * inb * g
+        s = np.stack([(gres * drx).sum(1), (gres * dry).sum(1)], -1)
+        h = g * g * pm
+        hx, hy = h * drx, h * dry
+        fxx, fxy, fyy = (hx * drx).sum(1), (hx * dry).sum(1), (hy * dry).sum(1)
+        det = fxx * fyy - fxy * fxy
+        ok = det > 1e-12 * np.maximum(fxx * fyy, 1e-300)
+        safe = np.where(ok, det, 1.0)
+        fi = np.stack([np.stack([fyy, -fxy], -1), np.stack([-fxy, fxx], -1)], -2) \
+            / safe[:, None, None]
+        delta = np.einsum("nij,nj->ni", fi, s)
+        delta[~ok] = 0.0
+        norm = np.hypot(delta[:, 0], delta[:, 1])
+        delta *= np.minimum(1.0, 1.0 / np.maximum(norm, 1e-12))[:, None]   # ≤ 1 px a step
+        if it >= 8:
+            delta *= 0.5
+        cur[act] = c + delta
+        iters[act] += 1
+        # sandwich covariance F⁻¹ B F⁻¹ (B from the squared score terms: no Poisson assumption)
+        e2 = gres * gres
+        ex, ey = e2 * drx, e2 * dry
+        b = np.stack([np.stack([(ex * drx).sum(1), (ex * dry).sum(1)], -1),
+                      np.stack([(ex * dry).sum(1), (ey * dry).sum(1)], -1)], -2)
+        cb = fi @ b @ fi
+        cb[~ok] = np.nan
+        cov[act] = cb
+        act = act[norm >= tol]
+        if act.size == 0:
+            break
+    done = np.ones(n, bool)
+    done[act] = False
+    return cur, cov, iters, done
+
+
+def _band(r_range):
+    try:
+        lo, hi = (float(v) for v in r_range)
+    except (TypeError, ValueError):
+        lo = hi = float("nan")
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo and hi - lo >= 2):
+        raise ValueError(f"'r_range' must be (inner, outer) in pixels with 0 <= inner and "
+                         f"outer - inner >= 2; got {r_range!r}.")
+    return lo, hi
+
+
+def _starts(start, nav, shape, name="start"):
+    ny, nx = shape
+    if start is None:
+        start = ((nx - 1) / 2, (ny - 1) / 2)
+    g = np.asarray(start, dtype=float)
+    if g.shape == (2,):
+        g = np.broadcast_to(g, tuple(nav) + (2,))
+    elif g.shape != tuple(nav) + (2,):
+        raise ValueError(f"'{name}' must have shape (2,) or {tuple(nav) + (2,)}; got {g.shape}.")
+    if not np.all(np.isfinite(g)):
+        raise ValueError(f"'{name}' must hold finite (x, y) pixel positions.")
+    return g
+
+
+def _refine_eager(frames, start, r_range, valid, a, step, smooth, max_iter, tol):
+    """refine_ring_centre on NumPy frames (n, ny, nx), start (n, 2): centres, std (n, 2)."""
+    from .calibration import corrected_radius
+
+    n = frames.shape[0]
+    ny, nx = frames.shape[1:]
+    r_lo, r_hi = r_range
+    out = np.empty((n, 2))
+    std = np.empty((n, 2))
+    band_px = max(int(valid.sum()), 1)
+    chunk = max(1, 2**21 // band_px)
+    for s0 in range(0, n, chunk):
+        fr = frames[s0:s0 + chunk]
+        st = np.asarray(start[s0:s0 + chunk], dtype=float)
+        for _attempt in range(3):
+            mid = st.mean(0)
+            spread = float(np.abs(st - mid).max())
+            margin = spread + 4.0 + 3.0 * step
+            # band pixels of every pattern of the block for centres within `margin` of `mid`
+            rad = corrected_radius((ny, nx), tuple(mid), a)
+            sel = valid & (rad >= max(r_lo - margin, 0.0)) & (rad <= r_hi + margin)
+            py, px = np.nonzero(sel)
+            vals = fr.reshape(fr.shape[0], -1)[:, sel.ravel()].astype(float)
+            cur, cov, _it, _done = _harmonic_block(vals, px.astype(float), py.astype(float), st,
+                                                   a, r_lo, r_hi, step, smooth, max_iter, tol)
+            moved = np.abs(cur - mid).max() if len(cur) else 0.0
+            if moved <= margin - 1.0 or _attempt == 2:
+                break
+            st = np.where(np.isfinite(cur), cur, st)      # re-select the pixels around them
+        out[s0:s0 + chunk] = cur
+        std[s0:s0 + chunk] = np.sqrt(np.stack([cov[:, 0, 0], cov[:, 1, 1]], -1))
+    return out, std
+
+
+def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=None,
+                       step: float = 0.5, smooth: float = 1.0, max_iter: int = 30,
+                       tol: float = 1e-3, return_std: bool = False):
+    r"""Sub-pixel centre of every pattern from the first azimuthal harmonic of its rings.
+
+    A radially symmetric pattern λ_p = P(r_p), r_p = ‖A·(p − c)‖, shifted by
+    δ changes by −P′(r) ∂r/∂c · δ: the first azimuthal harmonic of the
+    residual about the pattern's own azimuthal mean is linear in δ. Each
+    iteration solves the Poisson score equation for it by Fisher scoring,
+
+    .. math:: \delta = F^{-1} \sum_p g(r_p)\,(I_p - \hat P(r_p))\,\partial r_p/\partial c,
+       \quad F = \sum_p g^2 \tilde P\, \partial r_p/\partial c\,\partial r_p/\partial c^T,
+
+    with :math:`\hat P` the pattern's own azimuthal mean of the unmasked band
+    pixels (tent bins of ``step`` px), g = P̃′/P̃ from that profile smoothed by a
+    Gaussian of ``smooth`` px (the Poisson-optimal weight; any g(r) leaves the
+    estimate unbiased because the residuals average to zero on every ring),
+    until the step is below ``tol``. Only unmasked pixels count, so a beam stop
+    with its arm, a saturated disc or gaps (masked) do not bias it. Each
+    pattern is refined on its own data only (chunking does not change the
+    result). The standard error is the sandwich F⁻¹ B F⁻¹ (B from the
+    squared score terms: no Poisson assumption). Needs a start within about
+    one ring width (:func:`ring_centre` provides it).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray or dask.array.Array
+        Patterns nav + (ny, nx), any number of navigation dimensions.
+    r_range : tuple of float
+        (inner, outer) band radius in (corrected) pixels, 0 ≤ inner < outer.
+    start : array_like or dask.array.Array, optional
+        Starting (x, y) centres in pixels, (2,) or nav + (2,) (a lazy start
+        stays lazy with lazy frames); default the detector centre.
+    mask : array_like of bool, optional
+        True for excluded pixels, detector shape.
+    distortion : array_like, optional
+        2 × 2 matrix A, u = A·(p − c); default identity.
+    step : float
+        Profile bin width in pixels (0.25–4). 0.5 px: on 400 composite
+        patterns 0.308 / 0.155 / 0.076 / 0.007 px rms at 10 / 40 / 160 e⁻/Å² /
+        noiseless against 0.304 / 0.157 / 0.080 / 0.020 px with 1 px bins; on
+        the Au standard (rings 0.6 px wide) 0.0004–0.006 px against
+        0.005–0.023 px.
+    smooth : float
+        σ in pixels of the Gaussian smoothing of the weight profile (0–10);
+        1 px measured best (0.363 / 0.353 / 0.354 px at 1 / 2 / 4 px and
+        10 e⁻/Å²; 0.089 / 0.090 / 0.090 px at 160 e⁻/Å²), 2–4 px converge more slowly.
+    max_iter : int
+        Largest number of iterations (1–200).
+    tol : float
+        Stop when the step is below ``tol`` pixels (> 0).
+    return_std : bool
+        Also return the standard errors (σx, σy) in pixels.
+
+    Returns
+    -------
+    numpy.ndarray or dask.array.Array
+        (x, y) centres nav + (2,) (dask in → dask out); with ``return_std``
+        a tuple (centres, std).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[:96, :96]
+    >>> r = np.hypot(x - 47.82, y - 48.61)
+    >>> img = 200 * (1 + 4 * np.exp(-0.5 * ((r - 25) / 3) ** 2))
+    >>> stop = (r < 8) | ((np.abs(y - 48.6) < 3) & (x > 47))    # disc + rod
+    >>> c, sd = refine_ring_centre(np.where(stop, 0, img), (10, 40), (47.0, 49.0),
+    ...                            mask=stop, return_std=True)
+    >>> np.round(c, 3).tolist()
+    [47.82, 48.61]
+    >>> noisy = np.random.default_rng(0).poisson(img)
+    >>> c, sd = refine_ring_centre(noisy, (10, 40), (47.0, 49.0), mask=stop, return_std=True)
+    >>> bool(np.all(np.abs(c - [47.82, 48.61]) < 4 * sd)), bool(sd.max() < 0.05)
+    (True, True)
+    """
+    from .calibration import _matrix
+
+    is_dask = hasattr(frames, "dask")
+    if not is_dask:
+        frames = np.asarray(frames)
+    if frames.ndim < 2 or frames.dtype.kind not in "uif":
+        raise ValueError(f"'frames' must be real patterns of shape nav + (ny, nx); "
+                         f"got shape {frames.shape} and dtype {frames.dtype}.")
+    ny, nx = frames.shape[-2:]
+    nav = frames.shape[:-2]
+    r_lo, r_hi = _band(r_range)
+    a = _matrix(distortion)
+    valid = np.ones((ny, nx), bool) if mask is None else ~np.asarray(mask, bool)
     if valid.shape != (ny, nx):
         raise ValueError(f"'mask' must have the detector shape {(ny, nx)}; got {valid.shape}.")
-    lead = frames.shape[:-2]
-    flat = frames.reshape((-1, ny, nx))
-    if guess is None:
-        starts = np.tile([(nx - 1) / 2, (ny - 1) / 2], (flat.shape[0], 1))
+    checks = (("step", step, 0.25, 4.0), ("smooth", smooth, 0.0, 10.0),
+              ("max_iter", max_iter, 1, 200))
+    for name, value, lo, hi in checks:
+        if not (isinstance(value, (int, float, np.integer, np.floating)) and lo <= value <= hi):
+            raise ValueError(f"'{name}' must be a number in [{lo}, {hi}]; got {value!r}.")
+    if not (tol > 0 and math.isfinite(tol)):
+        raise ValueError(f"'tol' must be a finite number > 0 (pixels); got {tol!r}.")
+    lazy_start = hasattr(start, "dask")
+    if lazy_start and not is_dask:
+        start = start.compute()
+        lazy_start = False
+    if lazy_start:
+        if start.shape != tuple(nav) + (2,):
+            raise ValueError(f"'start' must have shape {tuple(nav) + (2,)}; got {start.shape}.")
+        g = start
     else:
-        starts = np.broadcast_to(np.asarray(guess, dtype=float), lead + (2,)).reshape(-1, 2)
-    radii = np.arange(lo, hi, 1.0)
-    theta = np.linspace(0, 2 * np.pi, int(n_angles), endpoint=False)
-    cos_t, sin_t = np.cos(theta), np.sin(theta)
-    from scipy.ndimage import gaussian_filter
+        g = _starts(start, nav, (ny, nx))
+    args = ((float(r_lo), float(r_hi)), valid, a, float(step), float(smooth), int(max_iter),
+            float(tol))
 
-    # masked Gaussian smoothing (σ = 1 px): the interpolated noise variance then hardly
-    # depends on the sub-pixel position of the samples (it would bias the minimum)
-    norm = gaussian_filter(valid, 1.0)
-    usable = (norm > 0.5).astype(float) * valid
-    out = np.empty((flat.shape[0], 2))
-    for f, raw in enumerate(flat):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            image = np.where(norm > 0.5, gaussian_filter(raw * valid, 1.0) / norm, 0.0)
-        cx, cy = starts[f]
-        for half, step in ((float(search), 1.0), (1.0, 0.2), (0.2, 0.04)):
-            offs = np.arange(-half, half + 1e-9, step)
-            costs = np.array([[_ring_cost(image, usable, cx + ox, cy + oy, radii, cos_t, sin_t)
-                               for ox in offs] for oy in offs])
-            iy, ix = np.unravel_index(np.argmin(costs), costs.shape)
-            cx, cy = cx + offs[ix], cy + offs[iy]
-        # parabola through the minimum and its neighbours on the finest grid
-        for axis in (0, 1):
-            if 0 < (ix if axis == 0 else iy) < offs.size - 1:
-                line = costs[iy, ix - 1:ix + 2] if axis == 0 else costs[iy - 1:iy + 2, ix]
-                den = line[0] - 2 * line[1] + line[2]
-                if np.all(np.isfinite(line)) and den > 0:
-                    d = 0.5 * (line[0] - line[2]) / den * step
-                    if axis == 0:
-                        cx += d
-                    else:
-                        cy += d
-        out[f] = cx, cy
-    return out.reshape(lead + (2,))
+    def run(fr, st):
+        c, sd = _refine_eager(fr.reshape((-1, ny, nx)), st.reshape(-1, 2), *args)
+        return np.concatenate([c, sd], -1).reshape(fr.shape[:-2] + (4,))
+
+    if is_dask:
+        import dask.array as da
+
+        frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
+        nav_chunks = frames.chunks[:-2] + ((2,),)
+        gd = g.rechunk(nav_chunks) if lazy_start else da.from_array(np.ascontiguousarray(g),
+                                                                     chunks=nav_chunks)
+        both = da.map_blocks(lambda f, s: run(f, s)[..., None, :], frames, gd[..., None, :],
+                             chunks=frames.chunks[:-2] + ((1,), (4,)), dtype=float)[..., 0, :]
+    else:
+        both = run(frames, g)
+    centres, std = both[..., :2], both[..., 2:]
+    return (centres, std) if return_std else centres
+
+
+def centre_bound(expected, *, mask=None, r_range=None, center=None):
+    """Cramér–Rao bound on the centre of a pattern from its expected counts.
+
+    No unbiased estimator of the centre of Poisson counts with mean λ_p(c)
+    can have a covariance below F⁻¹, F = Σ_p ∇λ_p ∇λ_pᵀ / λ_p, the sum over
+    the unmasked pixels (those whose ±1 px neighbours are also unmasked, so
+    the gradient does not see the mask edge), optionally in a band. The
+    gradient is that of the expected pattern itself (central differences):
+    the bound for a known radial profile; an estimator that learns the
+    profile from the same counts can only do worse. Scales as 1/√dose.
+
+    Parameters
+    ----------
+    expected : array_like
+        Expected counts λ (noise-free pattern), shape (..., ny, nx), > 0 where used.
+    mask : array_like of bool, optional
+        Excluded pixels (beam stop, gaps), detector shape.
+    r_range : tuple of float, optional
+        (inner, outer) band in pixels about ``center``; default all pixels.
+    center : tuple of float, optional
+        (x, y) for ``r_range``; default the detector centre.
+
+    Returns
+    -------
+    numpy.ndarray
+        Lower bounds (σx, σy) in pixels, shape (..., 2).
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[:96, :96]
+    >>> lam = 10.0 * np.exp(-0.5 * (np.hypot(x - 47.5, y - 47.5) - 20) ** 2 / 9) + 0.1
+    >>> sx, sy = centre_bound(lam)
+    >>> bool(abs(sx - sy) < 1e-6), bool(np.isclose(centre_bound(4 * lam)[0], sx / 2))
+    (True, True)
+    """
+    lam = np.asarray(expected, dtype=float)
+    if lam.ndim < 2:
+        raise ValueError(f"'expected' must have shape (..., ny, nx); got {lam.shape}.")
+    ny, nx = lam.shape[-2:]
+    bad = np.zeros((ny, nx), bool) if mask is None else np.asarray(mask, bool)
+    if bad.shape != (ny, nx):
+        raise ValueError(f"'mask' must have the detector shape {(ny, nx)}; got {bad.shape}.")
+    from scipy.ndimage import binary_dilation
+
+    use = ~binary_dilation(bad, iterations=1)
+    use[0, :] = use[-1, :] = use[:, 0] = use[:, -1] = False
+    if r_range is not None:
+        cx, cy = ((nx - 1) / 2, (ny - 1) / 2) if center is None else map(float, center)
+        yy, xx = np.mgrid[:ny, :nx]
+        rr = np.hypot(xx - cx, yy - cy)
+        lo, hi = (float(v) for v in r_range)
+        if not 0 <= lo < hi:
+            raise ValueError(f"'r_range' must satisfy 0 <= inner < outer (px); got {r_range!r}.")
+        use &= (rr >= lo) & (rr <= hi)
+    gy, gx = np.gradient(lam, axis=(-2, -1))
+    sel = use & np.all(lam > 0, axis=tuple(range(lam.ndim - 2)))
+    if not sel.any():
+        raise ValueError("No unmasked pixel with expected counts > 0 in 'expected'.")
+    lv, jx, jy = lam[..., sel], gx[..., sel], gy[..., sel]
+    fxx, fxy, fyy = ((jx * jx / lv).sum(-1), (jx * jy / lv).sum(-1), (jy * jy / lv).sum(-1))
+    det = fxx * fyy - fxy ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sqrt(np.stack([fyy / det, fxx / det], -1))
+
+
+__all__ += ["centre_bound", "refine_ring_centre"]

@@ -38,7 +38,7 @@ import numpy as np
 from ._common import as_array, as_axis, safe_divide, window_slice
 
 
-def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
+def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False, fixed_n=False):
     """∂N/∂I and ∂C/∂I of the closed-form fit (:func:`~pyxem_epdf.physics.fit.fit_scattering_background`).
 
     Parameters
@@ -53,12 +53,17 @@ def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
         The fit weights (broadcastable to ``f2_mean``); ``None``: unweighted.
     fix_c : bool
         C fixed to 0 (then ∂C/∂I = 0).
+    fixed_n : bool
+        N fixed by the user (``fit_scattering(..., N=...)``): ∂N/∂I = 0 and
+        C = Σ w (I − N⟨f²⟩) / Σ w, so ∂C/∂I_j = w_j / Σ w on the window
+        (with ``fix_c`` too, both are 0).
 
     Returns
     -------
     a, c : numpy.ndarray
         ∂N/∂I_j and ∂C/∂I_j on the whole s grid (0 outside the window),
-        shape of ``f2_mean`` broadcast with ``weights``; N = Σ a I, C = Σ c I.
+        shape of ``f2_mean`` broadcast with ``weights``; N = Σ a I, C = Σ c I
+        (for a fixed N: C = Σ c I − N Σ c ⟨f²⟩).
 
     Examples
     --------
@@ -68,9 +73,13 @@ def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
     >>> I = 5.0 * f2 + 0.2
     >>> round(float(a @ I), 9), round(float(c @ I), 9)
     (5.0, 0.2)
+    >>> a, c = fit_gradients(s, f2, (1.5, 2.5), fixed_n=True)   # N = 5 given
+    >>> float(abs(a).max()), round(float(c @ I - 5.0 * (c @ f2)), 9)
+    (0.0, 0.2)
     """
     s = as_axis(s)
-    win = window_slice(s, *s_range, min_points=2 if fix_c else 3)
+    n_params = (0 if fix_c else 1) + (0 if fixed_n else 1)
+    win = window_slice(s, *s_range, min_points=n_params + 1)
     f2 = np.asarray(f2_mean, dtype=float)
     w = np.ones(s.size) if weights is None else np.asarray(weights, dtype=float)
     shape = np.broadcast_shapes(f2.shape, w.shape)
@@ -80,7 +89,10 @@ def fit_gradients(s, f2_mean, s_range, *, weights=None, fix_c=False):
     s_aa = (w * f2 * f2).sum(axis=-1, keepdims=True)
     a = np.zeros(shape)
     c = np.zeros(shape)
-    if fix_c:
+    if fixed_n:
+        if not fix_c:
+            c[..., win] = safe_divide(w, s_w)
+    elif fix_c:
         a[..., win] = safe_divide(w * f2, s_aa)
     else:
         det = s_aa * s_w - s_a * s_a
@@ -105,7 +117,8 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     N, C : array_like
         Fitted scale (per Å²) and constant, navigation-shaped.
     f2_mean, f_mean_sq : array_like
-        ⟨f²⟩ and ⟨f⟩² in Å², ``(n_s,)`` (shared by all patterns).
+        ⟨f²⟩ and ⟨f⟩² in Å², ``(n_s,)`` (shared by all patterns) or of the
+        shape of ``variance`` (per-pixel composition maps).
     operator : ChainOperator
         From :func:`~pyxem_epdf.physics.chain.chain_operator`.
     gradients : tuple of numpy.ndarray, optional
@@ -156,10 +169,13 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     if v.shape != x.shape or v.shape[-1] != s.size:
         raise ValueError(f"'variance' {v.shape} and 'intensity' {x.shape} must have the same "
                          f"shape, ending in the {s.size} s values.")
-    f2, fsq = np.asarray(f2_mean, dtype=float), np.asarray(f_mean_sq, dtype=float)
-    if f2.shape != s.shape or fsq.shape != s.shape:
-        raise ValueError(f"'f2_mean' and 'f_mean_sq' must have shape {s.shape}; got "
-                         f"{f2.shape} and {fsq.shape}.")
+    f2, fsq = (a if hasattr(a, "dask") else np.asarray(a, dtype=float)
+               for a in (f2_mean, f_mean_sq))
+    if f2.shape not in (s.shape, v.shape) or fsq.shape != f2.shape:
+        raise ValueError(f"'f2_mean' and 'f_mean_sq' must have shape {s.shape} or {v.shape} "
+                         f"(per pattern); got {f2.shape} and {fsq.shape}.")
+    # per-pixel composition maps: ⟨f²⟩ and ⟨f⟩² go through the blocks like I(s)
+    per_pixel_f = f2.shape != s.shape
     per_pattern = False
     if gradients is not None:
         gradients = tuple(g if hasattr(g, "dask") else np.asarray(g, dtype=float)
@@ -177,10 +193,11 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
         if correlation.shape != (s.size, s.size):
             raise ValueError(f"'correlation' must have shape {(s.size, s.size)}; got "
                              f"{correlation.shape}.")
-    consts = {"s": s, "f2": f2, "fsq": fsq, "L": L, "L2": L * L, "rows": operator.rows,
-              "grad": None if per_pattern else gradients,
+    consts = {"s": s, "fsq": None if per_pixel_f else fsq, "L": L, "L2": L * L,
+              "rows": operator.rows, "grad": None if per_pattern else gradients,
               "bands": _bands(correlation, L, operator.rows), "corr": correlation}
-    spectra = [v, x] + (list(gradients) if per_pattern else [])  # shaped like I(s)
+    # shaped like I(s): v, I, [⟨f⟩² per pixel], [gradients per pattern]
+    spectra = [v, x] + ([fsq] if per_pixel_f else []) + (list(gradients) if per_pattern else [])
     nav = [N, C] + ([] if gradients is not None else
                     [0.0 if N_std is None else N_std, 0.0 if C_std is None else C_std])
     lazy = any(hasattr(a, "dask") for a in spectra + nav)
@@ -189,6 +206,8 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
         nav = [np.broadcast_to(np.asarray(a, dtype=float), shape) for a in nav]
         if per_pattern:
             consts["grad"] = gradients
+        if per_pixel_f:
+            consts["fsq"] = fsq
         return _block(v, x, *nav, **consts)
     import dask.array as da
 
@@ -205,29 +224,36 @@ def pdf_variance(variance, intensity, s, N, C, f2_mean, f_mean_sq, operator, *,
     n_spec = len(spectra)
 
     def block(*blocks):
-        vb, xb, *gb = blocks[:n_spec]
-        kw = dict(consts, grad=tuple(gb)) if gb else consts
+        vb, xb, *rest = blocks[:n_spec]
+        kw = dict(consts)
+        if per_pixel_f:
+            kw["fsq"], rest = rest[0], rest[1:]
+        if rest:
+            kw["grad"] = tuple(rest)
         return _block(vb, xb, *(n[..., 0] for n in blocks[n_spec:]), **kw)
 
     return da.map_blocks(block, *spectra, *map(as_nav, nav),
                          chunks=nav_chunks + ((L.shape[1],),), dtype=float)
 
 
-def _block(v, x, N, C, *std, s, f2, fsq, L, L2, rows, grad, bands, corr):
-    """Variance of G for NumPy arrays (nav..., n_s) and navigation-shaped N, C."""
+def _block(v, x, N, C, *std, s, fsq, L, L2, rows, grad, bands, corr):
+    """Variance of G for NumPy arrays (nav..., n_s) and navigation-shaped N, C
+    (``fsq`` = ⟨f⟩² shared, (n_s,), or per pattern like ``v``)."""
     shape = v.shape[:-1]
     v2, x2 = v.reshape(-1, v.shape[-1]), x.reshape(-1, x.shape[-1])
     N2, C2 = N.reshape(-1, 1), C.reshape(-1, 1)
     ok = np.isfinite(N2) & (N2 > 0)
     inv_n = np.where(ok, 1.0 / np.where(ok, N2, 1.0), 0.0)
-    u = s[rows] * safe_divide(1.0, fsq[rows]) * inv_n  # ∂φ/∂I on the rows
+    fsq = fsq if fsq.ndim == 1 else fsq.reshape(v2.shape)
+    s_f = s[rows] * safe_divide(1.0, fsq[..., rows])  # s/⟨f⟩² on the rows
+    u = s_f * inv_n  # ∂φ/∂I on the rows
     sd = np.sqrt(np.maximum(v2, 0.0))
     w = sd[:, rows] * u
     out = (w * w) @ L2
     for d, r_d, l_d in bands:  # off-diagonal bands of the bin correlation
         out += 2 * ((w[:, :-d] * w[:, d:] * r_d) @ l_d)
     g_n = (-(x2[:, rows] - C2) * u * inv_n) @ L  # (∂φ/∂N) L
-    g_c = -inv_n * ((s[rows] * safe_divide(1.0, fsq[rows])) @ L)  # (∂φ/∂C) L = −u L
+    g_c = -inv_n * (s_f @ L)  # (∂φ/∂C) L = −u L
     if grad is not None:
         # √v ∂N/∂I, √v ∂C/∂I (gradients shared, or per pattern like v)
         a, c = (sd * (g if g.ndim == 1 else g.reshape(sd.shape)) for g in grad)
@@ -374,4 +400,120 @@ def sigma_coverage(G, sigma, truth, *, k=1.0, axis=0):
     return np.mean(np.abs(G - truth) <= k * sigma, axis=axis)
 
 
-__all__ = ["bin_correlation", "component_variance", "fit_gradients", "pdf_variance", "sigma_coverage"]
+def derivative_matrix(r):
+    """Matrix D (n_r × n_r) with G' = G @ D, the central difference dG/dr on a uniform grid.
+
+    One-sided differences at the two ends. Propagating the variance of ``G @ D``
+    (:func:`pdf_variance` with the chain matrix times D) gives the variance of the
+    slope, which fixes the uncertainty of a peak position (:func:`peak_sigma`).
+
+    Parameters
+    ----------
+    r : array_like
+        Uniform r grid in Å (at least 3 values).
+
+    Returns
+    -------
+    numpy.ndarray
+        In Å⁻¹.
+
+    Examples
+    --------
+    >>> r = np.linspace(0.0, 1.0, 11)
+    >>> np.round((r**2) @ derivative_matrix(r), 6).tolist()[:3]   # 2r inside, one-sided at 0
+    [0.1, 0.2, 0.4]
+    """
+    r = as_axis(r, "r")
+    n = r.size
+    if n < 3:
+        raise ValueError(f"'r' needs at least 3 values; got {n}.")
+    h = float(r[1] - r[0])
+    if not np.allclose(np.diff(r), h, rtol=1e-6, atol=1e-12):
+        raise ValueError("'r' must be uniform.")
+    d = np.zeros((n, n))
+    i = np.arange(1, n - 1)
+    d[i - 1, i] = -0.5 / h
+    d[i + 1, i] = 0.5 / h
+    d[0, 0], d[1, 0] = -1.0 / h, 1.0 / h
+    d[n - 2, n - 1], d[n - 1, n - 1] = -1.0 / h, 1.0 / h
+    return d
+
+
+def peak_sigma(g, r, positions, variance, slope_variance):
+    """Standard deviations of peak positions and heights from σ(G) and σ(dG/dr).
+
+    To first order a maximum r* of G moves by δr* = −δG'(r*) / G''(r*) and its
+    height by δG(r*) (G' = 0 there), so
+
+    .. math::
+
+        σ_{r^*} = \\frac{σ_{G'}(r^*)}{|G''(r^*)|},\\qquad σ_{G(r^*)} = σ_G(r^*),
+
+    with σ interpolated linearly to r* and G'' the second difference at the
+    grid point nearest r*. Valid while σ_{r*} is small against the peak width.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        G(r) in Å⁻², any leading shape, r last.
+    r : array_like
+        Uniform r grid in Å.
+    positions : numpy.ndarray
+        Peak positions in Å, leading shape of ``g`` + ``(n_peaks,)``
+        (NaN allowed, e.g. from :func:`~pyxem_epdf.physics.peaks.find_peaks`).
+    variance, slope_variance : numpy.ndarray
+        Variance of G (Å⁻⁴) and of dG/dr (Å⁻⁶), shape of ``g``
+        (:func:`pdf_variance`; the slope with the chain matrix times
+        :func:`derivative_matrix`).
+
+    Returns
+    -------
+    position_sigma, height_sigma : numpy.ndarray
+        Shape of ``positions``, in Å and Å⁻²; NaN where the position is NaN or
+        G'' ≥ 0 (not a maximum).
+
+    Examples
+    --------
+    A Gaussian peak of height 2 and width 0.1 Å has G'' = −2/0.1² = −200 Å⁻⁴ at
+    its top, so σ(G') = 1 Å⁻³ moves it by 1/200 Å:
+
+    >>> r = np.arange(0.0, 4.0, 0.01)
+    >>> g = 2.0 * np.exp(-0.5 * ((r - 2.0) / 0.1) ** 2)
+    >>> ps, hs = peak_sigma(g, r, np.array([2.0]), np.full(r.size, 0.04), np.ones(r.size))
+    >>> round(float(ps[0]), 4), round(float(hs[0]), 3)
+    (0.005, 0.2)
+    """
+    r = as_axis(r, "r")
+    g = np.asarray(g, dtype=float)
+    pos = np.asarray(positions, dtype=float)
+    var = np.asarray(variance, dtype=float)
+    svar = np.asarray(slope_variance, dtype=float)
+    if var.shape != g.shape or svar.shape != g.shape or g.shape[-1] != r.size:
+        raise ValueError(f"'variance' {var.shape} and 'slope_variance' {svar.shape} must have "
+                         f"the shape of 'g' {g.shape}, ending in the {r.size} r values.")
+    if pos.shape[:-1] != g.shape[:-1]:
+        raise ValueError(f"'positions' {pos.shape} must have the leading shape of 'g' "
+                         f"{g.shape[:-1]} plus one peak axis.")
+    h = float(r[1] - r[0])
+    ok = np.isfinite(pos)
+    x = np.where(ok, (pos - r[0]) / h, 0.0)
+    lo = np.clip(np.floor(x).astype(int), 0, r.size - 2)
+    frac = np.clip(x - lo, 0.0, 1.0)
+
+    def at(a):
+        a0 = np.take_along_axis(a, lo, -1)
+        a1 = np.take_along_axis(a, lo + 1, -1)
+        return a0 + frac * (a1 - a0)
+
+    near = np.clip(np.rint(x).astype(int), 1, r.size - 2)
+    curv = (np.take_along_axis(g, near - 1, -1) - 2 * np.take_along_axis(g, near, -1)
+            + np.take_along_axis(g, near + 1, -1)) / h**2
+    good = ok & (curv < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos_sigma = np.where(good, np.sqrt(np.maximum(at(svar), 0.0)) / np.abs(curv), np.nan)
+    height_sigma = np.where(ok, np.sqrt(np.maximum(at(var), 0.0)), np.nan)
+    return pos_sigma, height_sigma
+
+
+__all__ = ["bin_correlation", "component_variance", "derivative_matrix", "fit_gradients",
+           "pdf_variance", "peak_sigma", "sigma_coverage"]

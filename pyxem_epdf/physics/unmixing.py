@@ -322,6 +322,20 @@ def robust_mean(rows, cut=3.0):
     return rows[robust_keep(rows, cut)].mean(axis=0)
 
 
+def _neighbour_mean(f, pairs):
+    """Mean of the rows of ``f`` over each row's neighbours (itself excluded);
+    NaN for rows without neighbours."""
+    i, j = pairs[:, 0], pairs[:, 1]
+    n = f.shape[0]
+    count = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
+    out = np.empty_like(f)
+    for c in range(f.shape[1]):
+        out[:, c] = (np.bincount(i, weights=f[j, c], minlength=n)
+                     + np.bincount(j, weights=f[i, c], minlength=n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out / np.where(count > 0, count, np.nan)[:, None]
+
+
 def _initial_endmembers(x, k):
     """k mutually distant pixels (successive farthest-point search), each
     replaced by the mean of its nearest 2 % of pixels so that a single outlier
@@ -361,7 +375,7 @@ def _normal_lstsq(a, b):
 
 
 def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps=10,
-                  pure_threshold=0.9, min_pure=3, weights=None, seed=0):
+                  pure_threshold=0.9, min_pure=3, weights=None, neighbours=None, seed=0):
     """Phase fractions on the simplex and pure-phase profiles: X ≈ F E.
 
     Alternates (a) E by unconstrained least squares given F and (b) F by
@@ -380,6 +394,17 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
     and reselected until the selection is stable (the selection bias of a
     single pass towards noise-extreme pixels vanishes); ``pure`` records the
     pixels used.
+
+    With ``neighbours`` (adjacent pixel pairs of a scan) a pixel is judged
+    pure by the mean fraction of its neighbours, not by its own: selecting
+    on a pixel's own fraction picks the pixels whose noise points furthest
+    along the endmember, and their mean is a fixed point of the reselection
+    that is exaggerated (measured on a 24 × 24, 10 e⁻/Å² scan: the glass
+    endmember 1.45 × the noiseless pure-phase G(r), peaks up to 0.10 Å off,
+    its 38 pure pixels at 1.21–1.65 × the reference amplitude while the
+    truly pure ones spread over 0.73–1.53 around 0.99). The pixel's own
+    noise is independent of its neighbours', so their fractions select
+    without that bias.
 
     Parameters
     ----------
@@ -405,6 +430,11 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
         (n_pixels,) weight of every pixel in the endmember least squares
         (e.g. 1/σᵢ² of :attr:`RankEvidence.noise_scale`); the fractions of
         each pixel do not depend on its own weight.
+    neighbours : array_like of int, optional
+        (n_pairs, 2) indices of adjacent pixels (rows of ``x``), e.g. the
+        4-neighbour pairs of the scan grid; when given, purity is judged on
+        the mean fraction of each pixel's neighbours (pixels without
+        neighbours are never pure).
     seed : int
         Unused by the deterministic start; kept for API symmetry with ICA.
 
@@ -447,6 +477,15 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
             )
         sw = np.sqrt(sw / sw.mean())
     xw = x * sw
+    if neighbours is not None:
+        neighbours = np.asarray(neighbours)
+        if (neighbours.ndim != 2 or neighbours.shape[1] != 2
+                or not np.issubdtype(neighbours.dtype, np.integer)
+                or (neighbours.size and (neighbours.min() < 0 or neighbours.max() >= x.shape[0]))):
+            raise ValueError(
+                f"'neighbours' must be (n_pairs, 2) integer indices in [0, {x.shape[0]}); got "
+                f"shape {neighbours.shape}, dtype {neighbours.dtype}."
+            )
     f = project_to_simplex(np.full((x.shape[0], k), 1.0 / k))
     previous, converged, n_iter = np.inf, False, 0
     scale = np.sqrt(np.mean(xw**2)) or 1.0
@@ -466,7 +505,8 @@ def closure_unmix(x, n_phases, *, init=None, max_iter=500, tol=1e-7, inner_steps
             # relative to the largest fraction, so that a vertex pushed far
             # outwards (no fraction reaches the threshold) still gets a start
             # (the 99th percentile rather than the maximum: one noisy pixel must not set it)
-            candidate = f >= float(pure_threshold) * np.percentile(f, 99, axis=0)
+            score = f if neighbours is None else _neighbour_mean(f, neighbours)
+            candidate = score >= float(pure_threshold) * np.nanpercentile(score, 99, axis=0)
             use = candidate.sum(axis=0) >= int(min_pure)
             new = np.zeros_like(pure)
             new[:, use] = candidate[:, use]

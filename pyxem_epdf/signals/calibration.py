@@ -195,16 +195,23 @@ def fit_distortion(dp, radius_range=None, *, s_range=None, center=None, mask=Non
 
 
 def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion=None,
-                 mask=None, search: float = 4.0, precision: float = 0.125,
-                 lazy_output: bool | None = None):
+                 mask=None, search: float = 4.0, precision: float | None = None,
+                 refine: bool = True, lazy_output: bool | None = None):
     """Centre (x, y) in pixels of every pattern, robust to a beam stop.
 
     Minimises each pattern's azimuthal variance in the band
-    (:func:`pyxem_epdf.physics.calibration.refine_centers`), masked pixels
-    left out. Per-pattern precision depends on the counts (measured on the
-    synthetic composite with a rod beam stop: 0.002 px noiseless, ~0.1 px
-    at 100 e⁻/Å², ~0.7 px at 10 e⁻/Å² — fit a descan plane over the scan
-    for low-dose data).
+    (:func:`pyxem_epdf.physics.calibration.refine_centers`), then (``refine``)
+    refines it by Fisher scoring of the rings' first azimuthal harmonic
+    (:func:`pyxem_epdf.physics.geometry.refine_ring_centre`); masked pixels
+    are left out of both. Per-pattern precision depends on the counts
+    (synthetic composite, 128², rod beam stop, band 3–40 px, rms of single
+    patterns): 0.34 px at 10 e⁻/Å², 0.15 px at 40, 0.08 px at 160, 0.007 px
+    noiseless, within 1.15× of the Cramér–Rao bound
+    (:func:`pyxem_epdf.physics.geometry.centre_bound`: 0.30 / 0.15 /
+    0.075 px); without ``refine`` 1.15 / 0.34 / 0.12 px, biased away from
+    the rod. For low-dose scans fit a descan plane over the per-pattern
+    centres (:func:`pyxem_epdf.physics.geometry.fit_descan`: 0.02 px rms at
+    10 e⁻/Å² over 20 × 20 patterns, 0.43 px without ``refine``).
 
     Parameters
     ----------
@@ -218,8 +225,16 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
         A of :func:`fit_distortion` (``fit.matrix``).
     mask : array_like of bool, optional
         Excluded pixels (:func:`find_beam_stop`).
-    search, precision : float
-        Largest displacement and final grid step, pixels.
+    search : float
+        Largest displacement of the grid search, pixels.
+    precision : float, optional
+        Final grid step, pixels; default 0.5 with ``refine`` (the refinement
+        converges from there: same centres as at 0.25, 2× faster) and 0.125
+        without (0.107 vs 0.110 px rms at 100 e⁻/Å² with 0.03 px steps).
+    refine : bool
+        Refine the grid result by :func:`pyxem_epdf.physics.geometry.refine_ring_centre`
+        (default; 3.3× smaller error at 10 e⁻/Å², 1.4× at 160, in about
+        the same time as the grid search to 0.125 px).
     lazy_output : bool, optional
         Lazy result (default: lazy if ``dp`` is lazy).
 
@@ -253,8 +268,16 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
 
         data = da.from_array(data, chunks=data.shape[:-2] and (
             tuple(min(n, 16) for n in data.shape[:-2]) + data.shape[-2:]) or data.shape)
-    out = _cal.refine_centers(data, rr, center=center, distortion=distortion, mask=mask,
-                              search=search, precision=precision)
+    if precision is None:
+        precision = 0.5 if refine else 0.125
+    if refine:
+        from ..physics.geometry import ring_centre
+
+        out = ring_centre(data, rr, mask=mask, guess=center, search=search,
+                          distortion=distortion, precision=precision)
+    else:
+        out = _cal.refine_centers(data, rr, center=center, distortion=distortion, mask=mask,
+                                  search=search, precision=precision)
     sig = hs.signals.Signal1D(out)
     if _base.is_dask(out):
         sig = sig.as_lazy()
@@ -269,6 +292,9 @@ def find_centers(dp, radius_range=None, *, s_range=None, center=None, distortion
         "distortion": np.eye(2).tolist() if distortion is None
         else np.asarray(distortion, float).tolist(),
         "search_px": float(search), "precision_px": float(precision),
+        "refine": bool(refine),
+        "method": "azimuthal-variance grid" + (" + first-harmonic Fisher scoring" if refine
+                                               else ""),
         "masked_pixels": int(0 if mask is None else np.asarray(mask).sum()),
     })
     return sig

@@ -4,7 +4,7 @@ import numpy as np
 from hyperspy.signals import LazySignal1D, Signal1D
 from pyxem.signals import PairDistributionFunction1D
 
-from ..physics import _common, peaks
+from ..physics import _common, peaks, uncertainty
 from . import _base
 
 
@@ -254,7 +254,13 @@ class PDF1DPlus(PairDistributionFunction1D):
             Navigation shape of this signal with a signal axis "peak" of
             length ``n_peaks``: positions in Å (parabolic sub-grid
             refinement), heights in units of G; NaN where fewer peaks exist.
-            Lazy if this signal is lazy.
+            Lazy if this signal is lazy. If this PDF carries its σ
+            (:func:`pyxem_epdf.quantify.with_sigma`: σ² in
+            ``metadata.Signal.Noise_properties.variance``, the variance of dG/dr
+            in ``metadata.ePDF.uncertainty.slope_variance``), both carry theirs
+            the same way, ``metadata.Signal.Noise_properties.variance`` in Å² and
+            units of G squared (:func:`pyxem_epdf.physics.uncertainty.peak_sigma`;
+            positions without a slope variance get NaN).
 
         Examples
         --------
@@ -272,27 +278,51 @@ class PDF1DPlus(PairDistributionFunction1D):
         if r_range is not None:
             _common.window_slice(r, *r_range, name="r_range")
 
-        def kernel(block):
-            return np.stack(
-                peaks.find_peaks(block, r, r_range=r_range, n_peaks=n_peaks, min_height=min_height),
-                axis=-2,
-            )
+        carried = _carried_variances(self)
+
+        def kernel(block, *variances):
+            pos, height = peaks.find_peaks(block, r, r_range=r_range, n_peaks=n_peaks,
+                                           min_height=min_height)
+            out = [pos, height]
+            if variances:
+                var, slope = variances
+                ps, hs = uncertainty.peak_sigma(block, r, pos, var,
+                                                var if slope.ndim == 0 else slope)
+                out += [ps**2 if slope.ndim else np.full_like(ps, np.nan), hs**2]
+            return np.stack(out, axis=-2)
 
         data = self.data
-        if _base.is_dask(data):
-            data = data.rechunk({data.ndim - 1: -1})
-            both = data.map_blocks(
-                kernel,
-                chunks=data.chunks[:-1] + ((2,), (n_peaks,)),
-                new_axis=data.ndim,
-                dtype=float,
-            )
+        extra = [] if carried is None else list(carried)
+        k = 2 + 2 * bool(extra)
+        if _base.is_dask(data) or any(_base.is_dask(a) for a in extra):
+            import dask.array as da
+
+            data = data if _base.is_dask(data) else da.from_array(data)
+            data = data.rechunk(data.chunks[:-1] + (-1,))
+            extra = [a if a.ndim == 0 else (a if _base.is_dask(a) else da.from_array(a))
+                     .rechunk(data.chunks) for a in extra]
+            if extra and extra[1].ndim == 0:  # no slope variance: a scalar stand-in
+                extra[1] = da.zeros(data.shape[:-1] + (1,), chunks=data.chunks[:-1] + ((1,),))
+
+                def kernel_no_slope(block, var, _):
+                    return kernel(block, var, np.zeros(()))
+
+                fn = kernel_no_slope
+            else:
+                fn = kernel
+            both = da.map_blocks(fn, data, *extra, chunks=data.chunks[:-1] + ((k,), (n_peaks,)),
+                                 new_axis=data.ndim, dtype=float)
         else:
-            both = kernel(data)
-        return tuple(
-            self._peak_signal(both[..., i, :], name, units)
-            for i, (name, units) in enumerate((("peak positions", "Å"), ("peak heights", "")))
-        )
+            both = kernel(data, *extra)
+        out = []
+        for i, (name, units) in enumerate((("peak positions", "Å"), ("peak heights", ""))):
+            sig = self._peak_signal(both[..., i, :], name, units)
+            if extra:
+                var = self._peak_signal(both[..., 2 + i, :], f"variance of {name}",
+                                        f"{units}²" if units else "")
+                sig.metadata.set_item("Signal.Noise_properties.variance", var)
+            out.append(sig)
+        return tuple(out)
 
     def _peak_signal(self, data, title, units):
         sig = Signal1D(data)
@@ -303,6 +333,37 @@ class PDF1DPlus(PairDistributionFunction1D):
         sig.metadata.General.title = f"{title} of {self.metadata.General.title}"
         sig.metadata.set_item("Signal.quantity", f"{title} ({units})" if units else title)
         return sig
+
+
+def _carried_variances(pdf, slope=True):
+    """(variance, slope variance) of G that ``pdf`` carries, NumPy or dask, or ``None``.
+
+    The slope variance is a 0-d zero array when only the variance is carried
+    (or not asked for: ``slope=False``).
+    """
+    from hyperspy.signal import BaseSignal
+
+    var = pdf.metadata.get_item("Signal.Noise_properties.variance", None)
+    if var is None:
+        return None
+    var = var.data if isinstance(var, BaseSignal) else np.asarray(var, dtype=float)
+    if var.shape != pdf.data.shape:
+        var = np.broadcast_to(np.asarray(_base.as_numpy(var)), pdf.data.shape)
+    slope = pdf.metadata.get_item("ePDF.uncertainty.slope_variance", None) if slope else None
+    if slope is None:
+        return var, np.zeros(())
+    slope = slope.data if isinstance(slope, BaseSignal) else np.asarray(slope, dtype=float)
+    if slope.shape != pdf.data.shape:
+        # HyperSpy slices Noise_properties.variance with inav/isig, not our metadata
+        import warnings
+
+        warnings.warn(
+            f"metadata.ePDF.uncertainty.slope_variance has shape {slope.shape}, this PDF "
+            f"{pdf.data.shape} (sliced after quantify.with_sigma?): peak positions get no σ. "
+            "Call with_sigma(ri, pdf) on the slice (or slice ri and pdf alike).",
+            UserWarning, stacklevel=3)
+        return var, np.zeros(())
+    return var, slope
 
 
 class LazyPDF1DPlus(_base.LazyComputeMixin, LazySignal1D, PDF1DPlus):
