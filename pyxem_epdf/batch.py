@@ -16,6 +16,8 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
 
     [calibration]            # only if the scan is not calibrated in Å⁻¹
     s_per_pixel = 0.04       # Å⁻¹; or camera_length_m + pixel_size_m (+ beam_energy_kV)
+    standard = "au.hspy"     # or: a polycrystalline standard's pattern, same detector and
+    lattice_parameter_A = 4.0782  # camera length (fcc; default Au) → s per pixel and ellipse
     [navigation]
     rebin = 2                # 2 × 2 navigation binning, as in the paper
     [integration]
@@ -26,10 +28,14 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     hot_threshold = 8.0
     beam_stop_radius = 0.0   # Å⁻¹ (at most chain.s_min)
     [geometry]               # from the data; no key = no geometry step (as before)
-    distortion = "fit"       # ellipse of the scan sum, or [axis_ratio, angle_deg] (pixel frame)
+    distortion = "fit"       # ellipse of the scan sum, "standard" (calibration.standard's),
+                             # or [axis_ratio, angle_deg] (pixel frame)
     s_range = [0.3, 2.4]     # Å⁻¹, ring band of the fit; default [0.3, 0.95 × full ring]
     beam_stop = "auto"       # beam stop of any shape from the scan sum, added to the mask
     detector = "merlin_quad" # inter-chip gaps added to the mask (physics.calibration.DETECTORS)
+    center = "auto"          # pattern centres: "rings" (ring centre of every pattern → plane,
+                             # constant from the scan sum), "sum", "descan", "none"; "auto" =
+                             # "rings" with beam_stop = "auto", else integration.descan
     [chain]
     composition = "Zn(C3H3N2)1.75(C7H5N2)0.25"   # or a table {Zn = 0.1, C = 0.5, …}
     s_range = [1.6, 2.5]     # Å⁻¹, inside the profile's s axis; default (0.64, 1) × outer edge
@@ -50,12 +56,15 @@ Output folder::
     pdf_cube.zspy            G(r) cube (PDF1DPlus) with the fit maps in metadata.ePDF
     loadings.zspy, components.zspy, loadings.csv, components.csv, component_<i>.gr
     scree.png, loading_maps.png, component_pdfs.png, N_map.png, intensity_fit.png
+    geometry.png             with a [geometry] section: scan sum, mask, ellipse, centre track
     report.html              self-contained (figures inlined)
     provenance.json          software, complete, status, started, finished (UTC),
                              seconds, stage_seconds (check, mask, [descan,] chain,
                              mapping, write; geometry with a [geometry] section), output,
                              input (path, sha256), parameters, plan, versions, mask,
-                             geometry (with [geometry]: fit with 1σ errors, pixel counts),
+                             geometry (with [geometry]: fit with 1σ errors, pixel counts,
+                             the centre method, plane and residual; the centre track per
+                             probe position also in pdf_cube's metadata.ePDF.geometry),
                              dose, n_components,
                              parallel_analysis, frames, manifest
 
@@ -144,8 +153,12 @@ def _detector_name(v):
 
 
 def _distortion_value(v):
-    return v == "fit" or (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+    return v in ("fit", "standard") or (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
                           and 1 <= v[0] <= 2)
+
+
+#: Values of ``geometry.center`` (see :func:`_center_method`).
+CENTER_METHODS = ("auto", "rings", "sum", "descan", "none")
 
 
 def _detector_names():
@@ -168,6 +181,11 @@ SCHEMA = {
         "camera_length_m": _number(lambda v: 0 < v <= 100, "in (0, 100] (metres)"),
         "pixel_size_m": _number(lambda v: 0 < v <= 1e-2, "in (0, 0.01] (metres, e.g. 55e-6)"),
         "beam_energy_kV": _number(lambda v: 1 <= v <= 3000, "in [1, 3000] (kV)"),
+        "standard": ((lambda v: isinstance(v, str) and bool(v.strip())),
+                     "the path of a pattern file of a polycrystalline standard (same detector "
+                     "and camera length; relative to the configuration file)"),
+        "lattice_parameter_A": _number(lambda v: 1 <= v <= 20,
+                                       "in [1, 20] (Å, fcc; Au 4.0782, Al 4.0495)"),
     },
     "navigation": {"rebin": _integer(lambda v: 1 <= v <= 1024, "in 1–1024")},
     "integration": {
@@ -181,12 +199,16 @@ SCHEMA = {
     },
     "geometry": {
         "distortion": (_distortion_value,
-                       '"fit" or [axis_ratio, angle_deg] with 1 <= axis_ratio <= 2 '
+                       '"fit", "standard" or [axis_ratio, angle_deg] with 1 <= axis_ratio <= 2 '
                        "(major/minor) and the major axis in degrees from +x (columns) "
                        "towards +y (rows)"),
         "s_range": _pair("Å⁻¹, the ring band of the distortion fit"),
         "beam_stop": ((lambda v: v == "auto"), '"auto" (found on the scan sum)'),
         "detector": (_detector_name, "a detector name: " + _detector_names()),
+        "center": ((lambda v: v in CENTER_METHODS),
+                   " or ".join(f'"{m}"' for m in CENTER_METHODS)
+                   + '; default "auto" ("rings" with geometry.beam_stop = "auto", else '
+                   "integration.descan)"),
     },
     "chain": {
         "composition": (_composition_value,
@@ -329,11 +351,29 @@ def load_config(path_or_dict):
             f"fractions; got {chain['composition']!r}: {err}"
         ) from None
     cal = cfg["calibration"]
-    if cal and "s_per_pixel" not in cal and not {"camera_length_m", "pixel_size_m"} <= set(cal):
+    if "standard" in cal:
+        other = sorted({"s_per_pixel", "camera_length_m", "pixel_size_m"} & set(cal))
+        if other:
+            raise ConfigError(
+                f"'calibration.standard' measures s per pixel: it must not be combined with "
+                f"{other}; got both.")
+        path = Path(cal["standard"]).expanduser()
+        if not path.is_absolute() and not isinstance(path_or_dict, dict):
+            path = Path(path_or_dict).resolve().parent / path
+        if not path.exists():
+            raise ConfigError(f"'calibration.standard' must be an existing pattern file; got "
+                              f"{cal['standard']!r} (no such file: {path}).")
+        cal["standard"] = str(path.resolve())
+    elif "lattice_parameter_A" in cal:
+        raise ConfigError("'calibration.lattice_parameter_A' needs 'calibration.standard'.")
+    elif cal and "s_per_pixel" not in cal and not {"camera_length_m", "pixel_size_m"} <= set(cal):
         raise ConfigError(
-            "[calibration] needs 's_per_pixel' or both 'camera_length_m' and 'pixel_size_m'; "
-            f"got {sorted(cal)}."
+            "[calibration] needs 's_per_pixel' or both 'camera_length_m' and 'pixel_size_m' "
+            f"(or 'standard', a standard's pattern); got {sorted(cal)}."
         )
+    if cfg["geometry"].get("distortion") == "standard" and "standard" not in cal:
+        raise ConfigError("'geometry.distortion' = \"standard\" needs 'calibration.standard' "
+                          "(the pattern of a polycrystalline standard).")
     lo, hi = chain.get("s_range", (None, None))
     if lo is not None and "s_min" in chain and not chain["s_min"] < lo:
         raise ConfigError(
@@ -375,11 +415,13 @@ def load_config(path_or_dict):
             f"(chain.r_step = {chain['r_step']} Å)."
         )
     geom = cfg["geometry"]
-    if "s_range" in geom and geom.get("distortion") != "fit":
+    if "s_range" in geom and not _uses_ring_band(cfg):
         raise ConfigError(
-            f"'geometry.s_range' = {geom['s_range']} is the ring band of the distortion fit; "
-            "it needs geometry.distortion = \"fit\" (got geometry.distortion = "
-            f"{geom.get('distortion', 'not set')!r})."
+            f"'geometry.s_range' = {geom['s_range']} is the ring band of the distortion fit "
+            "and of the ring centres; it needs geometry.distortion = \"fit\" or "
+            "geometry.center = \"rings\"/\"sum\" (got geometry.distortion = "
+            f"{geom.get('distortion', 'not set')!r}, geometry.center = "
+            f"{geom.get('center', 'auto')!r} → {_center_method(cfg)!r})."
         )
     if chain["weights"] == "none":
         chain["weights"] = None
@@ -409,11 +451,67 @@ def describe_schema():
     return "\n".join(lines)
 
 
+_STANDARDS = {}
+
+
+def _standard(cfg, detector_shape):
+    """calibrate_standard of ``calibration.standard`` (cached per file, size and time)."""
+    import hyperspy.api as hs
+
+    from .physics.calibration import AU_LATTICE_PARAMETER
+    from .signals import calibrate_standard
+
+    cal = cfg["calibration"]
+    path = Path(cal["standard"])
+    lattice = float(cal.get("lattice_parameter_A", AU_LATTICE_PARAMETER))
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, lattice)
+    if key not in _STANDARDS:
+        try:
+            std = hs.load(path)
+        except Exception as err:  # any reader error: name the file
+            raise ConfigError(f"'calibration.standard' must be a readable pattern file; got "
+                              f"{str(path)!r} ({type(err).__name__}: {err}).") from None
+        if isinstance(std, list) or std.axes_manager.signal_dimension != 2:
+            raise ConfigError(f"'calibration.standard' = {str(path)!r} must hold one 2-D "
+                              "pattern (or a stack of them, summed); got "
+                              f"{std if isinstance(std, list) else std.axes_manager}.")
+        shape = tuple(std.axes_manager.signal_shape[::-1])
+        if shape != tuple(detector_shape):
+            raise ConfigError(f"'calibration.standard' = {str(path)!r} has a {shape} detector; "
+                              f"it must be the scan's, {tuple(detector_shape)}.")
+        try:
+            result = calibrate_standard(std, lattice_parameter=lattice, show_progressbar=False)
+        except ValueError as err:
+            raise ConfigError(f"'calibration.standard' = {str(path)!r}: the ring fit failed "
+                              f"(lattice parameter {lattice} Å), got: {err}") from None
+        _STANDARDS.clear()  # one standard at a time
+        _STANDARDS[key] = result
+    return _STANDARDS[key]
+
+
+def _standard_record(cfg, result):
+    """The provenance record of ``calibration.standard``."""
+    from .physics.calibration import AU_LATTICE_PARAMETER
+
+    cal = cfg["calibration"]
+    return {"path": cal["standard"], "sha256": sha256(cal["standard"]),
+            "lattice_parameter_A": float(cal.get("lattice_parameter_A", AU_LATTICE_PARAMETER)),
+            **json.loads(json.dumps(result.as_dict(), default=float))}
+
+
 def _calibrated(dp, cfg):
     from .physics.units import s_unit_factor
     from .signals import calibrate_s
 
     cal = cfg["calibration"]
+    if "standard" in cal:
+        result = _standard(cfg, dp.axes_manager.signal_shape[::-1])
+        try:
+            return calibrate_s(dp, s_per_pixel=result.s_per_pixel,
+                               beam_energy=cal.get("beam_energy_kV"))
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"[calibration] {cal}: {err}") from None
     if cal:
         try:
             return calibrate_s(dp, s_per_pixel=cal.get("s_per_pixel"),
@@ -537,14 +635,130 @@ def _geometry_s_range(geom, full):
     return [GEOMETRY_S_MIN, round(GEOMETRY_EDGE * full, 6)]
 
 
+def _center_method(cfg):
+    """``geometry.center`` resolved: "rings", "sum", "descan" or "none".
+
+    "auto" (the default) is "rings" when the beam stop is found from the data
+    (``geometry.beam_stop = "auto"``: the stop hides the direct beam, so its
+    centre of mass is wrong), else what ``integration.descan`` says. Measured
+    (benchmarks/bench_geometry_route.py; 20 × 20 composite, 10 e⁻/Å², 2 %
+    ellipticity, 2 × 1.5 px drift, centre 3.6 px off the calibration): with a
+    rod beam stop the centres are off by 0.96 px rms with descan, 0.079 px with
+    "rings" (mean G(r) 6.1 % vs 0.44 % rms from the true-centre G); without a
+    beam stop descan is better (0.002 px vs 0.095 px).
+    """
+    geom = cfg["geometry"]
+    value = geom.get("center", "auto")
+    if value == "auto":
+        if geom.get("beam_stop") == "auto":
+            return "rings"
+        return "descan" if cfg["integration"]["descan"] else "none"
+    return value
+
+
+def _uses_ring_band(cfg):
+    """Whether the [geometry] step fits rings in geometry.s_range (ellipse or centres)."""
+    return (cfg["geometry"].get("distortion") == "fit"
+            or _center_method(cfg) in ("rings", "sum"))
+
+
+def _full_ring_px(centre, steps, shape):
+    """Largest full ring (Å⁻¹) about ``centre`` (x, y px) on a detector of ``shape``."""
+    return min(abs(steps[0]) * min(centre[0], shape[1] - 1 - centre[0]),
+               abs(steps[1]) * min(centre[1], shape[0] - 1 - centre[1]))
+
+
+#: Navigation binning of the scan for ``geometry.center = "rings"`` (each side,
+#: the largest of CENTER_BINNING, 2, 1 that divides the scan and leaves ≥ 2 blocks
+#: per side): the plane needs few, precise centres. Measured on the 20 × 20 composite
+#: at 10 e⁻/Å² (benchmarks/README.md, "Geometry in the user's route"): 4 × 4 blocks 0.079 px rms
+#: in 1.0 s, 2 × 2 0.084 px in 5.0 s, every pattern 0.165 px in 22 s (400 patterns); with
+#: find_centers(refine=True) 0.078 px for all three, 0.47 s / 2.6 s / 13.3 s.
+CENTER_BINNING = 4
+
+
+def _center_binning(nav):
+    for f in (CENTER_BINNING, 2, 1):
+        if f <= CENTER_BINNING and all(n % f == 0 and n // f >= 2 for n in nav):
+            return f
+    return 1
+
+
+def _geometry_centres(dp, cfg, summed, mask, pixel_matrix, sum_centre, s_range):
+    """Pattern centres (x, y px; navigation + (2,)) of ``geometry.center`` and their record.
+
+    "sum": the ring centre of the scan sum for every pattern. "rings": the ring
+    centre of every pattern (:func:`~pyxem_epdf.signals.find_centers`, the
+    fitted ellipse and the mask applied), then a least-squares plane over the
+    probe positions whose constant is the scan sum's centre: at 10 e⁻/Å² single
+    patterns are ~1 px noisy and biased away from a beam-stop arm by ~0.3 px
+    (benchmarks/README.md, issue 16 §4), the sum is not.
+    """
+    from .physics.geometry import fit_descan
+    from .signals import find_centers
+
+    method = _center_method(cfg)
+    nav = tuple(dp.data.shape[:-2])
+    one = _summed_signal(dp, summed)
+    if sum_centre is None:  # no ellipse fit: the ring centre of the scan sum
+        sum_centre = find_centers(one, s_range=tuple(s_range), center=_pixel_frame(dp)[0],
+                                  distortion=pixel_matrix, mask=mask, search=8.0,
+                                  lazy_output=False).data
+    sum_centre = np.asarray(sum_centre, float)
+    record = {"method": method, "s_range": [float(v) for v in s_range],
+              "sum_center_px": sum_centre.tolist()}
+    if method == "sum":
+        return np.broadcast_to(sum_centre, nav + (2,)).copy(), record
+    f = _center_binning(nav)
+    work = dp.rebin(scale=(f, f, 1, 1)) if f > 1 else dp
+    # lazy in → the centres computed block by block (only they are held in memory)
+    measured = find_centers(work, s_range=tuple(s_range), center=sum_centre,
+                            distortion=pixel_matrix, mask=mask).data
+    if hasattr(measured, "compute"):
+        measured = measured.compute()
+    measured = np.asarray(measured, float)
+    # the plane through the block centres, evaluated at every probe position:
+    # block (I, J) sits at i = f I + (f − 1)/2
+    fitted = fit_descan(measured)
+    grids = [np.arange(n, dtype=float) for n in measured.shape[:-1]]
+    design = np.stack([np.ones(measured.shape[:-1]), *np.meshgrid(*grids, indexing="ij")],
+                      -1).reshape(-1, 3)
+    coef, *_ = np.linalg.lstsq(design, fitted.reshape(-1, 2), rcond=None)
+    coef[1:] /= f
+    coef[0] -= (f - 1) / 2 * (coef[1] + coef[2])
+    ii, jj = np.meshgrid(*[np.arange(n, dtype=float) for n in nav], indexing="ij")
+    plane = coef[0] + ii[..., None] * coef[1] + jj[..., None] * coef[2]
+    offset = sum_centre - plane.reshape(-1, 2).mean(axis=0)
+    plane += offset
+    coef[0] += offset
+    residual = np.hypot(*(measured - fitted).reshape(-1, 2).T)
+    record.update({
+        "navigation_binning": int(f),
+        "plane_px": {"origin": coef[0].tolist(), "per_row": coef[1].tolist(),
+                     "per_column": coef[2].tolist(),
+                     "note": "(x, y) centre = origin + per_row · i + per_column · j"},
+        "residual_rms_px": float(np.sqrt(np.mean(residual ** 2))),
+        "residual_max_px": float(residual.max()),
+        "residual_of": "the centres of the binned patterns about the plane",
+        "track_range_px": (plane.reshape(-1, 2).max(0) - plane.reshape(-1, 2).min(0)).tolist(),
+    })
+    return plane, record
+
+
 def _geometry(dp, cfg, summed, mask):
-    """The [geometry] step on the scan sum: (mask, distortion of the axes or None, record)."""
+    """The [geometry] step on the scan sum: (mask, distortion of the axes or None, record, centres).
+
+    ``centres``: (x, y) pixel centre per probe position (``geometry.center`` =
+    "rings" or "sum"), else None.
+    """
     from .physics.calibration import detector_gaps, distortion_matrix
     from .signals import find_beam_stop, fit_distortion
 
     geom = cfg["geometry"]
     centre, steps = _pixel_frame(dp)
     record = {}
+    pixel_matrix = sum_centre = None
+    s_range = _geometry_s_range(geom, _full_ring_px(centre, steps, summed.shape))
     if "detector" in geom:
         try:
             gaps = detector_gaps(geom["detector"], summed.shape)
@@ -562,9 +776,6 @@ def _geometry(dp, cfg, summed, mask):
     distortion = None
     value = geom.get("distortion")
     if value == "fit":
-        full = min(abs(steps[0]) * min(centre[0], summed.shape[1] - 1 - centre[0]),
-                   abs(steps[1]) * min(centre[1], summed.shape[0] - 1 - centre[1]))
-        s_range = _geometry_s_range(geom, full)
         try:
             fit = fit_distortion(dp, s_range=tuple(s_range), center=centre, mask=mask,
                                  summed=summed)
@@ -581,16 +792,37 @@ def _geometry(dp, cfg, summed, mask):
             "matrix": np.asarray(fit.matrix, float).tolist(),
         }
         distortion = _axes_distortion(fit.matrix, steps)
+        pixel_matrix, sum_centre = np.asarray(fit.matrix, float), fit.center
+    elif value == "standard":
+        e = _standard(cfg, summed.shape).ellipse
+        pixel_matrix = np.asarray(e.matrix, float)
+        record["distortion"] = {
+            "method": "standard (ellipse of calibration.standard's rings)",
+            "axis_ratio": float(e.axis_ratio), "axis_ratio_std": float(e.axis_ratio_std),
+            "angle_deg": float(e.angle), "angle_std_deg": float(e.angle_std),
+            "matrix": pixel_matrix.tolist()}
+        distortion = _axes_distortion(pixel_matrix, steps)
     elif value is not None:
         a = distortion_matrix(*value)
         record["distortion"] = {"method": "given", "axis_ratio": float(value[0]),
                                 "angle_deg": float(value[1]), "matrix": a.tolist()}
         distortion = _axes_distortion(a, steps)
+        pixel_matrix = a
     if distortion is not None:
         record["distortion"]["frame"] = ("pixels: u = A·(p − c), x = columns, y = rows; "
                                          "applied inside the integration operator")
+    centres = None
+    if _center_method(cfg) in ("rings", "sum"):
+        try:
+            centres, record["center"] = _geometry_centres(dp, cfg, summed, mask, pixel_matrix,
+                                                          sum_centre, s_range)
+        except ValueError as err:
+            raise ConfigError(f"'geometry.center' = {geom.get('center', 'auto')!r} failed on "
+                              f"this scan (geometry.s_range = {s_range} Å⁻¹): {err}") from None
+    else:
+        record["center"] = {"method": _center_method(cfg)}
     record["masked_pixels"] = int(mask.sum())
-    return mask, distortion, record
+    return mask, distortion, record, centres
 
 
 def _build(dp, cfg, *, mask=None, shift=None, composition=None, distortion=None):
@@ -625,6 +857,40 @@ def _build(dp, cfg, *, mask=None, shift=None, composition=None, distortion=None)
     return work, ri, pdf
 
 
+def _geometry_figure_args(dp, cfg, summed, mask, geometry, centres):
+    """Keywords of :func:`pyxem_epdf.report.geometry_figure` from the [geometry] record."""
+    centre, steps = _pixel_frame(dp)
+    dist = geometry.get("distortion", {})
+    cen = geometry.get("center", {})
+    if "sum_center_px" in cen:
+        centre = cen["sum_center_px"]
+    elif "center_px" in dist:
+        centre = dist["center_px"]
+    radii = ()
+    if _uses_ring_band(cfg) or dist:
+        band = cen.get("s_range") or dist.get("s_range") or _geometry_s_range(
+            cfg["geometry"], _full_ring_px(centre, steps, summed.shape))
+        radii = tuple(float(v) / abs(steps[0]) for v in band)
+    return {"summed": summed, "mask": mask, "center": tuple(centre),
+            "distortion": dist.get("matrix"), "radii": radii, "centers": centres}
+
+
+def _centres_of_shift(dp, shifts):
+    """(x, y) pixel centres from pyxem beam shifts (the inverse of the batch's conversion)."""
+    ny, nx = dp.axes_manager.signal_shape[::-1]
+    shifts = np.asarray(shifts, float)
+    return np.stack([nx / 2 - shifts[..., 0], ny / 2 - shifts[..., 1]], axis=-1)
+
+
+def _record_geometry(pdf, geometry, centres):
+    """The [geometry] record (and the centre track) in ``metadata.ePDF.geometry`` of G(r)."""
+    for key, value in geometry.items():
+        pdf.metadata.set_item(f"ePDF.geometry.{key}", json.loads(json.dumps(value)))
+    if centres is not None:
+        # per probe position of the unbinned scan, (x, y) pixels
+        pdf.metadata.set_item("ePDF.geometry.centers_px", np.asarray(centres, float))
+
+
 def _record_resolved_chain(chain, pdf):
     """Fill the chain keys left to their defaults with the values get_pdf used."""
     md = pdf.metadata.ePDF
@@ -642,9 +908,13 @@ def plan(dp, cfg, *, composition=None):
     run too, without computing the data (an eager scan is wrapped lazily
     for this). The [geometry] step is listed and checked as far as the detector
     allows (the layout of ``geometry.detector`` against the detector shape, the
-    fit's ring band against the detector, a given distortion inside the
-    integration). Not checked: the detector mask, the beam stop, the distortion
-    fit and descan, which need the data.
+    ring band of the distortion fit and of the ring centres against the
+    detector, a given distortion inside the integration, which centre method
+    replaces descan). Not checked: the detector mask, the beam stop, the
+    distortion fit, the centres found and descan, which need the data. With
+    ``calibration.standard`` the standard's pattern is read and fitted here
+    (one pattern, ~1 s; the run reuses the result), since every s check
+    needs its calibration.
 
     Parameters
     ----------
@@ -754,6 +1024,10 @@ def plan(dp, cfg, *, composition=None):
         from .physics.calibration import distortion_matrix
 
         distortion = _axes_distortion(distortion_matrix(*given), _pixel_frame(dp)[1])
+    elif given == "standard":
+        distortion = _axes_distortion(
+            _standard(cfg, dp.axes_manager.signal_shape[::-1]).ellipse.matrix,
+            _pixel_frame(dp)[1])
     lazy = dp if dp._lazy else dp.as_lazy()
     # the chain's own checks; nothing computed
     _build(lazy, cfg, composition=composition, distortion=distortion)
@@ -762,11 +1036,15 @@ def plan(dp, cfg, *, composition=None):
     return [
         f"scan {nav} × detector {tuple(dp.axes_manager.signal_shape[::-1])}, "
         f"{dp.data.dtype}, {dp.data.nbytes / 1e9:.2f} GB, lazy={dp._lazy}",
-        f"calibration: {step:.5g} Å⁻¹/pixel, full rings to {full:.3g} Å⁻¹",
+        f"calibration: {step:.5g} Å⁻¹/pixel, full rings to {full:.3g} Å⁻¹"
+        + (f" (from the standard {Path(cfg['calibration']['standard']).name}, ± "
+           f"{_standard(cfg, dp.axes_manager.signal_shape[::-1]).s_per_pixel_std / step:.2%})"
+           if "standard" in cfg["calibration"] else ""),
         f"mask: hot/dead from the scan sum (threshold {integ['hot_threshold']}), "
         f"beam stop {integ['beam_stop_radius']} Å⁻¹",
         *geometry_steps,
-        f"descan correction: {'yes' if integ['descan'] else 'no'}",
+        "descan correction: " + {"descan": "yes", "none": "no"}.get(
+            _center_method(cfg), f"no (geometry.center = {_center_method(cfg)!r})"),
         f"navigation binning {rebin} × {rebin} → {binned}",
         f"azimuthal integration: {npt} bins to {s_max:.3g} Å⁻¹, {integ['subpixel']}² sub-pixels",
         f"chain: {comp}, fit {chain.get('s_range', 'default')} Å⁻¹ ({weights} weights), "
@@ -796,7 +1074,7 @@ def _plan_geometry(dp, cfg, full, corner):
     if geom.get("beam_stop") == "auto":
         parts.append("beam stop found on the scan sum")
     value = geom.get("distortion")
-    if value == "fit":
+    if _uses_ring_band(cfg):
         lo, hi = _geometry_s_range(geom, full)
         if not lo < hi:
             raise ConfigError(
@@ -808,10 +1086,22 @@ def _plan_geometry(dp, cfg, full, corner):
                 f"'geometry.s_range' = {[lo, hi]} reaches beyond the detector corner "
                 f"({corner:.3g} Å⁻¹)."
             )
+    if value == "fit":
         parts.append(f"elliptical distortion fitted on the scan sum over s {lo:g}–{hi:g} Å⁻¹")
+    elif value == "standard":
+        e = _standard(cfg, shape).ellipse
+        parts.append(f"elliptical distortion of the standard: axis ratio {e.axis_ratio:.5f} ± "
+                     f"{e.axis_ratio_std:.1g}, major axis {e.angle:.2f}°")
     elif value is not None:
         parts.append(f"elliptical distortion given: axis ratio {value[0]:g}, "
                      f"major axis {value[1]:g}°")
+    method = _center_method(cfg)
+    if method == "rings":
+        parts.append(f"pattern centres from the rings of every pattern over s {lo:g}–{hi:g} "
+                     "Å⁻¹ → plane, constant from the scan sum (replaces descan)")
+    elif method == "sum":
+        parts.append(f"one pattern centre from the rings of the scan sum over s {lo:g}–{hi:g} "
+                     "Å⁻¹ (replaces descan)")
     return ["geometry (one scan sum with the mask): " + "; ".join(parts)]
 
 
@@ -1195,7 +1485,7 @@ def process(dp, cfg, out_dir, *, source=None, composition=None, overwrite=False,
         check_scan(dp)
         steps = plan(dp, cfg, composition=composition)
     # the file the signal was loaded from (a lazy signal still reads it) is protected too
-    inputs = [source, _loaded_from(dp)]
+    inputs = [source, _loaded_from(dp), cfg["calibration"].get("standard")]
     with staged_output(out_dir, inputs, overwrite=overwrite) as folder:
         final = Path(out_dir).expanduser().resolve()
         provenance = {
@@ -1258,6 +1548,9 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                 provenance["input"] = {"path": str(Path(source).resolve()),
                                        "sha256": sha256(source)}
             dp = _calibrated(dp, cfg)
+            if "standard" in cfg["calibration"]:
+                provenance["standard"] = _standard_record(
+                    cfg, _standard(cfg, dp.axes_manager.signal_shape[::-1]))
         geometry = distortion = None
         with stages("mask"):
             summed = None
@@ -1271,22 +1564,33 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                 source_of_mask, hot_threshold=integ["hot_threshold"],
                 beam_stop_radius=integ["beam_stop_radius"] or None, show_progressbar=False,
             )
+        centres = None
         if cfg["geometry"]:
             with stages("geometry"):
-                mask, distortion, geometry = _geometry(dp, cfg, summed, mask)
+                mask, distortion, geometry, centres = _geometry(dp, cfg, summed, mask)
             for key in ("detector", "beam_stop"):
                 if key in geometry:
                     mask_report[f"geometry_{key}"] = geometry[key]["new_pixels"]
             mask_report["total"] = int(mask.sum())
         shift = None
-        if integ["descan"]:
+        if centres is not None:
+            # pyxem's beam-shift convention (the shift that centres the pattern on
+            # pixel (n/2, n/2)); azimuthal_profile averages it over the rebin blocks
+            ny, nx = dp.axes_manager.signal_shape[::-1]
+            shift = np.stack([nx / 2 - centres[..., 0], ny / 2 - centres[..., 1]], axis=-1)
+        elif _center_method(cfg) == "descan":
             with stages("descan"):
                 # measured at full resolution; azimuthal_profile averages the plane
                 # over the navigation.rebin blocks
-                shift = descan(dp, show_progressbar=False).plane
+                result = descan(dp, show_progressbar=False)
+                shift = result.plane
+                if geometry is not None:
+                    centres = _centres_of_shift(dp, result.plane.data)
         with stages("chain"):
             _, ri, pdf = _build(dp, cfg, mask=mask, shift=shift, composition=composition,
                                 distortion=distortion)
+            if geometry is not None:
+                _record_geometry(pdf, geometry, centres)
             _record_resolved_chain(cfg["chain"], pdf)
             try:
                 electrons, dose = dose_map(dp, mask=mask)
@@ -1318,7 +1622,10 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                          comment=f"{unmix.method} component {i} of {files['pdf_cube']}")
                 files[f"component_{i}_gr"] = name
             comp = cfg["chain"]["composition"] if composition is None else composition
-            figures, content = report.build(pdf, ri, dec, unmix, comp, cfg["chain"])
+            figures, content = report.build(
+                pdf, ri, dec, unmix, comp, cfg["chain"],
+                geometry=None if geometry is None else _geometry_figure_args(
+                    dp, cfg, summed, mask, geometry, centres))
             for name, png in figures.items():
                 (folder / f"{name}.png").write_bytes(png)
                 files[name] = f"{name}.png"

@@ -575,8 +575,95 @@ def _intensity_figure(ri, pdf, composition, chain):
 
 
 # ------------------------------------------------------------------ the report
+def geometry_figure(summed, *, mask=None, center=None, distortion=None, radii=(),
+                    centers=None, fig=None):
+    """The detector geometry: scan sum with the mask and the fitted ellipse, and the centre track.
+
+    Parameters
+    ----------
+    summed : array_like
+        Scan-summed pattern, detector shape (rows, columns)
+        (:func:`pyxem_epdf.signals.scan_sum`).
+    mask : array_like of bool, optional
+        Excluded pixels (True), drawn in red over the pattern.
+    center : tuple of float, optional
+        (x, y) centre of the rings in pixels; default the detector centre.
+    distortion : array_like, optional
+        2 × 2 matrix A of the pixel frame (u = A·(p − c), x = columns):
+        each ring of corrected radius ρ is drawn where |A·(p − c)| = ρ.
+    radii : sequence of float
+        Corrected radii ρ in pixels of the rings to draw (e.g. the edges of the
+        fit band).
+    centers : array_like, optional
+        (x, y) pattern centre in pixels per probe position, shape nav + (2,):
+        the right panel plots them, coloured by probe index (scan order).
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw into (e.g. ``plt.figure(layout="constrained")``);
+        default a new one, not managed by pyplot.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.calibration import distortion_matrix
+    >>> y, x = np.mgrid[:64, :64]
+    >>> img = 1 + np.exp(-((np.hypot(x - 31.5, y - 31.5) - 20) / 3) ** 2)
+    >>> track = np.stack(np.meshgrid(31.5 + np.arange(4) * 0.1, 31.5 + np.arange(3) * 0.1),
+    ...                  axis=-1)
+    >>> fig = geometry_figure(img, mask=img < 0, distortion=distortion_matrix(1.02, 30.0),
+    ...                       radii=(10, 25), centers=track)
+    >>> [ax.get_title() for ax in fig.axes if ax.get_xlabel()]
+    ['scan sum, mask and ellipse', 'pattern centre per probe position']
+    """
+    from matplotlib.figure import Figure
+
+    img = np.asarray(summed, float)
+    rows, cols = img.shape
+    cx, cy = ((cols - 1) / 2, (rows - 1) / 2) if center is None else (float(v) for v in center)
+    if fig is None:
+        fig = Figure(figsize=(9.6 if centers is not None else 5.2, 4.4), layout="constrained")
+    axes = fig.subplots(1, 2 if centers is not None else 1, squeeze=False)[0]
+    ax = axes[0]
+    positive = img[img > 0]
+    floor = float(positive.min()) if positive.size else 1.0
+    im = ax.imshow(np.log10(np.maximum(img, floor)), cmap="gray", interpolation="nearest",
+                   extent=(-0.5, cols - 0.5, rows - 0.5, -0.5))
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label="log₁₀ summed counts (counts)")
+    if mask is not None and np.any(mask):
+        ax.contourf(np.arange(cols), np.arange(rows), np.asarray(mask, float), levels=[0.5, 1.5],
+                    colors=["red"], alpha=0.45)
+        ax.plot([], [], "s", color="red", alpha=0.45, label=f"mask ({int(np.sum(mask))} px)")
+    inv = np.linalg.inv(np.eye(2) if distortion is None else np.asarray(distortion, float))
+    theta = np.linspace(0, 2 * np.pi, 361)
+    for i, rho in enumerate(radii):
+        px, py = inv @ np.stack([rho * np.cos(theta), rho * np.sin(theta)])
+        ax.plot(cx + px, cy + py, "-", color="C1", lw=1.2,
+                label="fitted ellipse (fit band)" if i == 0 else None)
+    ax.plot([cx], [cy], "+", color="C0", ms=10, mew=2, label=f"centre ({cx:.2f}, {cy:.2f}) px")
+    ax.set_xlabel("x (px)")
+    ax.set_ylabel("y (px)")
+    ax.set_title("scan sum, mask and ellipse", fontsize=10)
+    ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    if centers is not None:
+        c = np.asarray(centers, float).reshape(-1, 2)
+        ax2 = axes[1]
+        sc = ax2.scatter(c[:, 0], c[:, 1], c=np.arange(len(c)), cmap="viridis", s=12)
+        ax2.plot([cx], [cy], "+", color="C0", ms=10, mew=2, label="scan-sum centre")
+        ax2.set_xlabel("x (px)")
+        ax2.set_ylabel("y (px)")
+        ax2.invert_yaxis()
+        ax2.set_aspect("equal", adjustable="datalim")
+        ax2.set_title("pattern centre per probe position", fontsize=10)
+        ax2.legend(loc="best", fontsize=7)
+        fig.colorbar(sc, ax=ax2, fraction=0.046, pad=0.03, label="probe index (scan order)")
+    return fig
+
+
 def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD,
-          n_bootstrap=N_BOOTSTRAP):
+          n_bootstrap=N_BOOTSTRAP, geometry=None):
     """All figures (PNG bytes) and tables of the report.
 
     Parameters
@@ -593,12 +680,15 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
         The ``[chain]`` section of the configuration.
     threshold, n_bootstrap
         Region threshold and bootstrap resamples (:func:`region_pdfs`).
+    geometry : dict, optional
+        Keywords of :func:`geometry_figure` (``summed``, ``mask``, ``center``,
+        ``distortion``, ``radii``, ``centers``): adds the ``geometry`` figure.
 
     Returns
     -------
     figures : dict
         ``scree``, ``loading_maps``, ``component_pdfs``, ``N_map``,
-        ``intensity_fit`` → PNG bytes.
+        ``intensity_fit`` (and ``geometry``) → PNG bytes.
     content : dict
         ``labels``, ``phases`` (rows of the phase table), ``peaks`` (rows of
         the peak table), ``band_note`` (how the bands were made).
@@ -643,6 +733,8 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
     figures["component_pdfs"] = _png(_pdf_figure(unmix, labels, errors, regions, threshold))
     figures["N_map"] = _png(_n_map_figure(pdf))
     figures["intensity_fit"] = _png(_intensity_figure(ri, pdf, composition, chain))
+    if geometry is not None:
+        figures["geometry"] = _png(geometry_figure(**geometry))
 
     maps = np.asarray(unmix.loadings.data, float)
     closure = unmix.method == "closure"
@@ -754,6 +846,48 @@ figcaption{font-size:90%;color:#444;max-width:1100px}
 pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;font-size:85%}"""
 
 
+def _geometry_section(prov, img):
+    """The Geometry section (figure and fitted numbers) of a run with a [geometry] section."""
+    geo = prov.get("geometry")
+    if not geo:
+        return ""
+    rows = []
+    dist = geo.get("distortion")
+    if dist:
+        ratio = (_value_pm(dist["axis_ratio"], dist.get("axis_ratio_std"))
+                 if "axis_ratio_std" in dist else _fmt(dist["axis_ratio"]))
+        angle = (_value_pm(dist["angle_deg"], dist.get("angle_std_deg"), "°")
+                 if "angle_std_deg" in dist else f"{_fmt(dist['angle_deg'])}°")
+        rows.append(("elliptical distortion", f"{dist['method']}: axis ratio {ratio}, "
+                     f"major axis {angle} from +x"))
+    cen = geo.get("center", {})
+    if cen:
+        text = str(cen.get("method"))
+        if "sum_center_px" in cen:
+            x, y = cen["sum_center_px"]
+            text += f"; scan-sum centre ({x:.2f}, {y:.2f}) px"
+        if "residual_rms_px" in cen:
+            text += (f"; track range {cen['track_range_px'][0]:.2f} × "
+                     f"{cen['track_range_px'][1]:.2f} px, residual about the plane "
+                     f"{cen['residual_rms_px']:.2f} px rms")
+        rows.append(("pattern centres", text))
+    for key, label in (("beam_stop", "beam stop"), ("detector", "detector gaps")):
+        if key in geo:
+            n = geo[key].get("pixels", geo[key].get("gap_pixels"))
+            rows.append((label, f"{n} pixels ({geo[key]['new_pixels']} new in the mask)"))
+    rows.append(("masked pixels", str(geo.get("masked_pixels", ""))))
+    table = "".join(f"<tr><td class=l>{html.escape(k)}</td><td class=l>{html.escape(v)}</td></tr>"
+                    for k, v in rows)
+    return (
+        "<h2>Geometry</h2>\n"
+        + img("geometry", "Left: the scan-summed pattern (log scale) with the mask in red and "
+              "the fitted ellipse at the edges of the fit band, centred on the fitted centre. "
+              "Right: the pattern centre used for each probe position (scan order), the "
+              "integration's per-pattern centres.")
+        + f"\n<table><tr><th class=l>step</th><th class=l>result</th></tr>{table}</table>\n"
+    )
+
+
 def report_html(prov, figures, content):
     """The self-contained HTML report (figures inlined as base64 PNG).
 
@@ -844,6 +978,7 @@ component (the configuration gives no phase names); the colours are those of eve
 {img("scree", "Singular values of the centred G(r) cube against the parallel-analysis noise floor.")}
 </div>
 
+{_geometry_section(prov, img)}
 <h2>Intensity and reduced intensity</h2>
 {img("intensity_fit", "Left: I(s) averaged over all positions with the mean fitted N⟨f²⟩ + C; the green band is the fit window, the dotted line s_min below which φ(s) is extrapolated. Right: φ(s) = s(I − N⟨f²⟩ − C)/(N⟨f⟩²), mean and ±1 sd over single positions (counting noise dominates at high s).")}
 

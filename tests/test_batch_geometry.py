@@ -69,6 +69,54 @@ def test_distortion_applied_in_integration(processed):
     np.testing.assert_allclose(a, prov["geometry"]["distortion"]["matrix"], atol=1e-12)
 
 
+def test_centres_from_the_rings_replace_descan(processed, scan):
+    """With a found beam stop, geometry.center = "auto" is "rings": the centre track feeds the
+    integration (no descan stage), recorded in provenance and in the PDF cube's metadata."""
+    synth, _ = scan
+    prov, out = processed
+    cen = prov["geometry"]["center"]
+    assert cen["method"] == "rings" and cen["navigation_binning"] == 2  # 4 × 4 scan → 2 × 2 blocks
+    truth = np.array(synth.parameters.center[::-1], float)  # (x, y) px, no drift
+    np.testing.assert_allclose(cen["sum_center_px"], truth, atol=0.1)
+    assert "descan" not in prov["stage_seconds"]
+    assert any("descan correction: no (geometry.center = 'rings')" in line
+               for line in prov["plan"])
+    pdf = hs.load(out / "pdf_cube.zspy")
+    centres = np.asarray(pdf.metadata.ePDF.geometry.centers_px)
+    assert centres.shape == (4, 4, 2) and np.abs(centres - truth).max() < 0.2
+    assert pdf.metadata.ePDF.geometry.center.method == "rings"
+    history = [h for h in pdf.metadata.ePDF.history.as_dictionary().values()
+               if h["method"] == "azimuthal_profile"]
+    assert history and history[0]["parameters"]["beam_shift"] == "per-pattern"
+
+
+def test_geometry_figure_and_report_section(processed):
+    prov, out = processed
+    assert (out / "geometry.png").stat().st_size > 10_000
+    assert any(e.endswith("geometry.png") for e in prov["manifest"]["files"])
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Geometry</h2>" in text and 'alt="geometry"' in text
+    assert "pattern centres</td><td class=l>rings; scan-sum centre" in text
+
+
+def test_center_method_resolution_and_band():
+    base = {"chain": {"composition": "SiO2"}}
+    resolved = {
+        (): "descan", (("beam_stop", "auto"),): "rings", (("center", "sum"),): "sum",
+        (("center", "none"),): "none", (("beam_stop", "auto"), ("center", "descan")): "descan",
+    }
+    for geometry, method in resolved.items():
+        cfg = batch.load_config({**base, "geometry": dict(geometry)})
+        assert batch._center_method(cfg) == method, geometry
+    cfg = batch.load_config({**base, "integration": {"descan": False}})
+    assert batch._center_method(cfg) == "none"
+    # the ring band is accepted for ring centres alone
+    cfg = batch.load_config({**base, "geometry": {"center": "rings", "s_range": [0.3, 2.0]}})
+    assert cfg["geometry"]["s_range"] == [0.3, 2.0]
+    with pytest.raises(batch.ConfigError, match="'geometry.center' must be \"auto\" or "):
+        batch.load_config({**base, "geometry": {"center": "ring"}})
+
+
 def test_beam_stop_pixels_in_mask(processed, scan):
     synth, _ = scan
     prov, _ = processed
@@ -103,7 +151,7 @@ def test_given_distortion_and_detector_gaps(tmp_path):
 
 
 @pytest.mark.parametrize("geometry, match", [
-    ({"distortion": "fitt"}, "'geometry.distortion' must be \"fit\" or .*got 'fitt'"),
+    ({"distortion": "fitt"}, "'geometry.distortion' must be \"fit\", \"standard\" or .*got 'fitt'"),
     ({"distortion": [0.9, 30.0]}, "'geometry.distortion' must be .*1 <= axis_ratio <= 2"),
     ({"beam_stop": True}, "'geometry.beam_stop' must be \"auto\".*got True"),
     ({"detector": "merlin_octo"}, "'geometry.detector' must be a detector name: .*merlin_quad"),
@@ -131,10 +179,42 @@ def test_dry_run_lists_the_step_computing_nothing(scan, tmp_path, capsys):
     assert code == 0 and counter.runs == 0
     text = capsys.readouterr().out
     assert ("geometry (one scan sum with the mask): beam stop found on the scan sum; "
-            "elliptical distortion fitted on the scan sum over s 0.4–2.2 Å⁻¹") in text
+            "elliptical distortion fitted on the scan sum over s 0.4–2.2 Å⁻¹; pattern centres "
+            "from the rings of every pattern over s 0.4–2.2 Å⁻¹") in text
+    assert "descan correction: no (geometry.center = 'rings')" in text
     # checked without data: a band beyond the detector corner
     cfg = batch.load_config({"chain": {"composition": "SiO2"},
                              "geometry": {"distortion": "fit", "s_range": [0.3, 4.0]}})
     with pytest.raises(batch.ConfigError, match="'geometry.s_range' = \\[0.3, 4.0\\] reaches"):
         batch.plan(hs.load(path, lazy=True), cfg)
+    # the same check for the ring centres alone (the run would fit rings there too)
+    cfg = batch.load_config({"chain": {"composition": "SiO2"},
+                             "geometry": {"center": "rings", "s_range": [0.3, 4.0]}})
+    with pytest.raises(batch.ConfigError, match="'geometry.s_range' = \\[0.3, 4.0\\] reaches"):
+        batch.plan(hs.load(path, lazy=True), cfg)
     assert not (tmp_path / "out").exists()
+
+
+def test_standard_keys_are_validated(tmp_path):
+    base = {"chain": {"composition": "SiO2"}}
+    missing = tmp_path / "nope.hspy"
+    with pytest.raises(batch.ConfigError, match="'calibration.standard' must be an existing .*nope.hspy.*no such"):
+        batch.load_config({**base, "calibration": {"standard": str(missing)}})
+    au = tmp_path / "au.hspy"
+    data.gold_standard(detector_shape=(64, 64), s_scale=0.08).signal.save(au)
+    with pytest.raises(batch.ConfigError, match="must not be combined with \\['s_per_pixel'\\]"):
+        batch.load_config({**base, "calibration": {"standard": str(au), "s_per_pixel": 0.04}})
+    with pytest.raises(batch.ConfigError, match="'calibration.lattice_parameter_A' needs 'calibration.standard'"):
+        batch.load_config({**base, "calibration": {"lattice_parameter_A": 4.05}})
+    with pytest.raises(batch.ConfigError, match="\"standard\" needs 'calibration.standard'"):
+        batch.load_config({**base, "geometry": {"distortion": "standard"}})
+    # a relative path is relative to the configuration file
+    (tmp_path / "c.toml").write_text('[calibration]\nstandard = "au.hspy"\n'
+                                     '[chain]\ncomposition = "SiO2"\n', encoding="utf-8")
+    cfg = batch.load_config(tmp_path / "c.toml")
+    assert cfg["calibration"]["standard"] == str(au.resolve())
+    # the standard must share the scan's detector; checked by the dry run (plan)
+    scan = data.two_phase_composite(nav_shape=(4, 4), detector_shape=(32, 32), s_scale=0.16)
+    with pytest.raises(batch.ConfigError, match="has a \\(64, 64\\) detector; it must be the "
+                                                "scan's, \\(32, 32\\)"):
+        batch.plan(scan.signal, cfg)

@@ -217,3 +217,34 @@ def test_tuner_labels_inside_the_figure_and_clear_of_the_sliders():
             assert ax.title.get_window_extent(renderer).y1 <= height
     finally:
         plt.close(fig)
+
+
+def test_geometry_figure_draws_the_ellipse_mask_and_track():
+    """The ellipse is drawn where |A·(p − c)| = ρ; labels carry units (the issue-15 contract)."""
+    from pyxem_epdf.physics.calibration import distortion_matrix
+
+    from .test_figure_labels import check_figure
+
+    a = distortion_matrix(1.02, 30.0)
+    y, x = np.mgrid[:64, :60]
+    img = 1.0 + x + y
+    mask = np.hypot(x - 30.2, y - 31.7) < 5
+    track = np.stack(np.meshgrid(30 + 0.1 * np.arange(5), 31 + 0.2 * np.arange(4)), axis=-1)
+    fig = report.geometry_figure(img, mask=mask, center=(30.2, 31.7), distortion=a,
+                                 radii=(10.0, 25.0), centers=track)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    check_figure(fig)
+    ax = fig.axes[0]
+    rings = [ln for ln in ax.lines if ln.get_color() == "C1"]
+    assert len(rings) == 2
+    for line, rho in zip(rings, (10.0, 25.0), strict=True):
+        p = np.stack([line.get_xdata() - 30.2, line.get_ydata() - 31.7])
+        np.testing.assert_allclose(np.hypot(*(a @ p)), rho, rtol=1e-12)
+    assert "mask (" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    track_ax = next(a for a in fig.axes if a.get_title().startswith("pattern centre"))
+    offsets = track_ax.collections[0].get_offsets()
+    np.testing.assert_allclose(offsets, track.reshape(-1, 2))
+    # without a track: one panel
+    assert len([a for a in report.geometry_figure(img).axes if a.get_xlabel()]) == 1
