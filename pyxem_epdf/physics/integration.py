@@ -303,8 +303,20 @@ def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
 
 
 def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, edges, e0,
-                    inv_w, uniform, valid, out):  # pragma: no cover - compiled
-    """A centre per frame: the weights of each non-zero pixel for the frame's centre."""
+                    inv_w, uniform, valid, reach, epad, three, out):  # pragma: no cover - compiled
+    """A centre per frame: the weights of each non-zero pixel for the frame's centre.
+
+    Only the pixels within ``reach`` (Å⁻¹, detector frame) of the frame's centre
+    are read: beyond it |A(p − c)| − h ≥ the outer edge, no weight. With
+    ``three`` (one sub-square, uniform bins at least as wide as the largest
+    footprint half-width h) a footprint covers at most three bins j0..j0+2,
+    j0 = ⌊(r − h − e0)/w⌋: their weights C₁, C₂ − C₁, 1 − C₂ (trapezoid CDF at
+    the two inner edges) are added without branches into an accumulator padded
+    by two bins on each side (``epad``: the edges extended by two bins each
+    way), whose padding takes the parts below the first and above the last
+    edge, which are not counted, as in :func:`_footprint`. Otherwise the
+    general footprint code runs.
+    """
     nb = edges.size - 1
     scratch = np.zeros(nb)
     touched = np.zeros(nb, np.int64)
@@ -312,19 +324,98 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
     js = np.zeros(nb + 2, np.int64)
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
+    n1 = math.sqrt(v1x * v1x + v1y * v1y)
+    n2 = math.sqrt(v2x * v2x + v2y * v2y)
     e_last = edges[nb]
     ny = flat.shape[1] // nx
+    o2 = nb + 4
+    acc = np.zeros(2 * o2)
+    adx, ady = abs(dx), abs(dy)
     for f in range(flat.shape[0]):
         row = flat[f]
         cx, cy = centres[f, 0], centres[f, 1]
-        for i in range(ny):
+        for q in range(2 * o2):
+            acc[q] = 0.0
+        # the rows, and in each row the columns, within reach of the centre
+        ti = (cy - y0) / dy
+        span = reach / ady
+        i_lo = max(int(math.floor(ti - span)) - 1, 0)
+        i_hi = min(int(math.ceil(ti + span)) + 2, ny)
+        tj = (cx - x0) / dx
+        for i in range(i_lo, i_hi):
             qy = y0 + i * dy - cy
+            half2 = reach * reach - qy * qy
+            if half2 < 0:
+                continue
+            half = math.sqrt(half2) / adx
+            j_lo = max(int(math.floor(tj - half)) - 1, 0)
+            j_hi = min(int(math.ceil(tj + half)) + 2, nx)
             bx = a01 * qy
             by = a11 * qy
-            for j in range(nx):
+            for j in range(j_lo, j_hi):
                 p = i * nx + j
                 value = row[p]
                 if value == 0 or not valid[p]:
+                    continue
+                if three:
+                    qx = x0 + j * dx - cx
+                    ux = a00 * qx + bx
+                    uy = a10 * qx + by
+                    r2 = ux * ux + uy * uy
+                    r = math.sqrt(r2)
+                    pa = abs(ux * v1x + uy * v1y)  # = a r, b r: one division for
+                    pb = abs(ux * v2x + uy * v2y)  # 1/r and 1/(2ab) together
+                    if r > 0:
+                        m = max(pa, pb)
+                        n = max(min(pa, pb), 1e-6 * m)
+                        d = 1.0 / (r * m * n)
+                        inv = d * m * n
+                        a = m * inv
+                        b = n * inv
+                        inv_2ab = 0.5 * r2 * r * d
+                    else:
+                        a = max(n1, n2)
+                        b = max(min(n1, n2), 1e-6 * a)
+                        inv_2ab = 0.5 / (a * b)
+                    h = 0.5 * (a + b)
+                    lo = r - h
+                    if r + h <= e0 or lo >= e_last:
+                        continue
+                    g = 0.5 * (a - b)
+                    # padded index of j0 (clamped: only a rounding-level overhang of the
+                    # footprint beyond the padding could move it further)
+                    kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
+                    t = epad[kb + 1] - r
+                    p1 = t + h
+                    p2 = max(t + g, 0.0)
+                    p3 = max(t - g, 0.0)
+                    c1 = 1.0 if t >= h else (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                    t = epad[kb + 2] - r
+                    p1 = t + h
+                    p2 = max(t + g, 0.0)
+                    p3 = max(t - g, 0.0)
+                    c2 = 1.0 if t >= h else (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                    w0 = c1
+                    w1 = c2 - c1
+                    w2 = 1.0 - c2
+                    if value - value != 0:  # NaN or inf: its weights leave n
+                        out[f, 3 * nb] += 1
+                        if 0 <= kb - 2 < nb:
+                            out[f, 2 * nb + kb - 2] += w0
+                        if 0 <= kb - 1 < nb:
+                            out[f, 2 * nb + kb - 1] += w1
+                        if kb < nb:
+                            out[f, 2 * nb + kb] += w2
+                        continue
+                    if value < 0:
+                        out[f, 3 * nb + 1] += 1
+                    v = float(value)
+                    acc[kb] += w0 * v
+                    acc[kb + 1] += w1 * v
+                    acc[kb + 2] += w2 * v
+                    acc[o2 + kb] += w0 * w0 * v
+                    acc[o2 + kb + 1] += w1 * w1 * v
+                    acc[o2 + kb + 2] += w2 * w2 * v
                     continue
                 if k == 1 and uniform:
                     # one footprint per pixel (its bins are distinct), written out in
@@ -414,6 +505,9 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
                     out[f, jb] += w * value
                     out[f, nb + jb] += w * w * value
                     scratch[jb] = 0.0
+        for b in range(nb):
+            out[f, b] += acc[b + 2]
+            out[f, nb + b] += acc[o2 + b + 2]
 
 
 def _lattice_table(grid, x0, dx, y0, dy, jx, jy, a00, a01, a10, a11, k, edges, e0, inv_w,
@@ -825,10 +919,35 @@ def _sums(flat, op, centres=None):
         valid = np.ones(flat.shape[1], np.uint8) if op.mask is None else \
             (~op.mask).ravel().astype(np.uint8)
         op._cache["valid"] = valid
+    reach, epad, three = _shifted_geometry(op)
     _KERNELS["_gather_shifted"](flat, op.detector_shape[1], float(op.kx[0]), dx, float(op.ky[0]),
                                 dy, np.ascontiguousarray(centres, dtype=float), *amat, *rest,
-                                valid, out)
+                                valid, reach, epad, three, out)
     return out
+
+
+def _shifted_geometry(op):
+    """(reach, padded edges, three-bin flag) of the per-pattern kernel, cached.
+
+    A pixel's footprint half-width is at most h_max = (‖A e_x‖ dx + ‖A e_y‖ dy)/2,
+    and |A q| ≥ σ_min |q|, so no pixel farther than (edge + h_max)/σ_min from the
+    centre reaches a bin. With one sub-square and uniform bins of width
+    w ≥ h_max a footprint (width 2h ≤ 2w) covers at most three bins.
+    """
+    if "shifted" not in op._cache:
+        dx, dy = float(op.kx[1] - op.kx[0]), float(op.ky[1] - op.ky[0])
+        a = op.distortion
+        h_max = 0.5 * (np.linalg.norm(a[:, 0]) * abs(dx) + np.linalg.norm(a[:, 1]) * abs(dy))
+        smin = np.linalg.svd(a, compute_uv=False).min()
+        reach = (float(op.edges[-1]) + h_max) / smin * (1 + 1e-9) + 1e-12
+        w = np.diff(op.edges)
+        e0, _, uniform = _edges_info(op.edges)
+        three = bool(op.subpixel == 1 and uniform and h_max <= w[0] * (1 + 1e-9))
+        step = w[0]
+        epad = np.concatenate([e0 + step * np.arange(-2, 0), op.edges,
+                               op.edges[-1] + step * np.arange(1, 3)])
+        op._cache["shifted"] = (reach, epad, three)
+    return op._cache["shifted"]
 
 
 def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid=None):
