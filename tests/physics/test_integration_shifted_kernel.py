@@ -79,3 +79,23 @@ def test_pixels_beyond_reach_are_not_read_and_flat_stays_flat():
     np.testing.assert_array_equal(flat, flat_far)
     res = integration.integrate(frames, op, centres)
     np.testing.assert_allclose(res.mean, 1.0, rtol=1e-3)
+
+
+def test_valid_area_threads_and_shared_tables():
+    """Threads over the centres give the same areas; operators of one geometry share one
+    read-only set of lattice tables, a different bin grid gets its own."""
+    edges = np.linspace(0, 1.1, 23)
+    op = radial_operator(K, K, edges)
+    centres = np.random.default_rng(1).uniform(-0.1, 0.1, (40, 2))
+    one = integration.valid_area(op, centres, threads=1)
+    np.testing.assert_array_equal(integration.valid_area(op, centres, threads=3), one)
+    mask = np.zeros((48, 48), bool)
+    mask[:, :2] = True
+    other = radial_operator(K, K, edges, mask=mask)  # the mask does not enter the tables
+    assert integration._lattice_total(other)[0][1] is integration._lattice_total(op)[0][1]
+    assert not integration._lattice_total(op)[0][1].flags.writeable
+    finer = radial_operator(K, K, np.linspace(0, 1.1, 45))
+    assert integration._lattice_total(finer)[0][1].shape[-1] == 44
+    exact = radial_operator(K, K, edges, mask=mask, center=tuple(centres[3]))
+    np.testing.assert_allclose(integration.valid_area(other, centres[3]), exact.n_valid,
+                               rtol=1e-3)
