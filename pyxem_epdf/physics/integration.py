@@ -333,16 +333,16 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
             half = math.sqrt(half2) / adx
             j_lo = max(int(math.floor(tj - half)) - 1, 0)
             j_hi = min(int(math.ceil(tj + half)) + 2, nx)
-            bx = a01 * qy
-            by = a11 * qy
+            qx0 = x0 - cx  # u = A (p − c) of column 0, then + j A e_x dx per column
+            bx = a01 * qy + a00 * qx0
+            by = a11 * qy + a10 * qx0
+            base = i * nx
             for j in range(j_lo, j_hi):
-                p = i * nx + j
-                value = row[p]
-                if value == 0 or not valid[p]:
+                value = row[base + j]
+                if (value == 0) | (valid[base + j] == 0):  # one branch
                     continue
-                qx = x0 + j * dx - cx
-                ux = a00 * qx + bx
-                uy = a10 * qx + by
+                ux = bx + j * v1x
+                uy = by + j * v1y
                 r2 = ux * ux + uy * uy
                 r = math.sqrt(r2)
                 pa = abs(ux * v1x + uy * v1y)  # = a r, b r: one division for
@@ -394,12 +394,15 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
                 if value < 0:
                     out[f, 3 * nb + 1] += 1
                 v = float(value)
-                acc[kb] += w0 * v
-                acc[kb + 1] += w1 * v
-                acc[kb + 2] += w2 * v
-                acc[o2 + kb] += w0 * w0 * v
-                acc[o2 + kb + 1] += w1 * w1 * v
-                acc[o2 + kb + 2] += w2 * w2 * v
+                wv = w0 * v
+                acc[kb] += wv
+                acc[o2 + kb] += w0 * wv
+                wv = w1 * v
+                acc[kb + 1] += wv
+                acc[o2 + kb + 1] += w1 * wv
+                wv = w2 * v
+                acc[kb + 2] += wv
+                acc[o2 + kb + 2] += w2 * wv
         for b in range(nb):
             out[f, b] += acc[b + 2]
             out[f, nb + b] += acc[o2 + b + 2]
