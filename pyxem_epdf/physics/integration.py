@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -840,7 +841,8 @@ def _distortion(distortion):
 #: the detector size or the centre): building them takes ~10–20 ms per call at 60–120
 #: bins, as long as a 48 × 48 per-pattern integration.
 _TABLES: dict = {}
-_TABLES_MAX = 8
+_TABLES_MAX = 8  # at most 8 × 2 KB per bin (e.g. 8 MB at 500 bins)
+_TABLES_LOCK = threading.Lock()
 
 
 def _lattice_total(op):
@@ -869,9 +871,10 @@ def _lattice_total(op):
             table_in.flags.writeable = False
             table_out.flags.writeable = False
             tables = (table_in, table_out, n_inner)
-            while len(_TABLES) >= _TABLES_MAX:
-                _TABLES.pop(next(iter(_TABLES)))
-            _TABLES[key] = tables
+            with _TABLES_LOCK:
+                while len(_TABLES) >= _TABLES_MAX:
+                    _TABLES.pop(next(iter(_TABLES)), None)
+                _TABLES[key] = tables
         op._cache["table"] = tables
         op._cache["reach"] = reach
     return op._cache["table"], op._cache["reach"]
