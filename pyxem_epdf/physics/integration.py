@@ -19,9 +19,10 @@ Two ways to apply the weights, both in one pass over the frames:
   kernel for the pattern's own centre, for its *non-zero* pixels only (at low
   dose most pixels are zero) and only within reach of the outer edge. No
   operator per centre, no resampling of frames. When the bins are uniform and
-  at least as wide as a footprint's half-width (one bin per pixel or coarser,
-  ``subpixel=1``), a footprint covers at most three bins and its weights are
-  two CDF values, added without branches (:func:`_gather_three`; measured
+  at least 2/3 of a footprint's largest half-width (one bin per pixel or
+  coarser, with or without distortion, ``subpixel=1``), a footprint covers at
+  most three or four bins and its weights are two or three CDF values, added
+  without branches (:func:`_gather_three`; measured
   0.73–0.9 of the fixed-centre rate, benchmarks/bench_integration.py).
   The valid area per bin n(c) of each pattern is
 
@@ -309,15 +310,18 @@ def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
 
 
 def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                  reach, epad, nb, out):  # pragma: no cover - compiled
-    """The three-bin path of :func:`_gather_shifted`, in its own loop."""
+                  reach, epad, nb, four, out):  # pragma: no cover - compiled
+    """The few-bin path of :func:`_gather_shifted`, in its own loop: three bins per
+    footprint (two CDF values), or four with ``four`` (three CDF values; bins
+    narrower than h_max but at least 2 h_max / 3, e.g. one bin per pixel with a
+    distortion matrix or a bin grid slightly finer than the pixels)."""
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
     n1 = math.sqrt(v1x * v1x + v1y * v1y)
     n2 = math.sqrt(v2x * v2x + v2y * v2y)
     e_last = epad[nb + 2]
     ny = flat.shape[1] // nx
-    o2 = nb + 4
+    o2 = nb + 5
     acc = np.zeros(2 * o2)
     adx, ady = abs(dx), abs(dy)
     for f in range(flat.shape[0]):
@@ -385,9 +389,18 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
                 p3 = max(t - g, 0.0)
                 c2 = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
                 c2 = 1.0 if t >= h else c2  # computed first: a select, not a branch
+                c3 = 1.0
+                if four:  # the same for every pixel: predicted
+                    t = epad[kb + 3] - r
+                    p1 = t + h
+                    p2 = max(t + g, 0.0)
+                    p3 = max(t - g, 0.0)
+                    c3 = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                    c3 = 1.0 if t >= h else c3
                 w0 = c1
                 w1 = c2 - c1
-                w2 = 1.0 - c2
+                w2 = c3 - c2
+                w3 = 1.0 - c3
                 if value - value != 0:  # NaN or inf: its weights leave n
                     out[f, 3 * nb] += 1
                     if 0 <= kb - 2 < nb:
@@ -396,6 +409,8 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
                         out[f, 2 * nb + kb - 1] += w1
                     if kb < nb:
                         out[f, 2 * nb + kb] += w2
+                    if kb + 1 < nb:
+                        out[f, 2 * nb + kb + 1] += w3
                     continue
                 if value < 0:
                     out[f, 3 * nb + 1] += 1
@@ -409,30 +424,34 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
                 wv = w2 * v
                 acc[kb + 2] += wv
                 acc[o2 + kb + 2] += w2 * wv
+                if four:
+                    wv = w3 * v
+                    acc[kb + 3] += wv
+                    acc[o2 + kb + 3] += w3 * wv
         for b in range(nb):
             out[f, b] += acc[b + 2]
             out[f, nb + b] += acc[o2 + b + 2]
 
 
 def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, edges, e0,
-                    inv_w, uniform, valid, reach, epad, three, out):  # pragma: no cover - compiled
+                    inv_w, uniform, valid, reach, epad, span, out):  # pragma: no cover - compiled
     """A centre per frame: the weights of each non-zero pixel for the frame's centre.
 
     Only the pixels within ``reach`` (Å⁻¹, detector frame) of the frame's centre
     are read: beyond it |A(p − c)| − h ≥ the outer edge, no weight. With
-    ``three`` (one sub-square, uniform bins at least as wide as the largest
-    footprint half-width h) a footprint covers at most three bins j0..j0+2,
-    j0 = ⌊(r − h − e0)/w⌋: their weights C₁, C₂ − C₁, 1 − C₂ (trapezoid CDF at
-    the two inner edges) are added without branches into an accumulator padded
-    by two bins on each side (``epad``: the edges extended by two bins each
-    way), whose padding takes the parts below the first and above the last
-    edge, which are not counted, as in :func:`_footprint`. Otherwise the
-    general footprint code runs.
+    ``span`` = 3 or 4 (one sub-square, uniform bins of width w ≥ h_max or
+    ≥ 2 h_max / 3, h_max the largest footprint half-width) a footprint covers at
+    most ``span`` bins j0…, j0 = ⌊(r − h − e0)/w⌋: their weights are differences
+    of the trapezoid CDF at the ``span`` − 1 inner edges, added without branches
+    into an accumulator padded by two bins below and three above (``epad``: the
+    edges extended the same way), whose padding takes the parts below the first
+    and above the last edge, which are not counted, as in :func:`_footprint`.
+    ``span`` = 0: the general footprint code.
     """
     nb = edges.size - 1
-    if three:
+    if span:
         _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                      reach, epad, nb, out)
+                      reach, epad, nb, span == 4, out)
         return
     scratch = np.zeros(nb)
     touched = np.zeros(nb, np.int64)
@@ -1026,20 +1045,23 @@ def _sums(flat, op, centres=None):
         valid = np.ones(flat.shape[1], np.uint8) if op.mask is None else \
             (~op.mask).ravel().astype(np.uint8)
         op._cache["valid"] = valid
-    reach, epad, three = _shifted_geometry(op)
+    reach, epad, span = _shifted_geometry(op)
     _KERNELS["_gather_shifted"](flat, op.detector_shape[1], float(op.kx[0]), dx, float(op.ky[0]),
                                 dy, np.ascontiguousarray(centres, dtype=float), *amat, *rest,
-                                valid, reach, epad, three, out)
+                                valid, reach, epad, span, out)
     return out
 
 
 def _shifted_geometry(op):
-    """(reach, padded edges, three-bin flag) of the per-pattern kernel, cached.
+    """(reach, padded edges, bins per footprint: 3, 4 or 0 = general) of the per-pattern
+    kernel, cached.
 
     A pixel's footprint half-width is at most h_max = (‖A e_x‖ dx + ‖A e_y‖ dy)/2,
     and |A q| ≥ σ_min |q|, so no pixel farther than (edge + h_max)/σ_min from the
-    centre reaches a bin. With one sub-square and uniform bins of width
-    w ≥ h_max a footprint (width 2h ≤ 2w) covers at most three bins.
+    centre reaches a bin. With one sub-square and uniform bins of width w a
+    footprint (width 2h ≤ 2 h_max) covers at most three bins if w ≥ h_max, four
+    if w ≥ 2 h_max / 3 (one bin per pixel with any distortion of axis ratio ≤ 2,
+    or the default grid of ``ceil(s_max / step)`` bins, slightly finer than a pixel).
     """
     if "shifted" not in op._cache:
         dx, dy = float(op.kx[1] - op.kx[0]), float(op.ky[1] - op.ky[0])
@@ -1049,11 +1071,16 @@ def _shifted_geometry(op):
         reach = (float(op.edges[-1]) + h_max) / smin * (1 + 1e-9) + 1e-12
         w = np.diff(op.edges)
         e0, _, uniform = _edges_info(op.edges)
-        three = bool(op.subpixel == 1 and uniform and h_max <= w[0] * (1 + 1e-9))
+        span = 0
+        if op.subpixel == 1 and uniform:
+            if h_max <= w[0] * (1 + 1e-9):
+                span = 3
+            elif h_max <= 1.5 * w[0] * (1 + 1e-9):
+                span = 4
         step = w[0]
         epad = np.concatenate([e0 + step * np.arange(-2, 0), op.edges,
-                               op.edges[-1] + step * np.arange(1, 3)])
-        op._cache["shifted"] = (reach, epad, three)
+                               op.edges[-1] + step * np.arange(1, 4)])
+        op._cache["shifted"] = (reach, epad, span)
     return op._cache["shifted"]
 
 

@@ -1,6 +1,6 @@
 """The per-pattern-centre kernel's sums Σ w X, Σ w² X and the non-finite weights equal those
 of the sparse operator built for each pattern's own centre (the same footprint weights),
-for the three-bin path and the general one, with distortion, mask, NaN, negative values,
+for the three- and four-bin paths and the general one, with distortion, mask, NaN, negative values,
 a first edge above 0 and centres on a pixel centre (r = 0)."""
 
 import numpy as np
@@ -23,20 +23,25 @@ def _frames(rng, n):
     return frames
 
 
-CASES = {
-    "one bin per pixel (three-bin path)": dict(edges=np.linspace(0, 1.1, 23)),
-    "coarse bins, first edge 0.2": dict(edges=np.linspace(0.2, 1.1, 10)),
-    "distortion 1.08 @ 30°, mask": dict(edges=np.linspace(0, 1.1, 21),
-                                         distortion=ellipse_matrix(1.08, 30.0), mask=True),
-    "quarter-pixel bins (general path)": dict(edges=np.linspace(0, 1.0, 81)),
-    "non-uniform bins (general path)": dict(edges=np.geomspace(0.05, 1.1, 30)),
-    "subpixel 2 (general path)": dict(edges=np.linspace(0, 1.1, 23), subpixel=2),
+CASES = {  # name: (keywords, bins per footprint of the fast path; 0 = general code)
+    "one bin per pixel": (dict(edges=np.linspace(0, 1.1, 23)), 3),
+    "coarse bins, first edge 0.2": (dict(edges=np.linspace(0.2, 1.1, 10)), 3),
+    "distortion 1.08 @ 30°, mask": (dict(edges=np.linspace(0, 1.1, 21),
+                                          distortion=ellipse_matrix(1.08, 30.0), mask=True), 3),
+    "one bin per pixel, distortion 1.05 @ 60°": (
+        dict(edges=np.linspace(0, 1.1, 23), distortion=ellipse_matrix(1.05, 60.0)), 4),
+    "bins 0.92 px (the default grid's kind)": (dict(edges=np.linspace(0, 1.1, 25)), 4),
+    "bins 0.6 px, distortion 1.4 @ 10°": (
+        dict(edges=np.linspace(0, 1.05, 36), distortion=ellipse_matrix(1.4, 10.0)), 0),
+    "quarter-pixel bins": (dict(edges=np.linspace(0, 1.0, 81)), 0),
+    "non-uniform bins": (dict(edges=np.geomspace(0.05, 1.1, 30)), 0),
+    "subpixel 2": (dict(edges=np.linspace(0, 1.1, 23), subpixel=2), 0),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_kernel_sums_equal_the_exact_per_centre_operator(case):
-    kw = dict(CASES[case])
+    kw, span = dict(CASES[case][0]), CASES[case][1]
     edges = kw.pop("edges")
     if kw.pop("mask", False):
         mask = np.zeros((48, 48), bool)
@@ -50,9 +55,7 @@ def test_kernel_sums_equal_the_exact_per_centre_operator(case):
     op = radial_operator(K, K, edges, **kw)
     flat = integration._native(frames.reshape(8, -1))
     got = integration._sums(flat, op, centres)
-    three = integration._shifted_geometry(op)[2]
-    assert three == (case == "one bin per pixel (three-bin path)"
-                     or case.startswith(("coarse", "distortion")))
+    assert integration._shifted_geometry(op)[2] == span
     nb = edges.size - 1
     for f in range(8):
         exact = radial_operator(K, K, edges, center=tuple(centres[f]), **kw)
