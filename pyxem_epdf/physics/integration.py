@@ -331,9 +331,9 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
             acc[q] = 0.0
         # the rows, and in each row the columns, within reach of the centre
         ti = (cy - y0) / dy
-        span = reach / ady
-        i_lo = max(int(math.floor(ti - span)) - 1, 0)
-        i_hi = min(int(math.ceil(ti + span)) + 2, ny)
+        rows_half = reach / ady
+        i_lo = max(int(math.floor(ti - rows_half)) - 1, 0)
+        i_hi = min(int(math.ceil(ti + rows_half)) + 2, ny)
         tj = (cx - x0) / dx
         for i in range(i_lo, i_hi):
             qy = y0 + i * dy - cy
@@ -459,23 +459,17 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
     js = np.zeros(nb + 2, np.int64)
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
-    n1 = math.sqrt(v1x * v1x + v1y * v1y)
-    n2 = math.sqrt(v2x * v2x + v2y * v2y)
     e_last = edges[nb]
     ny = flat.shape[1] // nx
-    o2 = nb + 4
-    acc = np.zeros(2 * o2)
     adx, ady = abs(dx), abs(dy)
     for f in range(flat.shape[0]):
         row = flat[f]
         cx, cy = centres[f, 0], centres[f, 1]
-        for q in range(2 * o2):
-            acc[q] = 0.0
         # the rows, and in each row the columns, within reach of the centre
         ti = (cy - y0) / dy
-        span = reach / ady
-        i_lo = max(int(math.floor(ti - span)) - 1, 0)
-        i_hi = min(int(math.ceil(ti + span)) + 2, ny)
+        rows_half = reach / ady
+        i_lo = max(int(math.floor(ti - rows_half)) - 1, 0)
+        i_hi = min(int(math.ceil(ti + rows_half)) + 2, ny)
         tj = (cx - x0) / dx
         for i in range(i_lo, i_hi):
             qy = y0 + i * dy - cy
@@ -580,9 +574,6 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
                     out[f, jb] += w * value
                     out[f, nb + jb] += w * w * value
                     scratch[jb] = 0.0
-        for b in range(nb):
-            out[f, b] += acc[b + 2]
-            out[f, nb + b] += acc[o2 + b + 2]
 
 
 def _lattice_table(grid, x0, dx, y0, dy, jx, jy, a00, a01, a10, a11, k, edges, e0, inv_w,
@@ -1006,7 +997,7 @@ def valid_area(op, centres, *, threads=None):
 
         bounds = np.linspace(0, flat.shape[0], threads + 1).astype(int)
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]))
+            list(pool.map(run, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
     else:
         run(slice(None))
     return out.reshape(centres.shape[:-1] + (-1,))
