@@ -67,6 +67,9 @@ TABLE_GRID_INNER = 16
 INNER_RADIUS = 12.0
 #: Bins below this radius (pixels) get their valid area summed exactly per pattern.
 EXACT_RADIUS = 1.5
+#: Most bins a pixel footprint may cover for the per-pattern few-bin kernel
+#: (8: bins down to ~1/5 of a pixel); finer bins or sub-pixels use the general code.
+SPAN_MAX = 8
 
 
 @dataclass(frozen=True)
@@ -310,19 +313,21 @@ def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
 
 
 def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                  reach, epad, nb, four, out):  # pragma: no cover - compiled
-    """The few-bin path of :func:`_gather_shifted`, in its own loop: three bins per
-    footprint (two CDF values), or four with ``four`` (three CDF values; bins
-    narrower than h_max but at least 2 h_max / 3, e.g. one bin per pixel with a
-    distortion matrix or a bin grid slightly finer than the pixels)."""
+                  reach, epad, nb, nspan, out):  # pragma: no cover - compiled
+    """The few-bin path of :func:`_gather_shifted`, in its own loop: at most ``nspan``
+    bins per footprint, weights from ``nspan`` − 1 CDF values. 3 and 4 (bins at
+    least h_max or 2 h_max / 3 wide, e.g. one bin per pixel, with a distortion
+    matrix or a grid slightly finer than the pixels) are written out; 5–8 (finer
+    bins) run a loop of fixed length."""
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
     n1 = math.sqrt(v1x * v1x + v1y * v1y)
     n2 = math.sqrt(v2x * v2x + v2y * v2y)
     e_last = epad[nb + 2]
     ny = flat.shape[1] // nx
-    o2 = nb + 5
+    o2 = nb + 2 + max(nspan, 5)
     acc = np.zeros(2 * o2)
+    four = nspan == 4
     adx, ady = abs(dx), abs(dy)
     for f in range(flat.shape[0]):
         row = flat[f]
@@ -343,16 +348,19 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
             half = math.sqrt(half2) / adx
             j_lo = max(int(math.floor(tj - half)) - 1, 0)
             j_hi = min(int(math.ceil(tj + half)) + 2, nx)
-            qx0 = x0 - cx  # u = A (p − c) of column 0, then + j A e_x dx per column
-            bx = a01 * qy + a00 * qx0
-            by = a11 * qy + a10 * qx0
+            bx = a01 * qy
+            by = a11 * qy
             base = i * nx
             for j in range(j_lo, j_hi):
                 value = row[base + j]
                 if (value == 0) | (valid[base + j] == 0):  # one branch
                     continue
-                ux = bx + j * v1x
-                uy = by + j * v1y
+                # p − c rounded as the operator rounds it (a pixel on the centre then
+                # gets r = 0 in both, not a rounding residue whose direction would set
+                # its footprint's widths)
+                qx = x0 + j * dx - cx
+                ux = a00 * qx + bx
+                uy = a10 * qx + by
                 r2 = ux * ux + uy * uy
                 r = math.sqrt(r2)
                 pa = abs(ux * v1x + uy * v1y)  # = a r, b r: one division for
@@ -377,6 +385,30 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
                 # padded index of j0 (clamped: only a rounding-level overhang of the
                 # footprint beyond the padding could move it further)
                 kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
+                if nspan > 4:  # the same for every pixel: predicted
+                    finite = value - value == 0
+                    if not finite:
+                        out[f, 3 * nb] += 1
+                    elif value < 0:
+                        out[f, 3 * nb + 1] += 1
+                    v = float(value)
+                    below = 0.0
+                    for q in range(nspan):
+                        t = epad[kb + 1 + q] - r
+                        p1 = t + h
+                        p2 = max(t + g, 0.0)
+                        p3 = max(t - g, 0.0)
+                        c = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                        c = 1.0 if (t >= h) | (q == nspan - 1) else c
+                        w = c - below
+                        below = c
+                        if finite:
+                            wv = w * v
+                            acc[kb + q] += wv
+                            acc[o2 + kb + q] += w * wv
+                        elif 0 <= kb + q - 2 < nb:
+                            out[f, 2 * nb + kb + q - 2] += w
+                    continue
                 t = epad[kb + 1] - r
                 p1 = t + h
                 p2 = max(t + g, 0.0)
@@ -439,19 +471,20 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
 
     Only the pixels within ``reach`` (Å⁻¹, detector frame) of the frame's centre
     are read: beyond it |A(p − c)| − h ≥ the outer edge, no weight. With
-    ``span`` = 3 or 4 (one sub-square, uniform bins of width w ≥ h_max or
-    ≥ 2 h_max / 3, h_max the largest footprint half-width) a footprint covers at
-    most ``span`` bins j0…, j0 = ⌊(r − h − e0)/w⌋: their weights are differences
-    of the trapezoid CDF at the ``span`` − 1 inner edges, added without branches
-    into an accumulator padded by two bins below and three above (``epad``: the
-    edges extended the same way), whose padding takes the parts below the first
-    and above the last edge, which are not counted, as in :func:`_footprint`.
+    ``span`` = 3 … SPAN_MAX (one sub-square, uniform bins of width w with
+    2 h_max ≤ (span − 1) w, h_max the largest footprint half-width) a footprint
+    covers at most ``span`` bins j0…, j0 = ⌊(r − h − e0)/w⌋: their weights are
+    differences of the trapezoid CDF at the ``span`` − 1 inner edges, added
+    without branches into an accumulator padded by two bins below and SPAN_MAX
+    above (``epad``: the edges extended the same way), whose padding takes the
+    parts below the first and above the last edge, which are not counted, as in
+    :func:`_footprint`.
     ``span`` = 0: the general footprint code.
     """
     nb = edges.size - 1
     if span:
         _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                      reach, epad, nb, span == 4, out)
+                      reach, epad, nb, span, out)
         return
     scratch = np.zeros(nb)
     touched = np.zeros(nb, np.int64)
@@ -1044,15 +1077,16 @@ def _sums(flat, op, centres=None):
 
 
 def _shifted_geometry(op):
-    """(reach, padded edges, bins per footprint: 3, 4 or 0 = general) of the per-pattern
-    kernel, cached.
+    """(reach, padded edges, bins per footprint: 3 … SPAN_MAX, or 0 = general) of the
+    per-pattern kernel, cached.
 
     A pixel's footprint half-width is at most h_max = (‖A e_x‖ dx + ‖A e_y‖ dy)/2,
     and |A q| ≥ σ_min |q|, so no pixel farther than (edge + h_max)/σ_min from the
     centre reaches a bin. With one sub-square and uniform bins of width w a
     footprint (width 2h ≤ 2 h_max) covers at most three bins if w ≥ h_max, four
     if w ≥ 2 h_max / 3 (one bin per pixel with any distortion of axis ratio ≤ 2,
-    or the default grid of ``ceil(s_max / step)`` bins, slightly finer than a pixel).
+    or the default grid of ``ceil(s_max / step)`` bins, slightly finer than a
+    pixel), S if 2 h_max ≤ (S − 1) w.
     """
     if "shifted" not in op._cache:
         dx, dy = float(op.kx[1] - op.kx[0]), float(op.ky[1] - op.ky[0])
@@ -1064,13 +1098,12 @@ def _shifted_geometry(op):
         e0, _, uniform = _edges_info(op.edges)
         span = 0
         if op.subpixel == 1 and uniform:
-            if h_max <= w[0] * (1 + 1e-9):
-                span = 3
-            elif h_max <= 1.5 * w[0] * (1 + 1e-9):
-                span = 4
+            # footprint width 2h ≤ 2 h_max ≤ (S − 1) w: at most S bins
+            span = max(3, int(math.ceil(2 * h_max / w[0] * (1 - 1e-9))) + 1)
+            span = span if span <= SPAN_MAX else 0
         step = w[0]
         epad = np.concatenate([e0 + step * np.arange(-2, 0), op.edges,
-                               op.edges[-1] + step * np.arange(1, 4)])
+                               op.edges[-1] + step * np.arange(1, SPAN_MAX + 1)])
         op._cache["shifted"] = (reach, epad, span)
     return op._cache["shifted"]
 

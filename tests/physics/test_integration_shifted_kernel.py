@@ -1,6 +1,6 @@
 """The per-pattern-centre kernel's sums Σ w X, Σ w² X and the non-finite weights equal those
 of the sparse operator built for each pattern's own centre (the same footprint weights),
-for the three- and four-bin paths and the general one, with distortion, mask, NaN, negative values,
+for the few-bin paths (3, 4, 5–8 bins per footprint) and the general one, with distortion, mask, NaN, negative values,
 a first edge above 0 and centres on a pixel centre (r = 0)."""
 
 import numpy as np
@@ -32,7 +32,9 @@ CASES = {  # name: (keywords, bins per footprint of the fast path; 0 = general c
         dict(edges=np.linspace(0, 1.1, 23), distortion=ellipse_matrix(1.05, 60.0)), 4),
     "bins 0.92 px (the default grid's kind)": (dict(edges=np.linspace(0, 1.1, 25)), 4),
     "bins 0.6 px, distortion 1.4 @ 10°": (
-        dict(edges=np.linspace(0, 1.05, 36), distortion=ellipse_matrix(1.4, 10.0)), 0),
+        dict(edges=np.linspace(0, 1.05, 36), distortion=ellipse_matrix(1.4, 10.0)), 5),
+    "half-pixel bins, first edge 0.1": (dict(edges=np.linspace(0.1, 1.1, 41)), 5),
+    "bins 0.3 px": (dict(edges=np.linspace(0, 1.05, 71)), 8),
     "quarter-pixel bins": (dict(edges=np.linspace(0, 1.0, 81)), 0),
     "non-uniform bins": (dict(edges=np.geomspace(0.05, 1.1, 30)), 0),
     "subpixel 2": (dict(edges=np.linspace(0, 1.1, 23), subpixel=2), 0),
