@@ -22,7 +22,7 @@ Two ways to apply the weights, both in one pass over the frames:
   at least 2/3 of a footprint's largest half-width (one bin per pixel or
   coarser, with or without distortion, ``subpixel=1``), a footprint covers at
   most three or four bins and its weights are two or three CDF values, added
-  without branches (:func:`_gather_three`; measured
+  without branches (:func:`_gather_few`; measured
   0.73–0.9 of the fixed-centre rate, benchmarks/bench_integration.py).
   The valid area per bin n(c) of each pattern is
 
@@ -312,18 +312,24 @@ def _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, uniform, ws, js):
     return n
 
 
-def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                  reach, epad, nb, out):  # pragma: no cover - compiled
-    """:func:`_gather_shifted` for at most three bins per footprint (w ≥ h_max): two
-    CDF values per pixel, written out, in a loop of its own (a run-time choice of
-    the span inside this loop cost ~12 % on an idle machine, measured)."""
+def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
+                  reach, epad, nb, inner, out):  # pragma: no cover - compiled
+    """:func:`_gather_shifted` for at most S = len(inner) + 1 bins per footprint.
+
+    ``inner`` = (1, …, S − 1), the offsets of the footprint's inner edges from the
+    padded index of its first bin: a tuple, so that its length is part of the
+    argument types and each S (3: bins ≥ h_max wide, one bin per pixel; 4: one bin
+    per pixel with a distortion matrix or the default grid slightly finer than a
+    pixel; up to SPAN_MAX) is compiled on its own with the loop over the edges
+    unrolled (a span chosen at run time inside the loop cost 12–40 %, measured).
+    """
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
     n1 = math.sqrt(v1x * v1x + v1y * v1y)
     n2 = math.sqrt(v2x * v2x + v2y * v2y)
     e_last = epad[nb + 2]
     ny = flat.shape[1] // nx
-    o2 = nb + 5
+    o2 = nb + 3 + len(inner)
     acc = np.zeros(2 * o2)
     qxs = np.empty(nx)
     adx, ady = abs(dx), abs(dy)
@@ -383,170 +389,59 @@ def _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv
                 # padded index of j0 (clamped: only a rounding-level overhang of the
                 # footprint beyond the padding could move it further)
                 kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
-                t = epad[kb + 1] - r
-                p1 = t + h
-                p2 = max(t + g, 0.0)
-                p3 = max(t - g, 0.0)
-                c1 = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
-                c1 = 1.0 if t >= h else c1  # computed first: a select, not a branch
-                t = epad[kb + 2] - r
-                p1 = t + h
-                p2 = max(t + g, 0.0)
-                p3 = max(t - g, 0.0)
-                c2 = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
-                c2 = 1.0 if t >= h else c2  # computed first: a select, not a branch
-                w0 = c1
-                w1 = c2 - c1
-                w2 = 1.0 - c2
-                if value - value != 0:  # NaN or inf: its weights leave n
-                    out[f, 3 * nb] += 1
-                    if 0 <= kb - 2 < nb:
-                        out[f, 2 * nb + kb - 2] += w0
-                    if 0 <= kb - 1 < nb:
-                        out[f, 2 * nb + kb - 1] += w1
-                    if kb < nb:
-                        out[f, 2 * nb + kb] += w2
-                    continue
-                if value < 0:
-                    out[f, 3 * nb + 1] += 1
-                v = float(value)
-                wv = w0 * v
-                acc[kb] += wv
-                acc[o2 + kb] += w0 * wv
-                wv = w1 * v
-                acc[kb + 1] += wv
-                acc[o2 + kb + 1] += w1 * wv
-                wv = w2 * v
-                acc[kb + 2] += wv
-                acc[o2 + kb + 2] += w2 * wv
-        for b in range(nb):
-            out[f, b] += acc[b + 2]
-            out[f, nb + b] += acc[o2 + b + 2]
-
-
-def _gather_span(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                  reach, epad, nb, nspan, out):  # pragma: no cover - compiled
-    """:func:`_gather_shifted` for 4 … SPAN_MAX bins per footprint (bins narrower than
-    h_max: one bin per pixel with a distortion matrix, the default grid slightly
-    finer than a pixel, finer bins): ``nspan`` − 1 CDF values per pixel in a loop
-    of fixed length."""
-    v1x, v1y = a00 * dx, a10 * dx
-    v2x, v2y = a01 * dy, a11 * dy
-    n1 = math.sqrt(v1x * v1x + v1y * v1y)
-    n2 = math.sqrt(v2x * v2x + v2y * v2y)
-    e_last = epad[nb + 2]
-    ny = flat.shape[1] // nx
-    o2 = nb + 2 + nspan
-    acc = np.zeros(2 * o2)
-    qxs = np.empty(nx)
-    adx, ady = abs(dx), abs(dy)
-    for f in range(flat.shape[0]):
-        row = flat[f]
-        cx, cy = centres[f, 0], centres[f, 1]
-        for q in range(2 * o2):
-            acc[q] = 0.0
-        for j in range(nx):  # p − c of each column, rounded as the operator rounds it
-            qxs[j] = x0 + j * dx - cx
-        # the rows, and in each row the columns, within reach of the centre
-        ti = (cy - y0) / dy
-        rows_half = reach / ady
-        i_lo = max(int(math.floor(ti - rows_half)) - 1, 0)
-        i_hi = min(int(math.ceil(ti + rows_half)) + 2, ny)
-        tj = (cx - x0) / dx
-        for i in range(i_lo, i_hi):
-            qy = y0 + i * dy - cy
-            half2 = reach * reach - qy * qy
-            if half2 < 0:
-                continue
-            half = math.sqrt(half2) / adx
-            j_lo = max(int(math.floor(tj - half)) - 1, 0)
-            j_hi = min(int(math.ceil(tj + half)) + 2, nx)
-            bx = a01 * qy
-            by = a11 * qy
-            base = i * nx
-            for j in range(j_lo, j_hi):
-                value = row[base + j]
-                if (value == 0) | (valid[base + j] == 0):  # one branch
-                    continue
-                qx = qxs[j]
-                ux = a00 * qx + bx
-                uy = a10 * qx + by
-                r2 = ux * ux + uy * uy
-                r = math.sqrt(r2)
-                pa = abs(ux * v1x + uy * v1y)  # = a r, b r: one division for
-                pb = abs(ux * v2x + uy * v2y)  # 1/r and 1/(2ab) together
-                if r > 0:
-                    m = max(pa, pb)
-                    n = max(min(pa, pb), 1e-6 * m)
-                    d = 1.0 / (r * m * n)
-                    inv = d * m * n
-                    a = m * inv
-                    b = n * inv
-                    inv_2ab = 0.5 * r2 * r * d
-                else:
-                    a = max(n1, n2)
-                    b = max(min(n1, n2), 1e-6 * a)
-                    inv_2ab = 0.5 / (a * b)
-                h = 0.5 * (a + b)
-                lo = r - h
-                if r + h <= e0 or lo >= e_last:
-                    continue
-                g = 0.5 * (a - b)
-                # padded index of j0 (clamped: only a rounding-level overhang of the
-                # footprint beyond the padding could move it further)
-                kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
-                finite = value - value == 0
+                finite = value - value == 0  # NaN or inf: its weights leave n
                 if not finite:
                     out[f, 3 * nb] += 1
                 elif value < 0:
                     out[f, 3 * nb + 1] += 1
                 v = float(value)
                 below = 0.0
-                for q in range(nspan):
-                    t = epad[kb + 1 + q] - r
+                for o in inner:  # the CDF at the inner edges: S − 1 selects, no branch
+                    t = epad[kb + o] - r
                     p1 = t + h
                     p2 = max(t + g, 0.0)
                     p3 = max(t - g, 0.0)
                     c = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
-                    c = 1.0 if (t >= h) | (q == nspan - 1) else c
+                    c = 1.0 if t >= h else c  # computed first: a select, not a branch
                     w = c - below
                     below = c
+                    k = kb + o - 1
                     if finite:
                         wv = w * v
-                        acc[kb + q] += wv
-                        acc[o2 + kb + q] += w * wv
-                    elif 0 <= kb + q - 2 < nb:
-                        out[f, 2 * nb + kb + q - 2] += w
+                        acc[k] += wv
+                        acc[o2 + k] += w * wv
+                    elif 0 <= k - 2 < nb:
+                        out[f, 2 * nb + k - 2] += w
+                w = 1.0 - below
+                k = kb + len(inner)
+                if finite:
+                    wv = w * v
+                    acc[k] += wv
+                    acc[o2 + k] += w * wv
+                elif 0 <= k - 2 < nb:
+                    out[f, 2 * nb + k - 2] += w
         for b in range(nb):
             out[f, b] += acc[b + 2]
             out[f, nb + b] += acc[o2 + b + 2]
 
 
 def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, edges, e0,
-                    inv_w, uniform, valid, reach, epad, span, out):  # pragma: no cover - compiled
-    """A centre per frame: the weights of each non-zero pixel for the frame's centre.
+                    inv_w, uniform, valid, reach, out):  # pragma: no cover - compiled
+    """A centre per frame: the weights of each non-zero pixel for the frame's centre
+    (the general footprint code: sub-pixels, non-uniform or very fine bins).
 
     Only the pixels within ``reach`` (Å⁻¹, detector frame) of the frame's centre
-    are read: beyond it |A(p − c)| − h ≥ the outer edge, no weight. With
-    ``span`` = 3 … SPAN_MAX (one sub-square, uniform bins of width w with
-    2 h_max ≤ (span − 1) w, h_max the largest footprint half-width) a footprint
-    covers at most ``span`` bins j0…, j0 = ⌊(r − h − e0)/w⌋: their weights are
-    differences of the trapezoid CDF at the ``span`` − 1 inner edges, added
-    without branches into an accumulator padded by two bins below and SPAN_MAX
-    above (``epad``: the edges extended the same way), whose padding takes the
-    parts below the first and above the last edge, which are not counted, as in
-    :func:`_footprint`.
-    ``span`` = 0: the general footprint code.
+    are read: beyond it |A(p − c)| − h ≥ the outer edge, no weight. With one
+    sub-square and uniform bins of width w, 2 h_max ≤ (S − 1) w, S ≤ SPAN_MAX
+    (h_max the largest footprint half-width), :func:`_gather_few` runs instead:
+    a footprint covers at most S bins j0…, j0 = ⌊(r − h − e0)/w⌋, whose weights
+    are differences of the trapezoid CDF at the S − 1 inner edges, added without
+    branches into an accumulator padded by two bins below and S above (``epad``:
+    the edges extended by two bins below and SPAN_MAX above), whose padding takes
+    the parts below the first and above the last edge, which are not counted, as
+    in :func:`_footprint`.
     """
     nb = edges.size - 1
-    if span == 3:
-        _gather_three(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                      reach, epad, nb, out)
-        return
-    if span:
-        _gather_span(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w, valid,
-                     reach, epad, nb, span, out)
-        return
     scratch = np.zeros(nb)
     touched = np.zeros(nb, np.int64)
     ws = np.zeros(nb + 2)
@@ -827,11 +722,11 @@ def _compile():
 
     jit = numba.njit(nogil=True)
     g = globals()
-    for name in ("_bin_of", "_footprint", "_spread", "_interp_periodic", "_gather_three",
-                 "_gather_span"):
+    for name in ("_bin_of", "_footprint", "_spread", "_interp_periodic"):
         g[name] = jit(g[name])
     return {name: _enable_cache(jit(g[name])) for name in
-            ("_operator_entries", "_gather", "_gather_shifted", "_lattice_table", "_valid_area")}
+            ("_operator_entries", "_gather", "_gather_shifted", "_gather_few", "_lattice_table",
+             "_valid_area")}
 
 
 _KERNELS = _compile()
@@ -1132,9 +1027,15 @@ def _sums(flat, op, centres=None):
             (~op.mask).ravel().astype(np.uint8)
         op._cache["valid"] = valid
     reach, epad, span = _shifted_geometry(op)
-    _KERNELS["_gather_shifted"](flat, op.detector_shape[1], float(op.kx[0]), dx, float(op.ky[0]),
-                                dy, np.ascontiguousarray(centres, dtype=float), *amat, *rest,
-                                valid, reach, epad, span, out)
+    centres = np.ascontiguousarray(centres, dtype=float)
+    nx = op.detector_shape[1]
+    if span:  # compiled once per span (the tuple's length is part of its type)
+        _KERNELS["_gather_few"](flat, nx, float(op.kx[0]), dx, float(op.ky[0]), dy, centres,
+                                *amat, rest[2], rest[3], valid, reach, epad,
+                                op.edges.size - 1, tuple(range(1, span)), out)
+    else:
+        _KERNELS["_gather_shifted"](flat, nx, float(op.kx[0]), dx, float(op.ky[0]), dy, centres,
+                                    *amat, *rest, valid, reach, out)
     return out
 
 
