@@ -325,8 +325,9 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
     """
     v1x, v1y = a00 * dx, a10 * dx
     v2x, v2y = a01 * dy, a11 * dy
-    n1 = math.sqrt(v1x * v1x + v1y * v1y)
-    n2 = math.sqrt(v2x * v2x + v2y * v2y)
+    edges = epad[2:nb + 3]
+    ws = np.zeros(nb + 2)
+    js = np.zeros(nb + 2, np.int64)
     e_last = epad[nb + 2]
     ny = flat.shape[1] // nx
     o2 = nb + 3 + len(inner)
@@ -377,10 +378,22 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
                     a = m * inv
                     b = n * inv
                     inv_2ab = 0.5 * r2 * r * d
-                else:
-                    a = max(n1, n2)
-                    b = max(min(n1, n2), 1e-6 * a)
-                    inv_2ab = 0.5 / (a * b)
+                else:  # on the centre: a footprint up to (|v1| + |v2|)/2 wide, which
+                    # may exceed the span (h_max in _shifted_geometry leaves r = 0 out)
+                    nt = _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, True, ws, js)
+                    if value - value != 0:
+                        out[f, 3 * nb] += 1
+                        for q in range(nt):
+                            out[f, 2 * nb + js[q]] += ws[q]
+                        continue
+                    if value < 0:
+                        out[f, 3 * nb + 1] += 1
+                    v = float(value)
+                    for q in range(nt):
+                        wv = ws[q] * v
+                        acc[js[q] + 2] += wv
+                        acc[o2 + js[q] + 2] += ws[q] * wv
+                    continue
                 h = 0.5 * (a + b)
                 lo = r - h
                 if r + h <= e0 or lo >= e_last:
@@ -1043,26 +1056,32 @@ def _shifted_geometry(op):
     """(reach, padded edges, bins per footprint: 3 … SPAN_MAX, or 0 = general) of the
     per-pattern kernel, cached.
 
-    A pixel's footprint half-width is at most h_max = (‖A e_x‖ dx + ‖A e_y‖ dy)/2,
-    and |A q| ≥ σ_min |q|, so no pixel farther than (edge + h_max)/σ_min from the
-    centre reaches a bin. With one sub-square and uniform bins of width w a
-    footprint (width 2h ≤ 2 h_max) covers at most three bins if w ≥ h_max, four
-    if w ≥ 2 h_max / 3 (one bin per pixel with any distortion of axis ratio ≤ 2,
-    or the default grid of ``ceil(s_max / step)`` bins, slightly finer than a
-    pixel), S if 2 h_max ≤ (S − 1) w.
+    A pixel's footprint half-width h = (|û·v1| + |û·v2|)/2 (v1 = A e_x dx,
+    v2 = A e_y dy) is at most (‖v1‖ + ‖v2‖)/2 (reached on the centre, r = 0), and
+    |A q| ≥ σ_min |q|, so no pixel farther than (edge + that)/σ_min from the
+    centre reaches a bin. Off the centre h ≤ max(‖v1 + v2‖, ‖v1 − v2‖)/2 (0.707 px
+    without distortion), so with one sub-square and uniform bins of width w a
+    footprint covers at most S bins, 2 h ≤ (S − 1) w: S = 3 down to bins of
+    0.707 px (one bin per pixel, with a distortion of axis ratio ≤ 2, or the
+    default grid slightly finer than a pixel), 4 down to 0.47 px, …; the pixel
+    on the centre is spread by :func:`_footprint` itself.
     """
     if "shifted" not in op._cache:
         dx, dy = float(op.kx[1] - op.kx[0]), float(op.ky[1] - op.ky[0])
         a = op.distortion
-        h_max = 0.5 * (np.linalg.norm(a[:, 0]) * abs(dx) + np.linalg.norm(a[:, 1]) * abs(dy))
+        v1, v2 = a[:, 0] * dx, a[:, 1] * dy
+        h_max = 0.5 * (np.linalg.norm(v1) + np.linalg.norm(v2))  # any r, also r = 0
         smin = np.linalg.svd(a, compute_uv=False).min()
         reach = (float(op.edges[-1]) + h_max) / smin * (1 + 1e-9) + 1e-12
+        # for r > 0: h = (|û·v1| + |û·v2|)/2 ≤ max(|v1 + v2|, |v1 − v2|)/2 (0.707 px
+        # without distortion; + the 1e-6 floor on the smaller width)
+        h_span = 0.5 * max(np.linalg.norm(v1 + v2), np.linalg.norm(v1 - v2)) * (1 + 2e-6)
         w = np.diff(op.edges)
         e0, _, uniform = _edges_info(op.edges)
         span = 0
         if op.subpixel == 1 and uniform:
-            # footprint width 2h ≤ 2 h_max ≤ (S − 1) w: at most S bins
-            span = max(3, int(math.ceil(2 * h_max / w[0] * (1 - 1e-9))) + 1)
+            # footprint width 2h ≤ 2 h_span ≤ (S − 1) w: at most S bins
+            span = max(3, int(math.ceil(2 * h_span / w[0] * (1 - 1e-9))) + 1)
             span = span if span <= SPAN_MAX else 0
         step = w[0]
         epad = np.concatenate([e0 + step * np.arange(-2, 0), op.edges,

@@ -29,13 +29,15 @@ CASES = {  # name: (keywords, bins per footprint of the fast path; 0 = general c
     "distortion 1.08 @ 30°, mask": (dict(edges=np.linspace(0, 1.1, 21),
                                           distortion=ellipse_matrix(1.08, 30.0), mask=True), 3),
     "one bin per pixel, distortion 1.05 @ 60°": (
-        dict(edges=np.linspace(0, 1.1, 23), distortion=ellipse_matrix(1.05, 60.0)), 4),
-    "bins 0.92 px (the default grid's kind)": (dict(edges=np.linspace(0, 1.1, 25)), 4),
+        dict(edges=np.linspace(0, 1.1, 23), distortion=ellipse_matrix(1.05, 60.0)), 3),
+    "bins 0.92 px (the default grid's kind)": (dict(edges=np.linspace(0, 1.1, 25)), 3),
+    "bins 0.7 px": (dict(edges=np.linspace(0, 1.05, 31)), 4),
     "bins 0.6 px, distortion 1.4 @ 10°": (
-        dict(edges=np.linspace(0, 1.05, 36), distortion=ellipse_matrix(1.4, 10.0)), 5),
-    "half-pixel bins, first edge 0.1": (dict(edges=np.linspace(0.1, 1.1, 41)), 5),
-    "bins 0.3 px": (dict(edges=np.linspace(0, 1.05, 71)), 8),
-    "quarter-pixel bins": (dict(edges=np.linspace(0, 1.0, 81)), 0),
+        dict(edges=np.linspace(0, 1.05, 36), distortion=ellipse_matrix(1.4, 10.0)), 4),
+    "half-pixel bins, first edge 0.1": (dict(edges=np.linspace(0.1, 1.1, 41)), 4),
+    "bins 0.3 px": (dict(edges=np.linspace(0, 1.05, 71)), 6),
+    "quarter-pixel bins": (dict(edges=np.linspace(0, 1.0, 81)), 7),
+    "bins 0.15 px": (dict(edges=np.linspace(0, 0.9, 121)), 0),
     "non-uniform bins": (dict(edges=np.geomspace(0.05, 1.1, 30)), 0),
     "subpixel 2": (dict(edges=np.linspace(0, 1.1, 23), subpixel=2), 0),
 }
