@@ -333,6 +333,7 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
     o2 = nb + 3 + len(inner)
     acc = np.zeros(2 * o2)
     qxs = np.empty(nx)
+    wts = np.empty(len(inner) + 1)
     adx, ady = abs(dx), abs(dy)
     for f in range(flat.shape[0]):
         row = flat[f]
@@ -402,12 +403,6 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
                 # padded index of j0 (clamped: only a rounding-level overhang of the
                 # footprint beyond the padding could move it further)
                 kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
-                finite = value - value == 0  # NaN or inf: its weights leave n
-                if not finite:
-                    out[f, 3 * nb] += 1
-                elif value < 0:
-                    out[f, 3 * nb + 1] += 1
-                v = float(value)
                 below = 0.0
                 for o in inner:  # the CDF at the inner edges: S − 1 selects, no branch
                     t = epad[kb + o] - r
@@ -416,23 +411,22 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
                     p3 = max(t - g, 0.0)
                     c = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
                     c = 1.0 if t >= h else c  # computed first: a select, not a branch
-                    w = c - below
+                    wts[o - 1] = c - below
                     below = c
-                    k = kb + o - 1
-                    if finite:
-                        wv = w * v
-                        acc[k] += wv
-                        acc[o2 + k] += w * wv
-                    elif 0 <= k - 2 < nb:
-                        out[f, 2 * nb + k - 2] += w
-                w = 1.0 - below
-                k = kb + len(inner)
-                if finite:
-                    wv = w * v
-                    acc[k] += wv
-                    acc[o2 + k] += w * wv
-                elif 0 <= k - 2 < nb:
-                    out[f, 2 * nb + k - 2] += w
+                wts[len(inner)] = 1.0 - below
+                if value - value != 0:  # NaN or inf: its weights leave n
+                    out[f, 3 * nb] += 1
+                    for q in range(len(inner) + 1):
+                        if 0 <= kb + q - 2 < nb:
+                            out[f, 2 * nb + kb + q - 2] += wts[q]
+                    continue
+                if value < 0:
+                    out[f, 3 * nb + 1] += 1
+                v = float(value)
+                for q in range(len(inner) + 1):  # a constant count: unrolled
+                    wv = wts[q] * v
+                    acc[kb + q] += wv
+                    acc[o2 + kb + q] += wts[q] * wv
         for b in range(nb):
             out[f, b] += acc[b + 2]
             out[f, nb + b] += acc[o2 + b + 2]
