@@ -18,12 +18,12 @@ Two ways to apply the weights, both in one pass over the frames:
 * **a centre per pattern** (descan): the weights are computed in the compiled
   kernel for the pattern's own centre, for its *non-zero* pixels only (at low
   dose most pixels are zero) and only within reach of the outer edge. No
-  operator per centre, no resampling of frames. When the bins are uniform and
-  at least 2/3 of a footprint's largest half-width (one bin per pixel or
-  coarser, with or without distortion, ``subpixel=1``), a footprint covers at
-  most three or four bins and its weights are two or three CDF values, added
-  without branches (:func:`_gather_few`; measured
-  0.73–0.9 of the fixed-centre rate, benchmarks/bench_integration.py).
+  operator per centre, no resampling of frames. With uniform bins and
+  ``subpixel=1`` a footprint covers at most S bins (S = 3 for bins of
+  ≥ 0.707 px: one bin per pixel, with or without distortion; up to
+  ``SPAN_MAX``) and its weights are S − 1 CDF values, added without branches
+  (:func:`_gather_few`; measured 0.66–0.9 of the fixed-centre rate,
+  benchmarks/README.md); finer bins and sub-pixels run the general code.
   The valid area per bin n(c) of each pattern is
 
   .. math:: n_b(c) = F_b(\\{c\\}) - \\sum_{p\\ \\mathrm{invalid}} w_{pb}(c),
