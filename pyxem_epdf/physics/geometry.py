@@ -6,7 +6,8 @@
   the per-pattern kernel apply it while mapping pixels to s bins.
 * :func:`beam_centres` is the centre of mass of the thresholded pattern
   (pyxem's ``center_of_mass`` with ``threshold``: pixels below threshold ×
-  the pattern mean are ignored) in one compiled pass per frame.
+  the pattern mean are ignored), compiled: one vectorised pass per frame,
+  then the weighted sums over the few rows and runs that reach the threshold.
 * :func:`fit_descan` fits the descan as a plane over the probe positions
   (a line for a 1-D scan; a single pattern is its own "fit").
 """
@@ -65,26 +66,60 @@ def ellipse_matrix(axis_ratio: float, angle: float) -> np.ndarray:
     return rot @ np.diag([1.0 / math.sqrt(rho), math.sqrt(rho)]) @ rot.T
 
 
-def _com_kernel(flat, ny, nx, threshold, out):  # pragma: no cover - compiled
-    """Thresholded centre of mass per frame; the inner loop is branch-free (vectorised)."""
+#: Pixels per run of a detector row whose maximum decides whether the weighted sums
+#: read it (measured, 1024 frames of 256², one thread, same run: 8 → 20,700 /s,
+#: 16 → 21,500, 32 → 24,600, 64 → 24,500; the full-frame pass 7,600).
+COM_RUN = 32
+
+
+def _com_kernel(flat, ny, nx, threshold, run, out, n_read):  # pragma: no cover - compiled
+    """Thresholded centre of mass per frame, reading most pixels once.
+
+    Pass 1 (vectorised): the frame's total (an integer sum for integer frames,
+    in raster order for float ones) and the maximum of each row. Pass 2: the
+    sums Σw, Σw·x per row and Σw, Σw·x, Σ(Σw)·y over rows of w = v if v ≥ thr
+    else 0 (thr = threshold × mean), only over the rows whose maximum reaches
+    thr and in them only over the runs of ``run`` pixels whose maximum does.
+    A skipped run or row only ever adds +0.0 (w = +0.0 there), which leaves an
+    IEEE sum unchanged, so the result is bit-identical to summing every pixel
+    in raster order (pyxem's thresholded centre of mass). ``n_read[0]``
+    counts the pixels of the weighted sums.
+    """
+    npix = flat.shape[1]
+    peaks = np.empty(ny, flat.dtype)
     for f in range(flat.shape[0]):
         row = flat[f]
-        total = 0  # integer sum for integer frames (vectorised)
-        for p in range(row.shape[0]):
-            total += row[p]
-        thr = threshold * total / row.shape[0]
+        total = 0  # integer sum for integer frames
+        for i in range(ny):
+            base = i * nx
+            big = row[base]
+            for p in range(base, base + nx):
+                total += row[p]
+                big = max(big, row[p])
+            peaks[i] = big
+        thr = threshold * total / npix
         s = 0.0
         sx = 0.0
         sy = 0.0
         for i in range(ny):
+            if not peaks[i] >= thr:
+                continue
             rs = 0.0
             rx = 0.0
             base = i * nx
-            for j in range(nx):
-                v = float(row[base + j])
-                w = v if v >= thr else 0.0
-                rs += w
-                rx += w * j
+            for j0 in range(0, nx, run):
+                j1 = min(j0 + run, nx)
+                big = row[base + j0]
+                for p in range(base + j0, base + j1):
+                    big = max(big, row[p])
+                if not big >= thr:
+                    continue
+                n_read[0] += j1 - j0
+                for j in range(j0, j1):
+                    v = float(row[base + j])
+                    w = v if v >= thr else 0.0
+                    rs += w
+                    rx += w * j
             s += rs
             sx += rx
             sy += rs * i
@@ -99,7 +134,9 @@ def _com_kernel(flat, ny, nx, threshold, out):  # pragma: no cover - compiled
 _COM = None
 
 
-def _com(flat, ny, nx, threshold):
+def _com(flat, ny, nx, threshold, run=None, stats=False):
+    """Thresholded centres of mass of the frames ``flat`` (n, ny·nx), compiled; with
+    ``stats`` also the number of pixels the weighted pass read."""
     global _COM
     if _COM is None:
         import numba
@@ -110,8 +147,10 @@ def _com(flat, ny, nx, threshold):
     if flat.dtype.kind not in "uif" or flat.dtype == np.float16 or not flat.dtype.isnative:
         flat = flat.astype(np.float64 if flat.dtype.kind in "cf" else np.int64)
     out = np.empty((flat.shape[0], 2))
-    _COM(np.ascontiguousarray(flat), ny, nx, float(threshold), out)
-    return out
+    n_read = np.zeros(1, np.int64)
+    _COM(np.ascontiguousarray(flat), ny, nx, float(threshold),
+         COM_RUN if run is None else int(run), out, n_read)
+    return (out, int(n_read[0])) if stats else out
 
 
 def beam_centres(frames, threshold: float = 20.0, *, threads: int | None = None):
