@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-__all__ = ["beam_centres", "ellipse_matrix", "fit_descan", "ring_centre"]
+__all__ = ["beam_centres", "centre_bound", "ellipse_matrix", "fit_descan", "refine_ring_centre",
+           "ring_centre"]
 
 
 def ellipse_matrix(axis_ratio: float, angle: float) -> np.ndarray:
@@ -708,5 +709,3 @@ def centre_bound(expected, *, mask=None, r_range=None, center=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.sqrt(np.stack([fyy / det, fxx / det], -1))
 
-
-__all__ += ["centre_bound", "refine_ring_centre"]
