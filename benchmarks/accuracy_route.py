@@ -162,12 +162,33 @@ def bin_mean(a, b):
     return a.reshape(ny // b, b, nx // b, b, *a.shape[2:]).mean(axis=(1, 3))
 
 
+def bin_correlation_of(dp, ri):
+    """s-bin correlation of ``ri``'s integration of ``dp`` (geometry at the central
+    beam position).
+
+    :func:`pyxem_epdf.quantify.integration_correlation` does this, but raises for a
+    profile integrated with a per-pattern ``beam_shift`` (its history records the
+    centre as ``"per-pattern"``); the correlation of neighbouring bins is that of
+    the central geometry to first order, so it is built here at centre (0, 0).
+    """
+    from pyxem_epdf.physics import integration, uncertainty
+    from pyxem_epdf.signals.profile import s_unit_factor_checked_axis
+
+    md = ri.metadata.ePDF.integration
+    kx, ky = (np.asarray(a.axis) * s_unit_factor_checked_axis(a)
+              for a in dp.axes_manager.signal_axes)
+    op = integration.radial_operator(kx, ky, np.asarray(md.edges), subpixel=int(md.subpixel),
+                                     center=(0.0, 0.0))
+    return uncertainty.bin_correlation(op.matrix)
+
+
 def run_route(dp, composition, *, binning=1, log=print, propagated=False):
     """The documented route, defaults only; returns a dict of its results.
 
     ``propagated=True`` passes the profile to the decomposition
-    (``pdf.decompose(ri=ri)``): noise level and r-covariance propagated from
-    the Poisson variance of I(s) instead of estimated from the cube.
+    (``pdf.decompose(ri=ri, noise_correlation=bin_correlation_of(dp, ri))``):
+    noise level and r-covariance propagated from the Poisson variance of I(s)
+    instead of estimated from the cube.
 
     Keys: ``shifts`` (descan result), ``ri``, ``pdf``, ``dec``, ``unmixing``,
     ``fallbacks`` (list of strings; empty when the route ran as documented).
@@ -190,7 +211,10 @@ def run_route(dp, composition, *, binning=1, log=print, propagated=False):
             plane = bin_mean(np.asarray(shifts[1].data), binning)
             ri = epdf.azimuthal_profile(binned, beam_shift=plane)
     pdf = _get_pdf(ri, composition, log, fallbacks)
-    dec = pdf.decompose(ri=ri) if propagated else pdf.decompose()
+    if propagated:
+        dec = pdf.decompose(ri=ri, noise_correlation=bin_correlation_of(dp, ri))
+    else:
+        dec = pdf.decompose()
     unmixing = dec.unmix()
     return {"shifts": shifts, "ri": ri, "pdf": pdf, "dec": dec, "unmixing": unmixing,
             "fallbacks": fallbacks}

@@ -858,7 +858,9 @@ def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
             null = np.zeros((int(n_draws), m))
     bulk = slice(k_ref, m)
     med_null = np.median(null, axis=0)
-    ok = med_null[bulk] > 0
+    # a given noise model may have a lower rank than the data's basis (rounding
+    # directions of the cube, no modelled noise there): calibrate on the rest
+    ok = med_null[bulk] > (1e-6 * med_null.max(initial=0) if noise_cov is not None else 0)
     calib = float(np.median(sv[bulk][ok] / med_null[bulk][ok])) if ok.any() else 1.0
     floor = calib * np.quantile(null, quantile, axis=0)
     excess = np.clip(sv**2 - floor**2, 0, None)
