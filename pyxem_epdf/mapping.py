@@ -186,7 +186,7 @@ class Decomposition:
         return ax
 
     def unmix(self, n_components=None, method="closure", *, labels=None, gls=1.0, refit=0.01,
-              seed=0, **kwargs):
+              refit_endmembers="weighted", seed=0, **kwargs):
         """Unmix into loading (or phase-fraction) maps and component PDFs.
 
         Parameters
@@ -226,6 +226,17 @@ class Decomposition:
             (measured: 0.921 → 0.940 and 0.923 → 0.943 at full resolution,
             0.983 → 0.986 and 0.887 → 0.912 binned); ``None`` keeps the
             alternation's fractions.
+        refit_endmembers : {"weighted", "mean"}
+            Closure with ``refit``: the pure-phase vertices the fractions are
+            refitted on. ``"weighted"`` (default): the mean of each phase's
+            pure pixels weighted by 1/σᵢ² (:attr:`RankEvidence.noise_scale`,
+            the least noisy estimate of the vertex); ``"mean"``: their plain
+            mean, the reported component PDF. The components returned are the
+            plain means in both cases (region averages over the whole phase:
+            the weighted mean leans towards the least noisy — thickest —
+            pixels and moved peak positions by up to 0.04 Å). Measured on
+            ``benchmarks/accuracy_route.py`` (48 × 48, full / 2 × 2), fraction-map
+            r "mean" → "weighted": see benchmarks/README.md (h-acc2).
         seed : int
             Random state of ICA / NMF (closure is deterministic).
         **kwargs
@@ -268,6 +279,9 @@ class Decomposition:
                 f"'n_components' must be between 1 and {min(n_used, ev.basis.shape[1])} "
                 f"(used pixels, rank of the data); got {k}."
             )
+        if refit_endmembers not in ("weighted", "mean"):
+            raise ValueError(f"'refit_endmembers' must be 'weighted' or 'mean'; got "
+                             f"{refit_endmembers!r}.")
         if isinstance(method, str) and method not in OWN_METHODS + BSS_ALGORITHMS:
             raise ValueError(
                 f"Unknown 'method' {method!r}; valid: "
@@ -299,7 +313,8 @@ class Decomposition:
             loadings[:, ev.used] = res.fractions.T
             pure = np.zeros((ev.used.size, k), dtype=bool)
             pure[ev.used] = res.pure
-            return self._result(loadings, name, pure=pure, labels=labels, refit=refit)
+            return self._result(loadings, name, pure=pure, labels=labels, refit=refit,
+                                refit_endmembers=refit_endmembers)
         sig = self.signal.deepcopy()
         if method == "nmf":
             mask = ~self.used
@@ -322,7 +337,8 @@ class Decomposition:
             loadings = _orient(loadings)
         return self._result(loadings, name, labels=labels)
 
-    def _result(self, loadings, method, pure=None, labels=None, refit=None):
+    def _result(self, loadings, method, pure=None, labels=None, refit=None,
+                refit_endmembers="weighted"):
         ev = self.evidence
         used = ev.used
         k = len(loadings)
@@ -337,6 +353,7 @@ class Decomposition:
             lw = np.zeros((k, used.size))
             lw[:, used] = lu * w.T**2
             comps = np.linalg.pinv(lw[:, used] @ lu.T) @ (lw @ x_full)
+            fit_pure = {}
             if pure is not None:
                 index = np.flatnonzero(used)
                 for j in np.flatnonzero(pure.any(axis=0)):
@@ -346,14 +363,22 @@ class Decomposition:
                     ind = np.zeros(used.size)
                     ind[index[sel][keep]] = 1.0 / keep.sum()
                     comps[j] = ind @ x_full
+                    # for the fractions' refit: the inverse-variance weighted mean
+                    # of the same pixels (least noisy estimate of the vertex)
+                    wk = 1.0 / ev.noise_scale[sel][keep] ** 2
+                    fit_pure[j] = (wk / wk.sum()) @ ev.coordinates[sel][keep]
             r_full = self.source.axes_manager.signal_axes[0].axis
             r_crop = self.signal.axes_manager.signal_axes[0].axis
             crop = _crop_index(r_full, r_crop)
             e_crop = comps[:, crop]
             em = e_crop @ ev.basis  # (k, m)
             if refit is not None:
+                em_fit = em.copy()
+                if refit_endmembers == "weighted":
+                    for j, e_j in fit_pure.items():
+                        em_fit[j] = e_j
                 w = _unmixing.noise_whitener(ev.noise_cov, regularization=refit)
-                f, _ = _unmixing.simplex_fit(ev.coordinates @ w, em @ w)
+                f, _ = _unmixing.simplex_fit(ev.coordinates @ w, em_fit @ w)
                 loadings = np.full_like(loadings, np.nan)
                 loadings[:, used] = f.T
                 lu = f.T
