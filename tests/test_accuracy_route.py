@@ -81,9 +81,9 @@ KNOWN_MISSES = {
     ("test_four_strongest_peaks", "full-2ph seed23"): "2.5 e/Å², noise-limited (peak oracle misses)",
     ("test_interface_width", "full-2ph seed23"): "2.5 e/Å² at full resolution",
     ("test_fraction_maps", "2x2-2ph seed23"):
-        "2.5 e/Å², 2×2: 0.973 (0.977 with decompose(ri=...), propagated noise); the oracle "
+        "2.5 e/Å², 2×2: 0.974 (0.978 with decompose(ri=...), propagated noise); the oracle "
         "with an out-of-sample true noise covariance reaches 0.973, in-sample 0.982 "
-        "(over-fit on 144 pixels); the 48×48 gap 0.979 vs 0.983 is the components",
+        "(over-fit on 144 pixels); the 48×48 benchmark passes (0.981)",
     # passed by chance before (21.6 nm for 21.3): the fit's own 1σ on this 12×12
     # map is ±8.7 nm (41 %), so 10 % is not resolvable; 23.5 nm (+10.3 %) after
     # the unbiased pure-pixel selection of closure_unmix(neighbours=...)
