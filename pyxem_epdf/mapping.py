@@ -186,7 +186,7 @@ class Decomposition:
         return ax
 
     def unmix(self, n_components=None, method="closure", *, labels=None, gls=1.0, refit=0.01,
-              seed=0, **kwargs):
+              refit_endmembers="weighted", seed=0, **kwargs):
         """Unmix into loading (or phase-fraction) maps and component PDFs.
 
         Parameters
@@ -226,6 +226,17 @@ class Decomposition:
             (measured: 0.921 → 0.940 and 0.923 → 0.943 at full resolution,
             0.983 → 0.986 and 0.887 → 0.912 binned); ``None`` keeps the
             alternation's fractions.
+        refit_endmembers : {"weighted", "mean"}
+            Closure with ``refit``: the pure-phase vertices the fractions are
+            refitted on. ``"weighted"`` (default): the mean of each phase's
+            pure pixels weighted by 1/σᵢ² (:attr:`RankEvidence.noise_scale`,
+            the least noisy estimate of the vertex); ``"mean"``: their plain
+            mean, the reported component PDF. The components returned are the
+            plain means in both cases (region averages over the whole phase:
+            the weighted mean leans towards the least noisy — thickest —
+            pixels and moved peak positions by up to 0.04 Å). Measured on
+            ``benchmarks/accuracy_route.py`` (48 × 48, full / 2 × 2), fraction-map
+            r "mean" → "weighted": see benchmarks/README.md (h-acc2).
         seed : int
             Random state of ICA / NMF (closure is deterministic).
         **kwargs
@@ -268,6 +279,9 @@ class Decomposition:
                 f"'n_components' must be between 1 and {min(n_used, ev.basis.shape[1])} "
                 f"(used pixels, rank of the data); got {k}."
             )
+        if refit_endmembers not in ("weighted", "mean"):
+            raise ValueError(f"'refit_endmembers' must be 'weighted' or 'mean'; got "
+                             f"{refit_endmembers!r}.")
         if isinstance(method, str) and method not in OWN_METHODS + BSS_ALGORITHMS:
             raise ValueError(
                 f"Unknown 'method' {method!r}; valid: "
@@ -299,7 +313,8 @@ class Decomposition:
             loadings[:, ev.used] = res.fractions.T
             pure = np.zeros((ev.used.size, k), dtype=bool)
             pure[ev.used] = res.pure
-            return self._result(loadings, name, pure=pure, labels=labels, refit=refit)
+            return self._result(loadings, name, pure=pure, labels=labels, refit=refit,
+                                refit_endmembers=refit_endmembers)
         sig = self.signal.deepcopy()
         if method == "nmf":
             mask = ~self.used
@@ -322,7 +337,8 @@ class Decomposition:
             loadings = _orient(loadings)
         return self._result(loadings, name, labels=labels)
 
-    def _result(self, loadings, method, pure=None, labels=None, refit=None):
+    def _result(self, loadings, method, pure=None, labels=None, refit=None,
+                refit_endmembers="weighted"):
         ev = self.evidence
         used = ev.used
         k = len(loadings)
@@ -337,6 +353,7 @@ class Decomposition:
             lw = np.zeros((k, used.size))
             lw[:, used] = lu * w.T**2
             comps = np.linalg.pinv(lw[:, used] @ lu.T) @ (lw @ x_full)
+            fit_pure = {}
             if pure is not None:
                 index = np.flatnonzero(used)
                 for j in np.flatnonzero(pure.any(axis=0)):
@@ -346,14 +363,22 @@ class Decomposition:
                     ind = np.zeros(used.size)
                     ind[index[sel][keep]] = 1.0 / keep.sum()
                     comps[j] = ind @ x_full
+                    # for the fractions' refit: the inverse-variance weighted mean
+                    # of the same pixels (least noisy estimate of the vertex)
+                    wk = 1.0 / ev.noise_scale[sel][keep] ** 2
+                    fit_pure[j] = (wk / wk.sum()) @ ev.coordinates[sel][keep]
             r_full = self.source.axes_manager.signal_axes[0].axis
             r_crop = self.signal.axes_manager.signal_axes[0].axis
             crop = _crop_index(r_full, r_crop)
             e_crop = comps[:, crop]
             em = e_crop @ ev.basis  # (k, m)
             if refit is not None:
+                em_fit = em.copy()
+                if refit_endmembers == "weighted":
+                    for j, e_j in fit_pure.items():
+                        em_fit[j] = e_j
                 w = _unmixing.noise_whitener(ev.noise_cov, regularization=refit)
-                f, _ = _unmixing.simplex_fit(ev.coordinates @ w, em @ w)
+                f, _ = _unmixing.simplex_fit(ev.coordinates @ w, em_fit @ w)
                 loadings = np.full_like(loadings, np.nan)
                 loadings[:, used] = f.T
                 lu = f.T
@@ -1066,11 +1091,94 @@ def _store_learning_results(signal, ev, used, nav_shape):
         lr.navigation_mask = (~used).reshape(nav_shape)
 
 
+def propagated_pdf_noise(ri, pdf, r_crop, *, correlation=None):
+    """Noise level and r-covariance of ``pdf`` over ``r_crop`` from the variance of ``ri``.
+
+    The chain matrix and fit gradients are rebuilt from the metadata
+    (:func:`pyxem_epdf.quantify.pdf_operator`, the N/C fit's weights) and the
+    Poisson variance of I(s) (``ri.metadata.Signal.Noise_properties.variance``)
+    is propagated per pattern (:func:`~pyxem_epdf.physics.unmixing.propagated_noise`).
+
+    Parameters
+    ----------
+    ri : ReducedIntensity1DPlus
+        The I(s) profiles ``pdf`` was computed from.
+    pdf : PDF1DPlus
+        Its G(r) (``get_pdf`` or the step-by-step linear chain).
+    r_crop : array_like
+        r samples (Å) of the window, on ``pdf``'s r axis.
+    correlation : numpy.ndarray, optional
+        (n_s, n_s) correlation of the s bins
+        (:func:`pyxem_epdf.quantify.integration_correlation`).
+
+    Returns
+    -------
+    pyxem_epdf.physics.unmixing.PropagatedNoise
+        ``level`` flat over the navigation (C order), ``covariance`` (n_r, n_r).
+
+    Examples
+    --------
+    >>> import numpy as np, pyxem_epdf as epdf
+    >>> synth = epdf.data.two_phase_composite(nav_shape=(3, 3), detector_shape=(64, 64),
+    ...                                       s_scale=0.09)
+    >>> ri = epdf.azimuthal_profile(synth.signal, subpixel=1)
+    >>> pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10)
+    >>> r = pdf.axes_manager.signal_axes[0].axis
+    >>> noise = propagated_pdf_noise(ri, pdf, r[(r >= 1) & (r <= 8)])
+    >>> sigma = epdf.quantify.pdf_sigma(ri, pdf).data.reshape(9, -1)[:, (r >= 1) & (r <= 8)]
+    >>> bool(np.allclose(noise.level, np.sqrt((sigma**2).mean(axis=1))))
+    True
+    """
+    from . import quantify
+    from .physics import uncertainty
+
+    if tuple(ri.axes_manager.navigation_shape) != tuple(pdf.axes_manager.navigation_shape):
+        raise ValueError(
+            f"'ri' navigation shape {ri.axes_manager.navigation_shape} must match the PDF's "
+            f"{pdf.axes_manager.navigation_shape} (the profiles the PDF was computed from)."
+        )
+    var = ri.metadata.get_item("Signal.Noise_properties.variance", None)
+    if var is None or not hasattr(var, "data"):
+        raise ValueError("'ri' needs metadata.Signal.Noise_properties.variance (a signal); "
+                         "azimuthal_profile records it.")
+    op, f2, fsq = quantify.pdf_operator(ri, pdf)
+    if np.ndim(f2) > 1:
+        raise ValueError("propagated noise needs one composition for the scan (per-pixel "
+                         "composition maps are not supported here).")
+    s = np.asarray(ri.axes_manager.signal_axes[0].axis, dtype=float)
+    x = np.asarray(_base.as_numpy(ri.data), dtype=float)
+    v = np.asarray(_base.as_numpy(var.data), dtype=float)
+    fitmd = pdf.metadata.ePDF.fit
+    s_range, fix_c = tuple(fitmd.s_range), bool(fitmd.fix_c)
+    fixed_n = bool(fitmd.get_item("N_fixed", False))
+    nav_n = np.asarray(_base.as_numpy(fitmd.N.data), dtype=float)
+    w = quantify._fit_weights(ri, x, v, s, f2, s_range, fix_c, fitmd.get_item("weights", "None"),
+                              nav_n if fixed_n else None)
+    grads = uncertainty.fit_gradients(s, f2, s_range, weights=w, fix_c=fix_c, fixed_n=fixed_n)
+    r_full = pdf.axes_manager.signal_axes[0].axis
+    crop = _crop_index(r_full, np.asarray(r_crop, dtype=float))
+    n_s = s.size
+    return _unmixing.propagated_noise(
+        v.reshape(-1, n_s), x.reshape(-1, n_s), s, nav_n.ravel(),
+        np.asarray(_base.as_numpy(fitmd.C.data), dtype=float).ravel(), fsq,
+        op.matrix[:, crop], op.rows,
+        gradients=tuple(np.asarray(g).reshape(-1, n_s) if np.ndim(g) > 1 else g for g in grads),
+        correlation=correlation)
+
+
 def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=True,
-              min_strength=0.07, n_shuffles=20, seed=0, algorithm=None, **kwargs):
+              min_strength=0.07, n_shuffles=20, seed=0, algorithm=None, ri=None,
+              noise_correlation=None, **kwargs):
     """PCA of a PDF cube over ``r_range`` with noise-floor evidence for its rank.
 
-    See :meth:`pyxem_epdf.signals.PDF1DPlus.decompose`.
+    See :meth:`pyxem_epdf.signals.PDF1DPlus.decompose`. With ``ri`` (the
+    I(s) profiles the cube was computed from) the noise level of every pixel
+    and the noise covariance over r come from the propagated Poisson variance
+    (:func:`propagated_pdf_noise`; ``noise_correlation``: the s-bin
+    correlation of the integration) instead of being estimated from the cube
+    (residual energy, neighbour differences); both the rank evidence and the
+    unmixing metric use them. Default ``None`` (estimated): measured on
+    ``benchmarks/accuracy_route.py`` (``--propagated``; benchmarks/README.md).
     """
     r = pdf.axes_manager.signal_axes[0].axis
     try:
@@ -1114,10 +1222,15 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
     if not np.any(x[keep]):
         raise ValueError("The PDF cube is zero over 'r_range' at every used probe position "
                          "(vacuum?): nothing to decompose.")
+    noise = {}
+    if ri is not None:
+        prop = propagated_pdf_noise(ri, pdf, cropped.axes_manager.signal_axes[0].axis,
+                                    correlation=noise_correlation)
+        noise = {"noise_scale": prop.level, "noise_cov": prop.covariance}
     try:
         evidence = _unmixing.rank_evidence(
             np.where(keep[:, None], x, np.nan), nav_shape, n_draws=n_shuffles,
-            min_strength=min_strength, seed=seed,
+            min_strength=min_strength, seed=seed, **noise,
         )
     except ValueError as err:
         raise ValueError(f"decompose: {err}") from None
@@ -1149,6 +1262,8 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
     cropped.metadata.set_item("ePDF.decomposition.r_range", [lo, hi])
     cropped.metadata.set_item("ePDF.decomposition.n_components", n)
     cropped.metadata.set_item("ePDF.decomposition.excluded", dict(excluded))
+    cropped.metadata.set_item("ePDF.decomposition.noise",
+                              "estimated" if ri is None else "propagated")
     return Decomposition(
         signal=cropped,
         source=pdf,

@@ -425,3 +425,48 @@ def test_nan_or_vacuum_cube_raises_before_lapack(fill, match, capfd):
     with pytest.raises(ValueError, match=match):
         pdf.decompose((1, 8))
     assert "DLASCL" not in capfd.readouterr().err and "illegal value" not in capfd.readouterr().err
+
+
+def test_decompose_with_the_noise_propagated_from_the_profile():
+    """decompose(ri=...): noise level and r-covariance from the variance of I(s)."""
+    synth = data.two_phase_composite(nav_shape=(12, 12), detector_shape=(64, 64), s_scale=0.08)
+    ri = epdf.azimuthal_profile(synth.signal, npt=40)
+    pdf = (ri.fit_scattering(data.average_composition(synth), (1.6, 2.4), weights="poisson",
+                             fix_c=True)
+           .polynomial_correct().damp_exponential(0.8).extrapolate_low_s(0.2).to_pdf(8, 0.05))
+    estimated = pdf.decompose((1.0, 6.0))
+    corr = epdf.quantify.integration_correlation(synth.signal, ri)
+    dec = pdf.decompose((1.0, 6.0), ri=ri, noise_correlation=corr)
+    # the bins' correlation is part of the model: without it the noise of
+    # neighbouring s bins is under-estimated and noise counts as components
+    assert pdf.decompose((1.0, 6.0), ri=ri).n_components > 2
+    assert dec.signal.metadata.ePDF.decomposition.noise == "propagated"
+    assert estimated.signal.metadata.ePDF.decomposition.noise == "estimated"
+    assert dec.n_components == 2
+    # the noise level is the propagated one: rms of pdf_sigma over the window (median 1)
+    r = pdf.axes_manager.signal_axes[0].axis
+    sel = np.isin(np.round(r, 6), np.round(dec.signal.axes_manager.signal_axes[0].axis, 6))
+    sigma = epdf.quantify.pdf_sigma(ri, pdf, correlation=corr).data.reshape(144, -1)[:, sel]
+    level = np.sqrt((sigma**2).mean(axis=1))[dec.evidence.used]
+    assert np.allclose(dec.evidence.noise_scale, np.maximum(level / np.median(level), 0.05))
+    truth = synth.fractions[..., 0].ravel()
+    maps = dec.unmix().loadings.data.reshape(2, -1)
+    assert max(abs(np.corrcoef(m, truth)[0, 1]) for m in maps) > 0.9
+    with pytest.raises(ValueError, match="navigation shape"):
+        pdf.decompose((1.0, 6.0), ri=ri.inav[:6])
+
+
+def test_refit_endmembers_weighted_vs_mean(composite):
+    """The fractions are refitted on the inverse-variance weighted pure-pixel means;
+    the component PDFs returned stay the plain region means."""
+    synth, pdf, refs, dec = composite
+    weighted = dec.unmix()
+    plain = dec.unmix(refit_endmembers="mean")
+    np.testing.assert_allclose(weighted.components.data, plain.components.data)
+    assert not np.allclose(weighted.loadings.data, plain.loadings.data, equal_nan=True)
+    truth = truth_fractions(synth, 0).ravel()
+    r = [max(abs(np.corrcoef(m, truth)[0, 1]) for m in u.loadings.data.reshape(2, -1))
+         for u in (weighted, plain)]
+    assert r[0] >= r[1] - 0.003, r  # measured on this composite: see benchmarks/README.md
+    with pytest.raises(ValueError, match="'refit_endmembers'"):
+        dec.unmix(refit_endmembers="median")

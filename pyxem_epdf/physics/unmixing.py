@@ -671,7 +671,7 @@ def _wishart_eigvals(lam, n, n_draws, rng):
 
 def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
                   min_strength=0.07, trim=10.0, n_noise_ref=8, max_rank=128, outlier_z=6.0,
-                  seed=0):
+                  seed=0, noise_scale=None, noise_cov=None):
     """Number of components of a PDF cube above its own noise floor.
 
     The noise of G(r) from Poisson counts is neither white (it is the sine
@@ -737,6 +737,16 @@ def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
         embedded composite). ``None`` keeps all.
     seed : int
         Seed of the basis and the null draws.
+    noise_scale : array_like, optional
+        (n_pixels,) known relative noise level of every pixel (e.g.
+        :attr:`PropagatedNoise.level`), used instead of step 2's estimate
+        (normalized to median 1 over the used pixels, floored at 1/20);
+        pixels where it is not finite and > 0 are left out.
+    noise_cov : array_like, optional
+        (n_r, n_r) known noise covariance over r of a pixel of level 1 (e.g.
+        :attr:`PropagatedNoise.covariance`), used instead of step 3's
+        neighbour estimate (projected on the basis; still calibrated on the
+        bulk in step 4).
 
     Returns
     -------
@@ -782,6 +792,16 @@ def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
         if valid.size != n_pix:
             raise ValueError(f"'valid' must hold {n_pix} flags; got {valid.size}.")
         used &= valid
+    if noise_scale is not None:
+        noise_scale = np.asarray(noise_scale, dtype=float).ravel()
+        if noise_scale.size != n_pix:
+            raise ValueError(f"'noise_scale' must hold {n_pix} values; got {noise_scale.size}.")
+        used &= np.isfinite(noise_scale) & (noise_scale > 0)
+    if noise_cov is not None:
+        noise_cov = np.asarray(noise_cov, dtype=float)
+        if noise_cov.shape != (n_r, n_r) or not np.all(np.isfinite(noise_cov)):
+            raise ValueError(f"'noise_cov' must be a finite ({n_r}, {n_r}) matrix; got shape "
+                             f"{noise_cov.shape}.")
     if outlier_z is not None and used.sum() >= 3:
         norms = np.sqrt(np.einsum("ij,ij->i", x, x))[used]
         pos = norms > 0
@@ -809,14 +829,20 @@ def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
         rho = np.einsum("ij,ij->i", xm, xm) - np.einsum("ij,ij->i", proj, proj)
         rho = np.clip(rho, 0, None)
         med = np.median(rho)
-        if med > 1e-24 * max(float(np.max(np.einsum("ij,ij->i", xm, xm))), 1e-300):
+        if noise_scale is not None:
+            sigma = noise_scale[used] / np.median(noise_scale[used])
+            sigma = np.maximum(sigma, 0.05)
+        elif med > 1e-24 * max(float(np.max(np.einsum("ij,ij->i", xm, xm))), 1e-300):
             sigma = np.sqrt(np.maximum(rho / med, 0.05**2))  # floor: 1/20 of the median noise
         else:
             sigma = np.ones(n)  # noiseless data: no whitening
         y = xm / sigma[:, None]
         _, sv, comps = np.linalg.svd(y, full_matrices=False)
         pairs = _neighbour_pairs(nav_shape, used)
-        if len(pairs) >= 2:
+        if noise_cov is not None:
+            cov = basis.T @ noise_cov @ basis
+            cov = 0.5 * (cov + cov.T)
+        elif len(pairs) >= 2:
             d = (xm[pairs[:, 0]] - xm[pairs[:, 1]]) / np.sqrt(
                 sigma[pairs[:, 0]] ** 2 + sigma[pairs[:, 1]] ** 2)[:, None]
             e = np.einsum("ij,ij->i", d, d)
@@ -832,7 +858,9 @@ def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
             null = np.zeros((int(n_draws), m))
     bulk = slice(k_ref, m)
     med_null = np.median(null, axis=0)
-    ok = med_null[bulk] > 0
+    # a given noise model may have a lower rank than the data's basis (rounding
+    # directions of the cube, no modelled noise there): calibrate on the rest
+    ok = med_null[bulk] > (1e-6 * med_null.max(initial=0) if noise_cov is not None else 0)
     calib = float(np.median(sv[bulk][ok] / med_null[bulk][ok])) if ok.any() else 1.0
     floor = calib * np.quantile(null, quantile, axis=0)
     excess = np.clip(sv**2 - floor**2, 0, None)
@@ -1023,3 +1051,147 @@ def _simplex_ls_fast(c, ec, f, n_steps, tol=1e-10):
         if done:
             break
     return f
+
+
+class PropagatedNoise(NamedTuple):
+    """Result of :func:`propagated_noise`.
+
+    Attributes
+    ----------
+    level : numpy.ndarray
+        (n_pixels,) rms noise of G(r) over the r samples of every pattern
+        (Å⁻²); NaN where N ≤ 0 or not finite.
+    covariance : numpy.ndarray
+        (n_r, n_r) scan average of every pattern's noise covariance over r,
+        each divided by its own level² (a pattern of level 1: trace n_r).
+    """
+
+    level: np.ndarray
+    covariance: np.ndarray
+
+
+def propagated_noise(variance, intensity, s, N, C, f_mean_sq, matrix, rows, *, gradients=None,
+                     correlation=None, block=256):
+    """Noise level and r-covariance of G(r) propagated in closed form from the variance of I(s).
+
+    For each pattern, G = φ[rows] L with φ = s (I − N⟨f²⟩ − C)/(N⟨f⟩²) and N,
+    C linear in I (``gradients``, the least-squares fit's ∂N/∂I and ∂C/∂I),
+    so to first order δG = δI P L with P (n_s × n_rows) = diag(∂φ/∂I)
+    + (∂N/∂I) ⊗ ∂φ/∂N + (∂C/∂I) ⊗ ∂φ/∂C and Cov(G) = Lᵀ Pᵀ Σ_I P L
+    (Σ_I = diag(√v) R diag(√v), R the bin correlation). This is the matrix
+    form of :func:`~pyxem_epdf.physics.uncertainty.pdf_variance` (whose
+    result is its diagonal), for whitening a decomposition
+    (:func:`rank_evidence` ``noise_cov``/``noise_scale``). The scan average
+    of the unit-level covariances is formed in φ space (n_rows² per
+    pattern), then mapped once through L.
+
+    Parameters
+    ----------
+    variance, intensity : array_like
+        (n_pixels, n_s) variance of I(s) and I(s).
+    s : array_like
+        (n_s,) in Å⁻¹.
+    N, C : array_like
+        (n_pixels,) fitted scale and constant.
+    f_mean_sq : array_like
+        (n_s,) ⟨f⟩² in Å².
+    matrix : array_like
+        (n_rows, n_r) chain matrix (e.g. the columns of an r window of
+        :attr:`~pyxem_epdf.physics.chain.ChainOperator.matrix`).
+    rows : slice
+        The s bins of ``matrix``'s rows.
+    gradients : tuple of array_like, optional
+        ``(a, c)`` of :func:`~pyxem_epdf.physics.uncertainty.fit_gradients`,
+        each (n_s,) or (n_pixels, n_s); ``None``: N and C exact.
+    correlation : array_like, optional
+        (n_s, n_s) correlation of the s bins; ``None``: independent bins.
+    block : int
+        Patterns per vectorised block (memory: block × n_s × n_rows floats).
+
+    Returns
+    -------
+    PropagatedNoise
+
+    Examples
+    --------
+    The diagonal is :func:`~pyxem_epdf.physics.uncertainty.pdf_variance`:
+
+    >>> from pyxem_epdf.physics import chain, transform, uncertainty
+    >>> s, r = np.linspace(0, 3, 301), transform.r_grid(10, 0.05)
+    >>> f2 = fsq = 1 / (1 + s**2)
+    >>> op = chain.chain_operator(s, r, s_min=0.2)
+    >>> I = np.array([2.0, 3.0])[:, None] * f2
+    >>> v = np.full((2, 301), 1e-4)
+    >>> grads = uncertainty.fit_gradients(s, f2, (2.0, 3.0))
+    >>> noise = propagated_noise(v, I, s, [2.0, 3.0], [0.0, 0.0], fsq, op.matrix, op.rows,
+    ...                          gradients=grads)
+    >>> var = uncertainty.pdf_variance(v, I, s, np.array([2.0, 3.0]), np.zeros(2), f2, fsq, op,
+    ...                                gradients=grads)
+    >>> bool(np.allclose(noise.level, np.sqrt(var.mean(axis=1))))
+    True
+    >>> unit = var / noise.level[:, None] ** 2
+    >>> bool(np.allclose(np.diag(noise.covariance), unit.mean(axis=0)))
+    True
+    """
+    v = np.asarray(variance, dtype=float)
+    x = np.asarray(intensity, dtype=float)
+    s = np.asarray(s, dtype=float)
+    if v.ndim != 2 or v.shape != x.shape or v.shape[1] != s.size:
+        raise ValueError(f"'variance' {v.shape} and 'intensity' {x.shape} must be (n_pixels, "
+                         f"{s.size}).")
+    n, n_s = v.shape
+    N = np.broadcast_to(np.asarray(N, dtype=float).ravel(), (n,))
+    C = np.broadcast_to(np.asarray(C, dtype=float).ravel(), (n,))
+    fsq = np.asarray(f_mean_sq, dtype=float)
+    if fsq.shape != (n_s,):
+        raise ValueError(f"'f_mean_sq' must have shape ({n_s},); got {fsq.shape}.")
+    L = np.asarray(matrix, dtype=float)
+    idx = np.arange(n_s)[rows]
+    if L.ndim != 2 or L.shape[0] != idx.size:
+        raise ValueError(f"'matrix' must be ({idx.size}, n_r) for rows {rows}; got {L.shape}.")
+    if int(block) < 1:
+        raise ValueError(f"'block' must be >= 1; got {block}.")
+    root = None
+    if correlation is not None:
+        corr = np.asarray(correlation, dtype=float)
+        if corr.shape != (n_s, n_s):
+            raise ValueError(f"'correlation' must have shape {(n_s, n_s)}; got {corr.shape}.")
+        lam, vec = np.linalg.eigh(0.5 * (corr + corr.T))
+        root = (vec * np.sqrt(np.clip(lam, 0, None))) @ vec.T
+    if gradients is not None:
+        gradients = tuple(np.broadcast_to(np.asarray(g, dtype=float), (n, n_s))
+                          for g in gradients)
+        if len(gradients) != 2:
+            raise ValueError("'gradients' must be (a, c).")
+    ok = np.isfinite(N) & (N > 0) & np.isfinite(C) & np.isfinite(v).all(1) & np.isfinite(x).all(1)
+    n_r = L.shape[1]
+    level = np.full(n, np.nan)
+    acc = np.zeros((idx.size, idx.size))
+    kk = L @ L.T  # trace(Lᵀ M L) = Σ M ∘ (L Lᵀ)
+    s_f = s[idx] / fsq[idx]
+    with blas_threads():
+        for i0 in range(0, n, int(block)):
+            j = np.arange(i0, min(i0 + int(block), n))
+            j = j[ok[j]]
+            if j.size == 0:
+                continue
+            inv_n = 1.0 / N[j][:, None]
+            u = s_f * inv_n  # ∂φ/∂I on the rows
+            sd = np.sqrt(np.maximum(v[j], 0.0))
+            p = np.zeros((j.size, n_s, idx.size))
+            p[:, idx, np.arange(idx.size)] = sd[:, idx] * u
+            if gradients is not None:
+                h = -(x[j][:, idx] - C[j][:, None]) * u * inv_n  # ∂φ/∂N
+                k = -inv_n * s_f  # ∂φ/∂C = −s/(N⟨f⟩²)
+                p += np.einsum("is,ir->isr", sd * gradients[0][j], h)
+                p += np.einsum("is,ir->isr", sd * gradients[1][j], k)
+            if root is not None:
+                p = np.einsum("ts,isr->itr", root, p)
+            m = np.einsum("isr,isq->irq", p, p)
+            t = np.einsum("irq,rq->i", m, kk)
+            level[j] = np.sqrt(t / n_r)
+            good = t > 0
+            acc += np.einsum("irq,i->rq", m[good], 1.0 / t[good] * n_r)
+        n_ok = max(int(np.sum(level > 0)), 1)
+        cov = L.T @ (acc / n_ok) @ L
+    return PropagatedNoise(level, 0.5 * (cov + cov.T))
