@@ -183,9 +183,11 @@ def integration_correlation(dp, ri, *, mask=None):
     kx, ky = (np.asarray(a.axis) * s_unit_factor_checked_axis(a) for a in axes)
     # per-pattern centres (beam_shift) move the rings by a fraction of a pixel: the
     # correlation of neighbouring bins is that of the central geometry to first order
+    center = params.get("center", (0.0, 0.0))
+    if isinstance(center, str):  # "per-pattern": beam_shift given, geometry of the mean centre
+        center = (0.0, 0.0)
     op = integration.radial_operator(kx, ky, np.asarray(md.edges), mask=mask,
-                                     subpixel=int(md.subpixel),
-                                     center=tuple(params.get("center", (0.0, 0.0))))
+                                     subpixel=int(md.subpixel), center=tuple(center))
     return uncertainty.bin_correlation(op.matrix)
 
 

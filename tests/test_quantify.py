@@ -349,3 +349,21 @@ def test_sio2_density_bias_is_in_the_profile():
     assert 0.75 < out["model"][0] < 1.25
     assert out["measured"][0] < 0.5
     assert out["measured"][1] == pytest.approx(out["model"][1], rel=0.05)
+
+
+def test_integration_correlation_of_the_documented_route_with_beam_shift():
+    # descan → azimuthal_profile(beam_shift=plane): the history says
+    # center="per-pattern"; the correlation is that of the same bins around
+    # the mean centre
+    synth = epdf.data.two_phase_composite(nav_shape=(4, 4), detector_shape=(64, 64),
+                                          descan=(1.0, -0.5))
+    dp = synth.signal
+    plane = epdf.signals.descan(dp).plane
+    ri = epdf.azimuthal_profile(dp, npt=30, beam_shift=plane)
+    fixed = epdf.azimuthal_profile(dp, s_max=float(ri.metadata.ePDF.integration.edges[-1]),
+                                   npt=30)
+    np.testing.assert_allclose(fixed.metadata.ePDF.integration.edges,
+                               ri.metadata.ePDF.integration.edges)
+    R = quantify.integration_correlation(dp, ri)
+    np.testing.assert_array_equal(R, quantify.integration_correlation(dp, fixed))
+    assert R.shape == (30, 30) and np.allclose(np.diag(R), 1.0)
