@@ -1238,6 +1238,10 @@ class _Profile:
 
     def __init__(self, r, mean, sigma, s_ring, r_min, r_hi, spacing):
         self.r, self.y, self.sigma = r, mean, sigma
+        # a unit pixel at centre radius r averages the ring over radii whose mean
+        # is r + 1/(24 r) (tangential spread δ_t²/2r, <δ_t²> = 1/12): the ring model
+        # is evaluated there, else k comes out high by 1/(24 r²) (0.04 % at 10 px)
+        self.r_eff = r + 1.0 / (24.0 * r)
         self.s_ring, self.r_min, self.r_hi = s_ring, r_min, r_hi
         self.basis = _background_basis(r, spacing)
         self.yw = mean / sigma
@@ -1250,7 +1254,7 @@ class _Profile:
 
     def design(self, k, w, model, centres=None):
         cen = model / k if centres is None else centres
-        return np.hstack([_ring_design(self.r, cen, abs(w)) / self.sigma[:, None], self.bw])
+        return np.hstack([_ring_design(self.r_eff, cen, abs(w)) / self.sigma[:, None], self.bw])
 
     def residuals(self, k, w, model, centres=None):
         des = self.design(k, w, model, centres)
