@@ -1219,7 +1219,7 @@ def calibrate_rings(image, d_spacings, *, center=None, distortion=None, mask=Non
         ring_radius=radius, ring_radius_std=radius_std, chi2=chi2,
         alternatives=tuple(alternatives),
     )
-    _check_assignment(res, prof)
+    _check_assignment(res)
     return res
 
 
@@ -1395,8 +1395,8 @@ def _ring_scatter_std(k, k_stat, use, radius, radius_std, w):
                      abs(kbar - k)))
 
 
-def _check_assignment(res, prof):
-    """Warn when the ring assignment is ambiguous or leaves strong rings unexplained."""
+def _check_assignment(res):
+    """Warn when another ring assignment is within :data:`AMBIGUITY_BIC` of the chosen one."""
     import warnings
 
     close = [(a, q) for a, q in res.alternatives if q < AMBIGUITY_BIC]
