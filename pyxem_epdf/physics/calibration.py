@@ -1279,6 +1279,9 @@ class _Profile:
 
         model = self.rings(k) if model is None else model
         des = self.design(k, w, model)
+        coef, *_ = np.linalg.lstsq(des, self.yw, rcond=None)
+        if np.all(coef[: model.size] >= 0):  # the unconstrained solution is feasible
+            return float(((des @ coef - self.yw) ** 2).sum()), coef[: model.size]
         lb = np.r_[np.zeros(model.size), np.full(self.bw.shape[1], -np.inf)]
         sol = lsq_linear(des, self.yw, bounds=(lb, np.inf), method="bvls")
         return float(((des @ sol.x - self.yw) ** 2).sum()), sol.x[: model.size]
@@ -1342,7 +1345,8 @@ def _index_rings(prof, step, k_range=None):
             continue
         if prof.dof(model) < prof.r.size // 5:  # more rings than the profile resolves
             continue
-        c2, wc = min((prof.chi2_positive(kc, w, model)[0], w) for w in _WIDTHS)
+        wc = min(_WIDTHS, key=lambda w: prof.chi2(kc, w, model))
+        c2 = prof.chi2_positive(kc, wc, model)[0]
         coarse.append((prof.bic(c2, model), float(kc), wc))
     coarse.sort()
     scored = []
