@@ -56,3 +56,23 @@ def test_calibrate_standard_cropped_input_not_modified():
     before = sig.data.copy()
     scal.calibrate_standard(sig, show_progressbar=False)
     np.testing.assert_array_equal(sig.data, before)
+
+
+def test_calibrate_standard_center_start_and_bad_center():
+    kwargs, crop = CASES["nobs-offcentre-crop-122x128"]
+    au = gold_standard(**kwargs)
+    sig = au.signal.isig[crop[0]:crop[1], crop[2]:crop[3]]
+    res = scal.calibrate_standard(sig, center=(54.0, 63.0), show_progressbar=False)
+    assert res.ellipse.center == pytest.approx((54.4, 63.2), abs=0.1)
+    assert abs(res.s_per_pixel / au.s_scale - 1) < 0.002
+    with pytest.raises(ValueError, match="'center'"):
+        scal.calibrate_standard(sig, center=(np.nan, 3.0), show_progressbar=False)
+
+
+def test_calibrate_standard_ambiguous_d_spacings_warn():
+    # only the 111 and 222 d-spacings of gold: k and k/2 both index the rings
+    au = gold_standard(**BS)
+    d111 = 4.0782 / np.sqrt(3)
+    with pytest.warns(UserWarning, match="Ambiguous ring assignment"):
+        scal.calibrate_standard(au.signal, d_spacings=[d111, d111 / 2, d111 / 4],
+                                show_progressbar=False)
