@@ -1041,7 +1041,8 @@ class RingCalibration(NamedTuple):
     s_per_pixel : float
         Calibration k in Å⁻¹ per corrected pixel: s = k ‖A·(p − c)‖.
     s_per_pixel_std : float
-        1σ error of k (fit covariance scaled by the reduced χ²).
+        1σ error of k: the fit covariance scaled by max(1, reduced χ²), widened
+        by the Birge ratio of the rings' own scales s_j/r_j about k.
     width : float
         Fitted Gaussian σ of the rings in pixels.
     ring_s : numpy.ndarray
@@ -1053,6 +1054,11 @@ class RingCalibration(NamedTuple):
         1σ errors of ``ring_radius``.
     chi2 : float
         Reduced χ² of the joint fit (Poisson weights).
+    alternatives : tuple of (float, float)
+        Other scales k tried by the indexing (distinct by > 0.5 %) with
+        their BIC above the chosen one's (> 0), best first; empty when
+        ``s_per_pixel`` was given. A difference below :data:`AMBIGUITY_BIC`
+        raises a ``UserWarning``.
 
     Examples
     --------
@@ -1070,6 +1076,7 @@ class RingCalibration(NamedTuple):
     ring_radius: np.ndarray
     ring_radius_std: np.ndarray
     chi2: float
+    alternatives: tuple = ()
 
 
 def _background_basis(r, spacing):
@@ -1092,15 +1099,27 @@ def calibrate_rings(image, d_spacings, *, center=None, distortion=None, mask=Non
                     step: float = 0.5) -> RingCalibration:
     """s per pixel from the rings of a polycrystalline standard of known d-spacings.
 
-    The ellipse-corrected radial profile (:func:`radial_profile`) is fitted
-    by Gaussian rings at r_j = (1/d_j)/k of common width σ on a cubic-spline
-    background (knots every ``background_spacing`` pixels), by weighted
-    (Poisson) least squares with the amplitudes and background solved
-    linearly for each (k, σ) (variable projection). Without a starting
-    ``s_per_pixel`` the rings are indexed first: k maximises the comb
-    correlation Σ_j P̃(r_j(k)) of the background-subtracted profile P̃ over a
-    log grid (first ring between ``r_min`` and ``r_max``/1.2). Then each
-    ring's own radius is fitted with the others fixed (a consistency check).
+    The ellipse-corrected radial profile (:func:`radial_profile`) between
+    ``r_min`` and ``r_max`` is fitted by Gaussian rings at r_j = (1/d_j)/k
+    of common width σ (every reflection within 3 px of that window) on a
+    cubic-spline background (knots every ``background_spacing`` pixels), by
+    weighted (Poisson) least squares with the amplitudes and background
+    solved linearly for each (k, σ) (variable projection). A ring model is
+    evaluated at each bin's pixel-area mean radius r + 1/(24 r), not at the
+    pixel centres (else k is high by ~1/(24 r²): 0.04 % at 10 px).
+
+    Indexing (which measured ring is which reflection): candidate scales
+    from the comb correlation Σ_j P̃(r_j(k)) of the background-subtracted
+    profile P̃ (its sum and its mean over the rings in the window) and from
+    reflections on the strongest peaks, over k ∈ [s₂/r_max, s₅/r_min] (up
+    to :data:`HIDDEN_RINGS` first reflections may lie inside ``r_min``,
+    e.g. behind a beam-stop mask); each is fitted on the same window with
+    ring amplitudes ≥ 0 and scored by its BIC; the best is refined. With
+    ``s_per_pixel`` the same search runs within ±5 % of it. A runner-up
+    within :data:`AMBIGUITY_BIC` raises a warning (``alternatives`` lists
+    them). Then each ring's own radius is fitted with the others fixed; the
+    error of k is the fit error widened by the scatter of the rings' own
+    scales (Birge ratio).
 
     Parameters
     ----------
@@ -1135,6 +1154,12 @@ def calibrate_rings(image, d_spacings, *, center=None, distortion=None, mask=Non
     ValueError
         If fewer than two rings fall inside [r_min, r_max].
 
+    Warns
+    -----
+    UserWarning
+        If another assignment of the reflections to the rings fits within
+        :data:`AMBIGUITY_BIC` of the chosen one.
+
     Examples
     --------
     >>> hkl, d, m = fcc_reflections(4.0782, 1.2)
@@ -1146,7 +1171,6 @@ def calibrate_rings(image, d_spacings, *, center=None, distortion=None, mask=Non
     >>> round(cal.s_per_pixel, 6), round(cal.width, 2)
     (0.025, 0.8)
     """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
     from scipy.optimize import least_squares
 
     img = _image("image", image)
@@ -1157,77 +1181,255 @@ def calibrate_rings(image, d_spacings, *, center=None, distortion=None, mask=Non
     r_min = _finite("r_min", r_min, "pixels", lo=0.0, lo_open=True)
     r, mean, cnt = radial_profile(img, center, distortion, mask=mask, step=step, r_max=r_max)
     r_hi = float(r.max())
-    sel = r >= r_min - 2 * background_spacing
+    sel = r >= r_min
     r, mean, cnt = r[sel], mean[sel], cnt[sel]
     if r.size < 10:
         raise ValueError(f"Too few profile points beyond 'r_min' = {r_min:g} pixels.")
     sigma_y = np.sqrt(np.maximum(mean, 1.0) / cnt)
+    prof = _Profile(r, mean, sigma_y, s_ring, r_min, r_hi, background_spacing)
+    alternatives = ()
     if s_per_pixel is None:
-        # comb indexing on the background-subtracted profile (values per unit noise)
-        win = max(int(round(background_spacing / step)), 3)
-        bg = uniform_filter1d(minimum_filter1d(mean, win), win)
-        z = (mean - bg) / sigma_y
-        ks = np.exp(np.linspace(np.log(s_ring[0] / (r_hi / 1.2)), np.log(s_ring[0] / r_min), 4000))
-        score = np.zeros(ks.size)
-        for sj in s_ring:
-            rj = sj / ks
-            inside = (rj >= r_min) & (rj <= r_hi)
-            score += np.where(inside, np.interp(rj, r, z), 0.0)
-        k0 = float(ks[np.argmax(score)])
+        k0, w0, alternatives = _index_rings(prof, step)
     else:
         k0 = _finite("s_per_pixel", s_per_pixel, "Å⁻¹ per pixel", lo=0.0, lo_open=True)
+        w0 = None
+        if np.sum((s_ring / k0 >= r_min) & (s_ring / k0 <= r_hi - 3.0)) >= 2:
+            k0, w0, _alt = _index_rings(prof, step, (k0 / 1.05, k0 * 1.05))
     use = s_ring[(s_ring / k0 >= r_min) & (s_ring / k0 <= r_hi - 3.0)]
     if use.size < 2:
         raise ValueError(
             f"Only {use.size} ring(s) fall between 'r_min' = {r_min:g} and {r_hi:.1f} pixels "
             f"at {k0:.5g} Å⁻¹/pixel; widen the range or give 's_per_pixel'."
         )
-    fit_sel = (r >= r_min - 3) & (r <= use.max() / k0 + 3)
-    rf, yf, sf = r[fit_sel], mean[fit_sel], sigma_y[fit_sel]
-    basis = _background_basis(rf, background_spacing)
-
-    def solve(p, centres=None):
-        k, w = p
-        cen = use / k if centres is None else centres
-        des = np.hstack([_ring_design(rf, cen, abs(w)), basis]) / sf[:, None]
-        coef, *_ = np.linalg.lstsq(des, yf / sf, rcond=None)
-        return des @ coef - yf / sf, coef
-
-    def res(p):
-        return solve(p)[0]
-
-    w0 = 1.0
-    # coarse width scan, then the joint fit of (k, σ)
-    w0 = min((0.5, 0.8, 1.2, 1.8, 2.5), key=lambda w: float((res((k0, w)) ** 2).sum()))
-    out = least_squares(res, (k0, w0), x_scale=(k0 * 1e-3, 0.1), method="lm")
-    k, w = out.x
-    w = abs(w)
-    dof = max(rf.size - 2 - use.size - basis.shape[1], 1)
+    # the rings of the model: every reflection within 3 px of the fitted window
+    model = s_ring[(s_ring / k0 >= r_min - 3.0) & (s_ring / k0 <= r_hi + 3.0)]
+    if w0 is None:
+        w0 = min(_WIDTHS, key=lambda w: prof.chi2(k0, w, model))
+    out = least_squares(lambda p: prof.residuals(p[0], p[1], model), (k0, w0),
+                        x_scale=(k0 * 1e-3, 0.1), method="lm")
+    k, w = float(out.x[0]), float(abs(out.x[1]))
+    dof = max(prof.r.size - 2 - model.size - prof.basis.shape[1], 1)
     chi2 = float((out.fun**2).sum() / dof)
     jac = out.jac
-    cov = np.linalg.pinv(jac.T @ jac) * chi2
-    k_std = float(np.sqrt(cov[0, 0]))
-    # each ring's own radius, others fixed at the joint fit
+    cov = np.linalg.pinv(jac.T @ jac) * max(chi2, 1.0)
+    k_stat = float(np.sqrt(cov[0, 0]))
+    # each ring's own radius, the others fixed at the joint fit
     radius = np.full(use.size, np.nan)
     radius_std = np.full(use.size, np.nan)
-    for j in range(use.size):
-        def res_j(x, j=j):
-            cen = use / k
-            cen = cen.copy()
-            cen[j] = x[0]
-            return solve((k, w), cen)[0]
+    cen0 = model / k
+    for j, sj in enumerate(use):
+        jm = int(np.argmin(np.abs(model - sj)))
+
+        def res_j(x, jm=jm):
+            cen = cen0.copy()
+            cen[jm] = x[0]
+            return prof.residuals(k, w, model, centres=cen)
 
         try:
-            oj = least_squares(res_j, (use[j] / k,), method="lm")
+            oj = least_squares(res_j, (sj / k,), method="lm")
             jj = oj.jac
             radius[j] = oj.x[0]
-            radius_std[j] = float(np.sqrt(chi2 / (jj.T @ jj)[0, 0]))
+            radius_std[j] = float(np.sqrt(max(chi2, 1.0) / (jj.T @ jj)[0, 0]))
         except (ValueError, np.linalg.LinAlgError):
             pass
-    return RingCalibration(
-        s_per_pixel=float(k), s_per_pixel_std=k_std, width=float(w), ring_s=use,
+    k_std = _ring_scatter_std(k, k_stat, use, radius, radius_std, w)
+    res = RingCalibration(
+        s_per_pixel=k, s_per_pixel_std=k_std, width=w, ring_s=use,
         ring_radius=radius, ring_radius_std=radius_std, chi2=chi2,
+        alternatives=tuple(alternatives),
     )
+    _check_assignment(res)
+    return res
+
+
+#: Ring widths (Gaussian σ, pixels) tried before the joint (k, σ) fit.
+_WIDTHS = (0.5, 0.8, 1.2, 1.8, 2.5)
+#: An assignment whose BIC is within this of the best one's is ambiguous (warning).
+AMBIGUITY_BIC = 10.0
+#: Reflections (in s order) that may be hidden inside ``r_min`` when indexing.
+HIDDEN_RINGS = 3
+#: Comb-correlation maxima scored as candidate scales.
+N_CANDIDATES = 15
+
+
+class _Profile:
+    """Radial profile of a standard and its ring model on a fixed window."""
+
+    def __init__(self, r, mean, sigma, s_ring, r_min, r_hi, spacing):
+        self.r, self.y, self.sigma = r, mean, sigma
+        # a unit pixel at centre radius r averages the ring over radii whose mean
+        # is r + 1/(24 r) (tangential spread δ_t²/2r, <δ_t²> = 1/12): the ring model
+        # is evaluated there, else k comes out high by 1/(24 r²) (0.04 % at 10 px)
+        self.r_eff = r + 1.0 / (24.0 * r)
+        self.s_ring, self.r_min, self.r_hi = s_ring, r_min, r_hi
+        self.basis = _background_basis(r, spacing)
+        self.yw = mean / sigma
+        self.bw = self.basis / sigma[:, None]
+
+    def rings(self, k, pad=3.0):
+        """Reflections within ``pad`` pixels of the window at scale k."""
+        rj = self.s_ring / k
+        return self.s_ring[(rj >= self.r_min - pad) & (rj <= self.r_hi + pad)]
+
+    def design(self, k, w, model, centres=None):
+        cen = model / k if centres is None else centres
+        return np.hstack([_ring_design(self.r_eff, cen, abs(w)) / self.sigma[:, None], self.bw])
+
+    def residuals(self, k, w, model, centres=None):
+        des = self.design(k, w, model, centres)
+        coef, *_ = np.linalg.lstsq(des, self.yw, rcond=None)
+        return des @ coef - self.yw
+
+    def dof(self, model):
+        return self.r.size - model.size - self.bw.shape[1] - 2
+
+    def bic(self, chi2, model):
+        """Bayesian information criterion n·ln(χ²/n) + p·ln n of a ring model."""
+        n = self.r.size
+        return float(n * np.log(max(chi2, 1e-300) / n) + (n - self.dof(model)) * np.log(n))
+
+    def chi2(self, k, w, model=None):
+        model = self.rings(k) if model is None else model
+        return float((self.residuals(k, w, model) ** 2).sum())
+
+    def chi2_positive(self, k, w, model=None):
+        """χ² (sum) with the ring amplitudes constrained to be ≥ 0."""
+        from scipy.optimize import lsq_linear
+
+        model = self.rings(k) if model is None else model
+        des = self.design(k, w, model)
+        coef, *_ = np.linalg.lstsq(des, self.yw, rcond=None)
+        if np.all(coef[: model.size] >= 0):  # the unconstrained solution is feasible
+            return float(((des @ coef - self.yw) ** 2).sum()), coef[: model.size]
+        lb = np.r_[np.zeros(model.size), np.full(self.bw.shape[1], -np.inf)]
+        sol = lsq_linear(des, self.yw, bounds=(lb, np.inf), method="bvls")
+        return float(((des @ sol.x - self.yw) ** 2).sum()), sol.x[: model.size]
+
+
+def _index_rings(prof, step, k_range=None):
+    """Scale k by scoring every candidate assignment of rings to reflections.
+
+    Candidates: the maxima of the comb correlation of the background-subtracted
+    profile over k ∈ [s₂/r_hi, s_(2+HIDDEN_RINGS)/r_min] (so up to
+    ``HIDDEN_RINGS`` first reflections may be hidden by the beam stop): the
+    ``N_CANDIDATES`` highest. Each is fitted on the common window (best
+    width of a grid; the three best then refined in (k, σ)) and scored by the Bayesian information criterion
+    n·ln(χ²/n) + p·ln n of that fit with ring amplitudes ≥ 0 (p parameters:
+    rings, background, k, σ), so that k → 2k on an fcc list (every ring is
+    also a 2(hkl) reflection, plus empty ones) loses by its extra rings. A
+    scale leaving fewer degrees of freedom than a fifth of the profile
+    points does not resolve its rings and is skipped. The smallest BIC wins.
+    Returns k, σ and the alternatives ((k, ΔBIC) sorted).
+    """
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+    from scipy.optimize import least_squares
+    from scipy.signal import find_peaks
+
+    s_ring, r, r_min, r_hi = prof.s_ring, prof.r, prof.r_min, prof.r_hi
+    win = max(int(round(4.0 / step)), 3)
+    bg = uniform_filter1d(minimum_filter1d(prof.y, win), win)
+    z = (prof.y - bg) / prof.sigma
+    first = min(HIDDEN_RINGS, s_ring.size - 2)
+    k_lo, k_hi = (s_ring[1] / r_hi, s_ring[first + 1] / r_min) if k_range is None else k_range
+    if k_hi <= k_lo:
+        raise ValueError(
+            f"No scale puts two reflections between 'r_min' = {r_min:g} and {r_hi:.1f} pixels.")
+    ks = np.exp(np.linspace(np.log(k_lo), np.log(k_hi), 6000))
+    score = np.zeros(ks.size)
+    for sj in s_ring:
+        rj = sj / ks
+        score += np.where((rj >= r_min) & (rj <= r_hi), np.interp(rj, r, z), 0.0)
+    n_in = np.searchsorted(s_ring, ks * (r_hi + 3.0)) - np.searchsorted(s_ring, ks * (r_min - 3.0))
+    resolved = prof.r.size - n_in - prof.bw.shape[1] - 2 >= prof.r.size // 5
+    score = np.where(resolved, score, -np.inf)
+    pk = find_peaks(score)[0]
+    pk = pk[np.isfinite(score[pk])]
+    n_ring = np.maximum(np.searchsorted(s_ring, ks * r_hi) - np.searchsorted(s_ring, ks * r_min), 1)
+    mean_score = score / n_ring
+    picks = set(pk[np.argsort(score[pk])[::-1][:N_CANDIDATES]].tolist())
+    picks |= set(pk[np.argsort(mean_score[pk])[::-1][:N_CANDIDATES]].tolist())
+    # a reflection on each of the three strongest measured peaks, snapped to the comb maximum
+    pz, props = find_peaks(z, prominence=0)
+    for rp in r[pz[np.argsort(props["prominences"])[::-1][:3]]]:
+        for kk in s_ring[: first + 3] / rp:
+            if pk.size and k_lo <= kk <= k_hi:
+                near = pk[np.abs(np.log(ks[pk] / kk)) < 0.03]
+                if near.size:
+                    picks.add(int(near[np.argmax(score[near])]))
+    cands = ks[sorted(picks)]
+    coarse = []
+    for kc in cands:
+        model = prof.rings(kc)
+        if np.sum((model / kc >= r_min) & (model / kc <= r_hi - 3)) < 2:
+            continue
+        if prof.dof(model) < prof.r.size // 5:  # more rings than the profile resolves
+            continue
+        wc = min(_WIDTHS, key=lambda w: prof.chi2(kc, w, model))
+        c2 = prof.chi2_positive(kc, wc, model)[0]
+        coarse.append((prof.bic(c2, model), float(kc), wc))
+    coarse.sort()
+    scored = []
+    for i, (c2, kc, wc) in enumerate(coarse):
+        if i < 3:  # refine the three best, score the rest at their comb maximum
+            model = prof.rings(kc)
+            try:
+                out = least_squares(lambda p, m=model: prof.residuals(p[0], p[1], m), (kc, wc),
+                                    x_scale=(kc * 1e-3, 0.1), method="lm", max_nfev=40)
+                kf, wf = float(out.x[0]), float(abs(out.x[1]))
+            except (ValueError, np.linalg.LinAlgError):
+                kf, wf = kc, wc
+            if not (abs(np.log(kf / kc)) < 0.02 and 0.2 < wf < 6.0):
+                kf, wf = kc, wc
+            scored.append((min(prof.bic(prof.chi2_positive(kf, wf, model)[0], model), c2),
+                           kf, wf))
+        else:
+            scored.append((c2, kc, wc))
+    if not scored:
+        raise ValueError(
+            f"No assignment of the reflections fits two rings between 'r_min' = {r_min:g} and "
+            f"{r_hi:.1f} pixels; give 's_per_pixel'.")
+    scored.sort()
+    best = scored[0]
+    alternatives = []
+    for c2, kf, _wf in scored[1:]:
+        if abs(np.log(kf / best[1])) > 5e-3 and all(abs(np.log(kf / a)) > 5e-3 for a, _ in
+                                                     alternatives):
+            alternatives.append((kf, c2 - best[0]))
+    return best[1], best[2], alternatives
+
+
+def _ring_scatter_std(k, k_stat, use, radius, radius_std, w):
+    """1σ of k: the fit error, widened by the scatter of the rings' own scales.
+
+    Each ring j gives k_j = s_j/r_j; their weighted scatter about k (Birge
+    ratio √χ²_ν > 1: systematic misfits such as unresolved neighbours) widens
+    the error to σ_stat·√χ²_ν, and never below the error of the weighted
+    mean of the k_j.
+    """
+    ok = np.isfinite(radius) & np.isfinite(radius_std) & (radius_std > 0) & (radius > 0)
+    if ok.sum() < 3:
+        return k_stat
+    kj = use[ok] / radius[ok]
+    sj = kj * radius_std[ok] / radius[ok]
+    wt = 1.0 / sj**2
+    kbar = float((wt * kj).sum() / wt.sum())
+    chi2_nu = float((wt * (kj - k) ** 2).sum() / (ok.sum() - 1))
+    return float(max(k_stat * np.sqrt(max(chi2_nu, 1.0)), np.sqrt(1.0 / wt.sum()),
+                     abs(kbar - k)))
+
+
+def _check_assignment(res):
+    """Warn when another ring assignment is within :data:`AMBIGUITY_BIC` of the chosen one."""
+    import warnings
+
+    close = [(a, q) for a, q in res.alternatives if q < AMBIGUITY_BIC]
+    if close:
+        a, q = close[0]
+        warnings.warn(
+            f"Ambiguous ring assignment: s per pixel {a:.5g} Å⁻¹/px explains the profile almost "
+            f"as well as the chosen {res.s_per_pixel:.5g} Å⁻¹/px (BIC only {q:.1f} higher, "
+            f"threshold {AMBIGUITY_BIC:g}); check the centre, 'd_spacings' and 'r_min', or give "
+            "'s_per_pixel'.", UserWarning, stacklevel=3)
 
 
 def scale_from_pdf_peak(r_measured: float, r_known: float, s_per_pixel: float) -> float:

@@ -358,10 +358,14 @@ class StandardCalibration(NamedTuple):
         }
 
 
+#: Largest centre offset from the detector centre searched by calibrate_standard, pixels.
+_CENTER_SEARCH = 12.0
+
+
 def calibrate_standard(standard, *, lattice_parameter: float = _cal.AU_LATTICE_PARAMETER,
                        d_spacings=None, radius_range=None, r_min: float | None = None,
                        mask=None, detector: str | None = None, s_per_pixel: float | None = None,
-                       show_progressbar: bool | None = None) -> StandardCalibration:
+                       center=None, show_progressbar: bool | None = None) -> StandardCalibration:
     """Beam stop, ellipse, centre and s per pixel from a polycrystalline standard.
 
     1. mask: :func:`find_beam_stop` (unless ``mask`` is given);
@@ -390,11 +394,22 @@ def calibrate_standard(standard, *, lattice_parameter: float = _cal.AU_LATTICE_P
         Detector name for gaps (with the found beam stop).
     s_per_pixel : float, optional
         Start for the ring fit (Å⁻¹/px, within ~5 %).
+    center : tuple of float, optional
+        Starting pattern centre (x, y) in pixels for the ellipse fit; default
+        :func:`~pyxem_epdf.physics.calibration.refine_centers` from the
+        detector centre (search ±12 px, on the ellipse band starting at least
+        1/16 of the detector width out, past the direct-beam core).
     show_progressbar : bool, optional
 
     Returns
     -------
     StandardCalibration
+
+    Warns
+    -----
+    UserWarning
+        When another ring assignment explains the profile almost as well
+        (:func:`~pyxem_epdf.physics.calibration.calibrate_rings`).
 
     Examples
     --------
@@ -426,7 +441,14 @@ def calibrate_standard(standard, *, lattice_parameter: float = _cal.AU_LATTICE_P
             full = np.nonzero(counts >= 0.5 * ring_n)[0]
             inner = float(full.max()) if full.size else inner
         radius_range = (inner + 2.0, 0.9 * min(rows, cols) / 2)
-    ellipse = _cal.fit_ellipse(img, radius_range, mask=mask)
+    if center is None:
+        # coarse centre first (the ellipse fit needs a start within a few pixels), on a
+        # band outside the direct-beam core (its bright disc has local minima)
+        lo, hi = np.ravel(radius_range)[:2]
+        band = (max(float(lo), min(rows, cols) / 16), float(hi))
+        center = _cal.refine_centers(img, band, mask=mask, search=_CENTER_SEARCH,
+                                     precision=0.25)
+    ellipse = _cal.fit_ellipse(img, radius_range, center=center, mask=mask)
     if d_spacings is None:
         s_edge = 2.0 * max(rows, cols)  # generous: rings beyond the detector are skipped
         _hkl, d_spacings, _m = _cal.fcc_reflections(lattice_parameter, s_edge * 0.05)
