@@ -94,9 +94,17 @@ def _com_kernel(flat, ny, nx, threshold, run, out, n_read):  # pragma: no cover 
         for i in range(ny):
             base = i * nx
             big = row[base]
-            for p in range(base, base + nx):
-                total += row[p]
-                big = max(big, row[p])
+            # A row-local accumulator started at the running total (the same
+            # raster-order sum) and a select instead of max(): LLVM vectorises
+            # this loop (the whole kernel at 2304×128² uint16, one thread:
+            # 10.7 → 4.2 ms; the max() builtin and a range(base, base + nx)
+            # index each kept it scalar).
+            acc = total
+            for j in range(nx):
+                v = row[base + j]
+                acc += v
+                big = v if v > big else big
+            total = acc
             peaks[i] = big
         thr = threshold * total / npix
         s = 0.0
@@ -112,7 +120,8 @@ def _com_kernel(flat, ny, nx, threshold, run, out, n_read):  # pragma: no cover 
                 j1 = min(j0 + run, nx)
                 big = row[base + j0]
                 for p in range(base + j0, base + j1):
-                    big = max(big, row[p])
+                    v = row[p]
+                    big = v if v > big else big
                 if not big >= thr:
                     continue
                 n_read[0] += j1 - j0
