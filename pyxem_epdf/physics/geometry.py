@@ -119,8 +119,8 @@ def _com_kernel(flat, ny, nx, threshold, run, out, n_read):  # pragma: no cover 
             for j0 in range(0, nx, run):
                 j1 = min(j0 + run, nx)
                 big = row[base + j0]
-                for p in range(base + j0, base + j1):
-                    v = row[p]
+                for j in range(j0, j1):
+                    v = row[base + j]
                     big = v if v > big else big
                 if not big >= thr:
                     continue
