@@ -69,7 +69,9 @@ def ellipse_matrix(axis_ratio: float, angle: float) -> np.ndarray:
 
 #: Pixels per run of a detector row whose maximum decides whether the weighted sums
 #: read it (measured, 1024 frames of 256², one thread, same run: 8 → 20,700 /s,
-#: 16 → 21,500, 32 → 24,600, 64 → 24,500; the full-frame pass 7,600).
+#: 16 → 21,500, 32 → 24,600, 64 → 24,500; the full-frame pass 7,600). Re-measured
+#: with the vectorised pass 1 (same frames, one thread, load 2.6 on 2 cores):
+#: 8 → 127,000 /s, 16 → 140,000, 32 → 136,000, 64 → 80,000, 256 → 61,000.
 COM_RUN = 32
 
 
