@@ -319,10 +319,11 @@ def descan(dp, *, threshold=20.0, show_progressbar=None):
     from ..physics import geometry
 
     _frames(dp)
-    com = geometry.beam_centres(dp.data, threshold)
+    data = dp.data
+    com = geometry.beam_centres(data, threshold)
     if _base.is_dask(com):
         com = _base.compute(com, show_progressbar=show_progressbar)
-    ny, nx = dp.data.shape[-2:]
+    ny, nx = data.shape[-2:]
     measured = np.stack([nx / 2 - com[..., 0], ny / 2 - com[..., 1]], axis=-1)
     plane = geometry.fit_descan(measured)
     diff = measured - plane
@@ -330,24 +331,32 @@ def descan(dp, *, threshold=20.0, show_progressbar=None):
               "fit": ("plane", "line", "none")[2 - min(measured.ndim - 1, 2)]}
     residual = _base.nav_signal(dp, np.hypot(diff[..., 0], diff[..., 1]), "descan residual (px)")
     residual.metadata.set_item("ePDF.descan", params)
-    return Descan(_beam_shift(dp, measured, "measured beam shift", params),
-                  _beam_shift(dp, plane, "descan plane", params), residual)
+    # The two BeamShifts are built with their axes and metadata in the
+    # constructor (one HyperSpy construction each, ~1.4 ms, instead of a
+    # construction and then axis by axis and node by node edits).
+    nav = dp.axes_manager._get_navigation_axes_dicts()
+    return Descan(_beam_shift(dp, measured, "measured beam shift", params, nav),
+                  _beam_shift(dp, plane, "descan plane", params, nav), residual)
 
 
-def _beam_shift(dp, shifts, title, params):
-    """A pyxem BeamShift with the scan's navigation axes and pyxem's metadata."""
+def _beam_shift(dp, shifts, title, params, nav=None):
+    """A pyxem BeamShift with the scan's navigation axes and pyxem's metadata.
+
+    ``nav``: the scan's navigation-axis dicts when the caller already has them.
+    ``metadata.Shifts.signal_axes`` is a deep copy of the scan's detector axes,
+    as pyxem's ``get_direct_beam_position`` stores it.
+    """
     from copy import deepcopy
 
     from pyxem.signals import BeamShift
 
-    out = BeamShift(shifts)
-    _base.copy_nav_axes(dp, out)
-    out.axes_manager.signal_axes[0].name = "Beam position"
-    out.metadata.General.title = title
-    out.metadata.add_node("Shifts")
-    out.metadata.Shifts.signal_axes = deepcopy(dp.axes_manager.signal_axes)
-    out.metadata.set_item("ePDF.descan", params)
-    return out
+    if nav is None:
+        nav = dp.axes_manager._get_navigation_axes_dicts()
+    axes = [dict(d) for d in nav] + [{"size": 2, "name": "Beam position", "navigate": False}]
+    metadata = {"General": {"title": title},
+                "Shifts": {"signal_axes": deepcopy(dp.axes_manager.signal_axes)},
+                "ePDF": {"descan": dict(params)}}
+    return BeamShift(shifts, axes=axes, metadata=metadata)
 
 
 def ring_center(dp, r_range, *, mask=None, guess=None, search=4.0, distortion=None,
