@@ -248,3 +248,60 @@ def test_geometry_figure_draws_the_ellipse_mask_and_track():
     np.testing.assert_allclose(offsets, track.reshape(-1, 2))
     # without a track: one panel
     assert len([a for a in report.geometry_figure(img).axes if a.get_xlabel()]) == 1
+
+
+def test_batch_report_component_peaks_carry_propagated_sigma(tmp_path):
+    """A real batch run: the component rows of the peak table carry counting-noise σ."""
+    from pyxem_epdf import batch, quantify
+    from pyxem_epdf.cli import demo_config
+
+    synth = data.two_phase_composite(nav_shape=(8, 8), lazy=False, seed=2)
+    cfg = batch.load_config(demo_config(synth))
+    composition = {el: synth.element_fractions[..., i] for i, el in enumerate(synth.elements)}
+    got = {}
+    batch.process(synth.signal, cfg, tmp_path / "out", composition=composition,
+                  show_progressbar=False, extra=lambda folder, res: got.update(vars(res)) or {})
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td class=l>([^<]*)<br><small>([^<]*)</small></td>(.*?)</tr>", text)
+    comp_rows = [cells for _, kind, cells in rows if kind == "closure component"]
+    assert len(comp_rows) == 2
+    for cells in comp_rows:  # first peak of each component: position ± σ and height ± σ
+        first = re.findall(r"<td>([^<]*)</td>", cells)[:2]
+        assert all(" ± " in c for c in first), first
+    assert "counting noise only" in text and "bins taken as independent" in text
+
+    # the same numbers from build, with the integration's bin correlation given
+    pdf, ri, dec, unmix = got["pdf"], got["profile"], got["decomposition"], got["unmixing"]
+    corr = quantify.integration_correlation(synth.signal, ri)
+    _, content = report.build(pdf, ri, dec, unmix, composition, cfg["chain"],
+                              n_bootstrap=10, correlation=corr)
+    comp = [p for p in content["peaks"] if p["label"].endswith("closure component")]
+    for p in comp:
+        ok = np.isfinite(p["positions"])
+        assert ok[0] and np.all(np.isfinite(p["positions_sd"][ok]))
+        assert np.all(np.isfinite(p["heights_sd"][ok]))
+        assert np.all(p["positions_sd"][ok] > 0) and np.all(p["positions_sd"][ok] < 0.5)
+    assert "with the bin correlation of the integration" in content["band_note"]
+
+
+def test_component_sigmas_leave_out_excluded_positions_and_refuse_ica(small):
+    _, ri, comp, pdf, dec, unmix = small
+    full = report.component_sigmas(pdf, ri, unmix, comp)
+    assert full.metadata.ePDF.uncertainty.positions == 100
+    maps = unmix.loadings.deepcopy()
+    maps.data[:, 0, :3] = np.nan  # positions the decomposition left out
+    cut = Unmixing(loadings=maps, components=unmix.components, residual=unmix.residual,
+                   method="closure", r_range=unmix.r_range)
+    out = report.component_sigmas(pdf, ri, cut, comp)
+    var = out.metadata.Signal.Noise_properties.variance.data
+    assert out.metadata.ePDF.uncertainty.positions == 97 and np.all(np.isfinite(var))
+    # fewer positions: a larger (never NaN) σ on average
+    assert var.mean() > full.metadata.Signal.Noise_properties.variance.data.mean()
+    ica = Unmixing(loadings=maps, components=unmix.components, residual=unmix.residual,
+                   method="ica", r_range=unmix.r_range)
+    with pytest.raises(ValueError, match="closure"):
+        report.component_sigmas(pdf, ri, ica, comp)
+    _, content = report.build(pdf, ri, dec, ica, comp, CHAIN, n_bootstrap=10)
+    assert "ica loadings are not phase fractions" in content["band_note"]
+    assert all(np.all(np.isnan(p["positions_sd"])) for p in content["peaks"]
+               if p["label"].endswith("ica component"))
