@@ -305,3 +305,24 @@ def test_component_sigmas_leave_out_excluded_positions_and_refuse_ica(small):
     assert "ica loadings are not phase fractions" in content["band_note"]
     assert all(np.all(np.isnan(p["positions_sd"])) for p in content["peaks"]
                if p["label"].endswith("ica component"))
+
+
+def test_component_sigmas_of_pure_pixel_means(small):
+    """With the pure pixels given, σ of each component is √(Σσ²)/n over them."""
+    _, ri, comp, pdf, dec, unmix = small
+    from pyxem_epdf import quantify
+
+    sigma = quantify.pdf_sigma(ri, pdf, lazy_output=False).data.reshape(100, -1)
+    frac = unmix.loadings.data.reshape(2, -1).T
+    pure = frac > 0.9
+    assert pure.sum(axis=0).min() >= 5
+    out = report.component_sigmas(pdf, ri, unmix, comp, pure=pure)
+    got = np.sqrt(out.metadata.Signal.Noise_properties.variance.data)
+    for j in range(2):
+        want = np.sqrt((sigma[pure[:, j]] ** 2).sum(axis=0)) / pure[:, j].sum()
+        np.testing.assert_allclose(got[j], want, rtol=1e-10)
+    ls = np.sqrt(report.component_sigmas(pdf, ri, unmix, comp)
+                 .metadata.Signal.Noise_properties.variance.data)
+    assert np.all(ls.mean(axis=1) < got.mean(axis=1))  # all positions: smaller σ
+    with pytest.raises(ValueError, match="'pure'"):
+        report.component_sigmas(pdf, ri, unmix, comp, pure=pure[:50])
