@@ -282,6 +282,16 @@ def test_batch_report_component_peaks_carry_propagated_sigma(tmp_path):
         assert np.all(np.isfinite(p["heights_sd"][ok]))
         assert np.all(p["positions_sd"][ok] > 0) and np.all(p["positions_sd"][ok] < 0.5)
     assert "with the bin correlation of the integration" in content["band_note"]
+    assert "the region stands in for it" in content["band_note"]
+    # the region (fraction > 0.9) stands in for closure's pure pixels
+    frac = unmix.loadings.data.reshape(2, -1).T
+    pure = np.nan_to_num(frac) > report.REGION_THRESHOLD
+    small_region = pure.sum(axis=0) < report.MIN_REGION_PIXELS  # least squares instead
+    pure[:, small_region] = False
+    region = report.component_sigmas(pdf, ri, unmix, composition, correlation=corr, pure=pure)
+    r = unmix.components.axes_manager.signal_axes[0].axis
+    table = epdf.mapping.peak_table(region, r_range=report._inside((1.0, 8.0), r))
+    np.testing.assert_allclose([p["positions_sd"] for p in comp], table.position_sigma)
 
 
 def test_component_sigmas_leave_out_excluded_positions_and_refuse_ica(small):
