@@ -248,3 +248,91 @@ def test_geometry_figure_draws_the_ellipse_mask_and_track():
     np.testing.assert_allclose(offsets, track.reshape(-1, 2))
     # without a track: one panel
     assert len([a for a in report.geometry_figure(img).axes if a.get_xlabel()]) == 1
+
+
+def test_batch_report_component_peaks_carry_propagated_sigma(tmp_path):
+    """A real batch run: the component rows of the peak table carry counting-noise σ."""
+    from pyxem_epdf import batch, quantify
+    from pyxem_epdf.cli import demo_config
+
+    synth = data.two_phase_composite(nav_shape=(8, 8), lazy=False, seed=2)
+    cfg = batch.load_config(demo_config(synth))
+    composition = {el: synth.element_fractions[..., i] for i, el in enumerate(synth.elements)}
+    got = {}
+    batch.process(synth.signal, cfg, tmp_path / "out", composition=composition,
+                  show_progressbar=False, extra=lambda folder, res: got.update(vars(res)) or {})
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><td class=l>([^<]*)<br><small>([^<]*)</small></td>(.*?)</tr>", text)
+    comp_rows = [cells for _, kind, cells in rows if kind == "closure component"]
+    assert len(comp_rows) == 2
+    for cells in comp_rows:  # first peak of each component: position ± σ and height ± σ
+        first = re.findall(r"<td>([^<]*)</td>", cells)[:2]
+        assert all(" ± " in c for c in first), first
+    assert "counting noise only" in text and "bins taken as independent" in text
+
+    # the same numbers from build, with the integration's bin correlation given
+    pdf, ri, dec, unmix = got["pdf"], got["profile"], got["decomposition"], got["unmixing"]
+    corr = quantify.integration_correlation(synth.signal, ri)
+    _, content = report.build(pdf, ri, dec, unmix, composition, cfg["chain"],
+                              n_bootstrap=10, correlation=corr)
+    comp = [p for p in content["peaks"] if p["label"].endswith("closure component")]
+    for p in comp:
+        ok = np.isfinite(p["positions"])
+        assert ok[0] and np.all(np.isfinite(p["positions_sd"][ok]))
+        assert np.all(np.isfinite(p["heights_sd"][ok]))
+        assert np.all(p["positions_sd"][ok] > 0) and np.all(p["positions_sd"][ok] < 0.5)
+    assert "with the bin correlation of the integration" in content["band_note"]
+    assert "the region stands in for it" in content["band_note"]
+    # the region (fraction > 0.9) stands in for closure's pure pixels
+    frac = unmix.loadings.data.reshape(2, -1).T
+    pure = np.nan_to_num(frac) > report.REGION_THRESHOLD
+    small_region = pure.sum(axis=0) < report.MIN_REGION_PIXELS  # least squares instead
+    pure[:, small_region] = False
+    region = report.component_sigmas(pdf, ri, unmix, composition, correlation=corr, pure=pure)
+    r = unmix.components.axes_manager.signal_axes[0].axis
+    table = epdf.mapping.peak_table(region, r_range=report._inside((1.0, 8.0), r))
+    np.testing.assert_allclose([p["positions_sd"] for p in comp], table.position_sigma)
+
+
+def test_component_sigmas_leave_out_excluded_positions_and_refuse_ica(small):
+    _, ri, comp, pdf, dec, unmix = small
+    full = report.component_sigmas(pdf, ri, unmix, comp)
+    assert full.metadata.ePDF.uncertainty.positions == 100
+    maps = unmix.loadings.deepcopy()
+    maps.data[:, 0, :3] = np.nan  # positions the decomposition left out
+    cut = Unmixing(loadings=maps, components=unmix.components, residual=unmix.residual,
+                   method="closure", r_range=unmix.r_range)
+    out = report.component_sigmas(pdf, ri, cut, comp)
+    var = out.metadata.Signal.Noise_properties.variance.data
+    assert out.metadata.ePDF.uncertainty.positions == 97 and np.all(np.isfinite(var))
+    # fewer positions: a larger (never NaN) σ on average
+    assert var.mean() > full.metadata.Signal.Noise_properties.variance.data.mean()
+    ica = Unmixing(loadings=maps, components=unmix.components, residual=unmix.residual,
+                   method="ica", r_range=unmix.r_range)
+    with pytest.raises(ValueError, match="closure"):
+        report.component_sigmas(pdf, ri, ica, comp)
+    _, content = report.build(pdf, ri, dec, ica, comp, CHAIN, n_bootstrap=10)
+    assert "ica loadings are not phase fractions" in content["band_note"]
+    assert all(np.all(np.isnan(p["positions_sd"])) for p in content["peaks"]
+               if p["label"].endswith("ica component"))
+
+
+def test_component_sigmas_of_pure_pixel_means(small):
+    """With the pure pixels given, σ of each component is √(Σσ²)/n over them."""
+    _, ri, comp, pdf, dec, unmix = small
+    from pyxem_epdf import quantify
+
+    sigma = quantify.pdf_sigma(ri, pdf, lazy_output=False).data.reshape(100, -1)
+    frac = unmix.loadings.data.reshape(2, -1).T
+    pure = frac > 0.9
+    assert pure.sum(axis=0).min() >= 5
+    out = report.component_sigmas(pdf, ri, unmix, comp, pure=pure)
+    got = np.sqrt(out.metadata.Signal.Noise_properties.variance.data)
+    for j in range(2):
+        want = np.sqrt((sigma[pure[:, j]] ** 2).sum(axis=0)) / pure[:, j].sum()
+        np.testing.assert_allclose(got[j], want, rtol=1e-10)
+    ls = np.sqrt(report.component_sigmas(pdf, ri, unmix, comp)
+                 .metadata.Signal.Noise_properties.variance.data)
+    assert np.all(ls.mean(axis=1) < got.mean(axis=1))  # all positions: smaller σ
+    with pytest.raises(ValueError, match="'pure'"):
+        report.component_sigmas(pdf, ri, unmix, comp, pure=pure[:50])
