@@ -1537,7 +1537,7 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
 
     from threadpoolctl import threadpool_limits
 
-    from . import compute_all, report
+    from . import compute_all, quantify, report
     from .signals import descan, detector_mask, dose_map, scan_sum
     from .xray import write_gr
 
@@ -1622,8 +1622,12 @@ def _run(dp, cfg, folder, provenance, stages, *, source, composition, show_progr
                          comment=f"{unmix.method} component {i} of {files['pdf_cube']}")
                 files[f"component_{i}_gr"] = name
             comp = cfg["chain"]["composition"] if composition is None else composition
+            # s-bin correlation of the pixel splitting for the component peak σ
+            # (about the mean centre, without the distortion matrix: a first-order
+            # approximation the report's band note states)
+            correlation = quantify.integration_correlation(dp, ri, mask=mask)
             figures, content = report.build(
-                pdf, ri, dec, unmix, comp, cfg["chain"],
+                pdf, ri, dec, unmix, comp, cfg["chain"], correlation=correlation,
                 geometry=None if geometry is None else _geometry_figure_args(
                     dp, cfg, summed, mask, geometry, centres))
             for name, png in figures.items():

@@ -909,7 +909,8 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
             "propagated) are counting noise only: σ(G) and σ(dG/dr) of every pattern "
             "propagated in closed form from the Poisson variance of I(s) through the fit and "
             "the transform (quantify.with_sigma, "
-            + ("with the bin correlation of the integration" if correlation is not None else
+            + ("with the bin correlation of the integration, rebuilt about the mean "
+               "centre without a distortion matrix" if correlation is not None else
                "bins taken as independent, no integration correlation given")
             + f"), then through the mean over each phase's region (fraction > {threshold:g}; "
             "least-squares endmembers with the closure fractions fixed for a phase with fewer "

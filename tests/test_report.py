@@ -268,7 +268,8 @@ def test_batch_report_component_peaks_carry_propagated_sigma(tmp_path):
     for cells in comp_rows:  # first peak of each component: position ± σ and height ± σ
         first = re.findall(r"<td>([^<]*)</td>", cells)[:2]
         assert all(" ± " in c for c in first), first
-    assert "counting noise only" in text and "bins taken as independent" in text
+    # the batch passes the integration's bin correlation
+    assert "counting noise only" in text and "with the bin correlation of the integration" in text
 
     # the same numbers from build, with the integration's bin correlation given
     pdf, ri, dec, unmix = got["pdf"], got["profile"], got["decomposition"], got["unmixing"]
