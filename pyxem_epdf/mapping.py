@@ -354,12 +354,15 @@ class Decomposition:
             lw[:, used] = lu * w.T**2
             comps = np.linalg.pinv(lw[:, used] @ lu.T) @ (lw @ x_full)
             fit_pure = {}
+            averaged = None
             if pure is not None:
                 index = np.flatnonzero(used)
+                averaged = np.zeros((used.size, k), dtype=bool)
                 for j in np.flatnonzero(pure.any(axis=0)):
                     sel = pure[used, j]
                     # outliers judged in the reduced coordinates, mean over full rows
                     keep = _unmixing.robust_keep(ev.coordinates[sel])
+                    averaged[index[sel][keep], j] = True
                     ind = np.zeros(used.size)
                     ind[index[sel][keep]] = 1.0 / keep.sum()
                     comps[j] = ind @ x_full
@@ -393,6 +396,7 @@ class Decomposition:
             r_range=self.r_range,
             labels=labels,
             crop_r=np.asarray(r_crop),
+            pure=None if averaged is None else averaged.reshape(nav_shape + (k,)),
         )
 
 
@@ -457,6 +461,11 @@ class Unmixing:
         0"``, … otherwise); setting them retitles maps and components.
     crop_r : numpy.ndarray
         r samples (Å) of ``r_range`` the model was fitted on.
+    pure : numpy.ndarray of bool or None
+        Navigation shape + ``(k,)``: the pixels whose mean is each closure
+        component (its pure pixels after outlier rejection; a column without
+        any: that component is the least-squares one). ``None`` for other
+        methods and for :meth:`project` / :meth:`refine_composition` results.
 
     Examples
     --------
@@ -489,6 +498,7 @@ class Unmixing:
     r_range: tuple
     labels: list = None
     crop_r: np.ndarray = field(repr=False, default=None)
+    pure: np.ndarray = field(repr=False, default=None)
 
     def __post_init__(self):
         k = len(self.loadings.data)

@@ -235,12 +235,12 @@ def component_sigmas(pdf, ri, unmix, composition=None, *, correlation=None, pure
     fractions F fixed, var(E) = (P∘P) σ² with P = (FᵀF)⁻¹Fᵀ
     (:func:`pyxem_epdf.quantify.component_sigma`), or, for a component given
     its pure pixels, through their mean, σ = √(Σσ²)/n. Closure components
-    are such means, but :class:`~pyxem_epdf.mapping.Unmixing` does not
-    expose the selection; the least-squares form uses all positions and is
-    smaller: 0.77 and 0.92× the pure-pixel mean's σ on the demo, whereas
-    the mean over the region (fraction > 0.9) is 0.96 and 1.00×
-    (``benchmarks/README.md``), so :func:`build` passes the region as
-    ``pure``. Positions the
+    are such means (:attr:`~pyxem_epdf.mapping.Unmixing.pure`), which
+    :func:`build` passes as ``pure``; the least-squares form uses all
+    positions and is smaller (0.77 and 0.92× the pure-pixel mean's σ on the
+    demo), the mean over the region (fraction > 0.9), :func:`build`'s
+    stand-in for an Unmixing without ``pure``, 0.96 and 1.00×
+    (``benchmarks/README.md``). Positions the
     decomposition left out (NaN fractions) or with a non-finite σ are left
     out. Unlike :func:`component_errors` this is counting noise only (no
     model misfit).
@@ -866,11 +866,14 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
     sigma_error = None
     if closure:
         try:
-            # closure's components are means of its pure pixels, a selection the
-            # Unmixing does not expose: the region (fraction > threshold, the same 0.9
-            # as closure_unmix's pure_threshold by default) stands in for it
-            pure = np.nan_to_num(maps.reshape(len(maps), -1).T) > threshold
-            pure[:, pure.sum(axis=0) < MIN_REGION_PIXELS] = False  # those: least squares
+            # closure's components are means of its pure pixels (Unmixing.pure); an
+            # Unmixing without them (projected, refined): the region (fraction >
+            # threshold, the same 0.9 as closure_unmix's pure_threshold by default)
+            if unmix.pure is not None:
+                pure = np.asarray(unmix.pure).reshape(-1, len(maps))
+            else:
+                pure = np.nan_to_num(maps.reshape(len(maps), -1).T) > threshold
+                pure[:, pure.sum(axis=0) < MIN_REGION_PIXELS] = False  # least squares
             carried = component_sigmas(pdf, ri, unmix, composition, correlation=correlation,
                                        pure=pure)
         except ValueError as err:  # e.g. profiles without a variance
@@ -912,13 +915,14 @@ def build(pdf, ri, dec, unmix, composition, chain, *, threshold=REGION_THRESHOLD
             + ("with the bin correlation of the integration, rebuilt about the mean "
                "centre without a distortion matrix" if correlation is not None else
                "bins taken as independent, no integration correlation given")
-            + f"), then through the mean over each phase's region (fraction > {threshold:g}; "
-            "least-squares endmembers with the closure fractions fixed for a phase with fewer "
-            f"than {MIN_REGION_PIXELS} such positions) of the {used} positions kept "
-            "(quantify.component_sigma). The closure components are means of pure pixels, a "
-            "selection the unmixing result does not expose; the region stands in for it "
-            "(over 60 noise realisations of the demo the first-peak σ is 0.94–1.24× the "
-            "scatter of the closure components' peaks); peak σ from the slope at the maximum. "
+            + "), then through the mean over each closure component's own pure pixels "
+            + ("(Unmixing.pure)" if unmix.pure is not None else
+               f"(here the phase's region, fraction > {threshold:g}, stands in for them)")
+            + " or the least-squares endmember with the closure fractions fixed where a phase "
+            f"has none, of the {used} positions kept (quantify.component_sigma); peak σ from "
+            "the slope at the maximum (over 60 noise realisations of the demo, with the region "
+            "standing in, the first-peak σ was 0.94–1.24× the scatter of the closure "
+            "components' peaks). "
             "Unlike the component bands, which include model misfit, they are counting noise "
             "only.")
     elif closure:

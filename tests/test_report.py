@@ -283,16 +283,22 @@ def test_batch_report_component_peaks_carry_propagated_sigma(tmp_path):
         assert np.all(np.isfinite(p["heights_sd"][ok]))
         assert np.all(p["positions_sd"][ok] > 0) and np.all(p["positions_sd"][ok] < 0.5)
     assert "with the bin correlation of the integration" in content["band_note"]
-    assert "the region stands in for it" in content["band_note"]
-    # the region (fraction > 0.9) stands in for closure's pure pixels
-    frac = unmix.loadings.data.reshape(2, -1).T
-    pure = np.nan_to_num(frac) > report.REGION_THRESHOLD
-    small_region = pure.sum(axis=0) < report.MIN_REGION_PIXELS  # least squares instead
-    pure[:, small_region] = False
-    region = report.component_sigmas(pdf, ri, unmix, composition, correlation=corr, pure=pure)
+    assert "(Unmixing.pure)" in content["band_note"]
+    # closure's own pure pixels: each component is exactly their mean
+    pure = unmix.pure.reshape(-1, 2)
+    x = np.asarray(pdf.data).reshape(pure.shape[0], -1)
+    for j in np.flatnonzero(pure.any(axis=0)):
+        np.testing.assert_allclose(unmix.components.data[j], x[pure[:, j]].mean(axis=0))
+    exact = report.component_sigmas(pdf, ri, unmix, composition, correlation=corr, pure=pure)
     r = unmix.components.axes_manager.signal_axes[0].axis
-    table = epdf.mapping.peak_table(region, r_range=report._inside((1.0, 8.0), r))
+    table = epdf.mapping.peak_table(exact, r_range=report._inside((1.0, 8.0), r))
     np.testing.assert_allclose([p["positions_sd"] for p in comp], table.position_sigma)
+    # an Unmixing without them (e.g. projected): the region stands in
+    projected = unmix.project(pdf)
+    assert projected.pure is None
+    _, content = report.build(pdf, ri, dec, projected, composition, cfg["chain"],
+                              n_bootstrap=10, correlation=corr)
+    assert "stands in for them" in content["band_note"]
 
 
 def test_component_sigmas_leave_out_excluded_positions_and_refuse_ica(small):
