@@ -755,7 +755,7 @@ def _centred_block(frames, shifts, valid, method):
     return out
 
 
-def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "bilinear"):
+def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "nearest"):
     """Scan sum with every pattern moved onto a common centre (drift-corrected sum).
 
     Pattern p, centred at c_p, is translated by d_p = reference − c_p before
@@ -786,9 +786,14 @@ def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "bi
         ``centres`` (the smallest shifts, so the fewest pixels leave the canvas).
     mask : array_like of bool, optional
         Detector-shaped, True = excluded pixel.
-    method : {"bilinear", "nearest"}
-        Sub-pixel handling, see above; ``"bilinear"`` by default (measured in
-        benchmarks/README.md, "Drift-corrected scan sum").
+    method : {"nearest", "bilinear"}
+        Sub-pixel handling, see above. ``"nearest"`` by default: measured on
+        400 exactly rendered noise-free patterns (2 % ellipticity at 30°,
+        centres drifting 4 px), the ellipse fitted on the sum gives ratio /
+        angle 1.02010 / 29.80° (nearest), 1.02015 / 29.66° (bilinear: its
+        count split adds an anisotropic blur), 1.02117 / 27.41° (plain sum),
+        1.02004 / 29.93° without drift; nearest costs 1.5–2.3 × the plain
+        sum, bilinear 2.1–3.6 × (benchmarks/README.md, "Drift-corrected scan sum").
 
     Returns
     -------
@@ -799,13 +804,18 @@ def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "bi
 
     Examples
     --------
-    Two one-pixel patterns, centred 1.5 px apart, land on the same pixel pair:
+    Two one-pixel patterns, centred 1.5 px apart, split over the same pixels:
 
     >>> frames = np.zeros((2, 5, 5))
     >>> frames[0, 2, 1] = frames[1, 2, 3] = 4.0
-    >>> total, cover = centred_sum(frames, [[1.0, 2.0], [2.5, 2.0]])
+    >>> total, cover = centred_sum(frames, [[1.0, 2.0], [2.5, 2.0]], method="bilinear")
     >>> total[2].tolist(), cover[2].tolist()
     ([0.0, 1.0, 6.0, 1.0, 0.0], [1.25, 2.0, 2.0, 2.0, 1.25])
+
+    With whole-pixel shifts (+0.75 → +1, −0.75 → −1) both land on one pixel:
+
+    >>> centred_sum(frames, [[1.0, 2.0], [2.5, 2.0]])[0][2].tolist()
+    [0.0, 0.0, 8.0, 0.0, 0.0]
     """
     if method not in CENTRED_SUM_METHODS:
         raise ValueError(f"'method' must be one of {CENTRED_SUM_METHODS}; got {method!r}.")
