@@ -163,7 +163,11 @@ def _pattern_centres_px(dp, beam_shift):
 
     axes = _detector_axes(dp)
     nav_shape = tuple(dp.data.shape[:-2])
-    factors = [s_unit_factor_checked_axis(a) for a in axes]
+    try:
+        factors = [s_unit_factor_checked_axis(a) for a in axes]
+    except ValueError as err:
+        raise ValueError(f"'beam_shift' is read in the detector's s calibration, as "
+                         f"azimuthal_profile reads it: {err}") from None
     centres, _ = _centres_from_beam_shift(beam_shift, axes, nav_shape)
     px = np.empty_like(centres)
     for i, (a, f) in enumerate(zip(axes, factors, strict=True)):

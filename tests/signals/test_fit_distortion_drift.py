@@ -72,3 +72,11 @@ def test_bad_input(drifting):
         calibration.fit_distortion(dp, BAND, beam_shift=shifts, summed=np.ones((128, 128)))
     with pytest.raises(ValueError, match="'beam_shift' must have shape"):
         calibration.fit_distortion(dp, BAND, beam_shift=shifts[:3])
+    uncalibrated = dp.deepcopy()
+    for axis in uncalibrated.axes_manager.signal_axes:
+        axis.units = "px"
+    with pytest.raises(ValueError, match="'beam_shift' is read in the detector's s calibration"):
+        calibration.fit_distortion(uncalibrated, BAND, beam_shift=shifts)
+    # the plain fit needs no calibration and the input is not modified
+    calibration.fit_distortion(uncalibrated, BAND, n_bootstrap=10)
+    assert uncalibrated.axes_manager.signal_axes[0].units == "px"
