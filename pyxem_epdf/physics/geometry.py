@@ -720,3 +720,164 @@ def centre_bound(expected, *, mask=None, r_range=None, center=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.sqrt(np.stack([fyy / det, fxx / det], -1))
 
+
+
+#: Methods of :func:`centred_sum`.
+CENTRED_SUM_METHODS = ("bilinear", "nearest")
+
+
+def _add_shifted(out, img, oy, ox):
+    """out[y + oy, x + ox] += img[y, x] where both are inside the canvas."""
+    ny, nx = img.shape[-2:]
+    if abs(oy) >= ny or abs(ox) >= nx:
+        return
+    out[..., max(0, oy):ny + min(0, oy), max(0, ox):nx + min(0, ox)] += \
+        img[..., max(0, -oy):ny - max(0, oy), max(0, -ox):nx - max(0, ox)]
+
+
+def _centred_block(frames, shifts, valid, method):
+    """(total, coverage) of one block: frames (n, ny, nx), shifts (n, 2) as (dx, dy)."""
+    n, ny, nx = frames.shape
+    out = np.zeros((2, ny, nx))
+    if n == 0:
+        return out
+    vf = valid.astype(float)
+    if method == "nearest":
+        ix, iy = np.floor(shifts[:, 0] + 0.5), np.floor(shifts[:, 1] + 0.5)
+        w = np.ones((n, 1))
+        corners = ((0, 0),)
+    else:
+        ix, iy = np.floor(shifts[:, 0]), np.floor(shifts[:, 1])
+        fx, fy = shifts[:, 0] - ix, shifts[:, 1] - iy
+        w = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], -1)
+        corners = ((0, 0), (0, 1), (1, 0), (1, 1))
+    keys = np.stack([iy, ix], -1).astype(np.int64)
+    groups, label = np.unique(keys, axis=0, return_inverse=True)
+    label = label.ravel()
+    for g, (gy, gx) in enumerate(groups):
+        sel = np.flatnonzero(label == g)
+        wg = w[sel]
+        # one weighted sum of the group's frames per corner (BLAS); masked pixels left out
+        sums = np.tensordot(wg.T, frames[sel], axes=(1, 0)) * vf
+        cover = wg.sum(0)[:, None, None] * vf
+        for k, (dy, dx) in enumerate(corners):
+            _add_shifted(out[0], sums[k], int(gy) + dy, int(gx) + dx)
+            _add_shifted(out[1], cover[k], int(gy) + dy, int(gx) + dx)
+    return out
+
+
+def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "nearest"):
+    """Scan sum with every pattern moved onto a common centre (drift-corrected sum).
+
+    Pattern p, centred at c_p, is translated by d_p = reference − c_p before
+    it is added, so rings smeared by a drifting pattern centre (descan) add
+    up sharp. Counts are moved, never interpolated: with ``"bilinear"`` each
+    pixel's counts are split over the four pixels around its destination with
+    the bilinear weights of the sub-pixel remainder (the count-weighted
+    centroid moves by exactly d_p; counts are conserved inside the canvas);
+    with ``"nearest"`` d_p is rounded to whole pixels (exact counts, residual
+    offset up to ½ px). Patterns are grouped by their whole-pixel shift and
+    each group's weighted sums are one BLAS product per corner, so the cost
+    is 4 (bilinear) or 1 (nearest) passes over the frames plus one canvas add
+    per group. Masked pixels (fixed on the detector, e.g. a beam stop) are
+    left out of each pattern before it moves; ``coverage`` sums the weight
+    that reached each output pixel, so ``total / coverage`` is the mean
+    pattern about ``reference`` and ``coverage == 0`` marks pixels no pattern
+    reached.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray or dask.array.Array
+        Patterns nav + (ny, nx), any number of navigation dimensions (≥ 0).
+    centres : array_like
+        Pattern centres (x, y) in pixels, shape (2,) or nav + (2,); a dask
+        array is computed (it is small).
+    reference : tuple of float, optional
+        Common centre (x, y) in pixels of the output; default the mean of
+        ``centres`` (the smallest shifts, so the fewest pixels leave the canvas).
+    mask : array_like of bool, optional
+        Detector-shaped, True = excluded pixel.
+    method : {"nearest", "bilinear"}
+        Sub-pixel handling, see above. ``"nearest"`` by default: measured on
+        400 exactly rendered noise-free patterns (2 % ellipticity at 30°,
+        centres drifting 4 px), the ellipse fitted on the sum gives ratio /
+        angle 1.02010 / 29.80° (nearest), 1.02015 / 29.66° (bilinear: its
+        count split adds an anisotropic blur), 1.02117 / 27.41° (plain sum),
+        1.02004 / 29.93° without drift; nearest costs 1.5–2.3 × the plain
+        sum, bilinear 2.1–3.6 × (benchmarks/README.md, "Drift-corrected scan sum").
+
+    Returns
+    -------
+    total, coverage : numpy.ndarray or dask.array.Array
+        Float64 images (ny, nx): the summed counts and the summed weights
+        (patterns per pixel). Dask in → dask out (one partial sum per chunk of
+        probe positions, added lazily).
+
+    Examples
+    --------
+    Two one-pixel patterns, centred 1.5 px apart, split over the same pixels:
+
+    >>> frames = np.zeros((2, 5, 5))
+    >>> frames[0, 2, 1] = frames[1, 2, 3] = 4.0
+    >>> total, cover = centred_sum(frames, [[1.0, 2.0], [2.5, 2.0]], method="bilinear")
+    >>> total[2].tolist(), cover[2].tolist()
+    ([0.0, 1.0, 6.0, 1.0, 0.0], [1.25, 2.0, 2.0, 2.0, 1.25])
+
+    With whole-pixel shifts (+0.75 → +1, −0.75 → −1) both land on one pixel:
+
+    >>> centred_sum(frames, [[1.0, 2.0], [2.5, 2.0]])[0][2].tolist()
+    [0.0, 0.0, 8.0, 0.0, 0.0]
+    """
+    if method not in CENTRED_SUM_METHODS:
+        raise ValueError(f"'method' must be one of {CENTRED_SUM_METHODS}; got {method!r}.")
+    is_dask = hasattr(frames, "dask")
+    if not is_dask:
+        frames = np.asarray(frames)
+    if frames.ndim < 2 or frames.dtype.kind not in "uif":
+        raise ValueError(f"'frames' must be real patterns of shape nav + (ny, nx); "
+                         f"got shape {frames.shape} and dtype {frames.dtype}.")
+    ny, nx = frames.shape[-2:]
+    nav = tuple(frames.shape[:-2])
+    if hasattr(centres, "compute"):
+        centres = centres.compute()
+    c = np.asarray(centres, dtype=float)
+    if c.shape == (2,):
+        c = np.broadcast_to(c, nav + (2,))
+    if c.shape != nav + (2,):
+        raise ValueError(f"'centres' must have shape (2,) or {nav + (2,)} (navigation + (x, y)); "
+                         f"got {c.shape}.")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("'centres' holds non-finite values.")
+    if reference is None:
+        ref = c.reshape(-1, 2).mean(0) if c.size else np.array([(nx - 1) / 2, (ny - 1) / 2])
+    else:
+        ref = np.asarray(reference, dtype=float)
+        if ref.shape != (2,) or not np.all(np.isfinite(ref)):
+            raise ValueError(f"'reference' must be a finite (x, y) pair in pixels; got {reference!r}.")
+    valid = np.ones((ny, nx), bool) if mask is None else ~np.asarray(mask, bool)
+    if valid.shape != (ny, nx):
+        raise ValueError(f"'mask' must have the detector shape {(ny, nx)}; got {valid.shape}.")
+    shifts = ref - c
+    if not is_dask:
+        out = _centred_block(frames.reshape((-1, ny, nx)), shifts.reshape(-1, 2), valid, method)
+        return out[0], out[1]
+    import itertools
+
+    import dask
+    import dask.array as da
+
+    frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
+    bounds = [np.cumsum((0,) + ch) for ch in frames.chunks[:-2]]
+    blocks = frames.to_delayed()
+    parts = []
+    for idx in itertools.product(*(range(len(ch)) for ch in frames.chunks[:-2])):
+        sl = tuple(slice(b[i], b[i + 1]) for b, i in zip(bounds, idx, strict=True))
+        blk = blocks[idx + (0, 0)]
+        sh = np.ascontiguousarray(shifts[sl].reshape(-1, 2))
+        part = dask.delayed(_centred_block)(blk.reshape((-1, ny, nx)), sh, valid, method)
+        parts.append(da.from_delayed(part, (2, ny, nx), dtype=float))
+    out = da.stack(parts).sum(0) if len(parts) > 1 else parts[0]
+    return out[0], out[1]
+
+
+__all__ += ["centred_sum"]
