@@ -10,6 +10,11 @@
   then the weighted sums over the few rows and runs that reach the threshold.
 * :func:`fit_descan` fits the descan as a plane over the probe positions
   (a line for a 1-D scan; a single pattern is its own "fit").
+* :func:`ring_centre` / :func:`refine_ring_centre` find the centre of the
+  amorphous rings of one or every pattern (robust to a beam stop), close to
+  the Cramér–Rao limit :func:`centre_bound` gives for the counts.
+* :func:`centred_sum` sums a scan with every pattern about its own centre
+  (the drift-corrected scan sum the ellipse is fitted on).
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ import math
 
 import numpy as np
 
-__all__ = ["beam_centres", "centre_bound", "ellipse_matrix", "fit_descan", "refine_ring_centre",
-           "ring_centre"]
+__all__ = ["beam_centres", "centre_bound", "centred_sum", "ellipse_matrix", "fit_descan",
+           "refine_ring_centre", "ring_centre"]
 
 
 def ellipse_matrix(axis_ratio: float, angle: float) -> np.ndarray:
@@ -880,4 +885,3 @@ def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "ne
     return out[0], out[1]
 
 
-__all__ += ["centred_sum"]
