@@ -13,6 +13,40 @@ def as_axis(s, name="s"):
     return s
 
 
+def pattern_stack(frames, name="frames"):
+    """``frames`` as a NumPy array (a dask array stays lazy) of real patterns, nav + (ny, nx).
+
+    Parameters
+    ----------
+    frames : array_like or dask.array.Array
+        One pattern (ny, nx) or a stack of them.
+    name : str
+        Parameter name for the error message.
+
+    Returns
+    -------
+    frames : numpy.ndarray or dask.array.Array
+    is_dask : bool
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 dimensions, or not a real (unsigned/int/float) dtype.
+
+    Examples
+    --------
+    >>> pattern_stack([[1, 2], [3, 4]])[0].shape
+    (2, 2)
+    """
+    is_dask = hasattr(frames, "dask")
+    if not is_dask:
+        frames = np.asarray(frames)
+    if frames.ndim < 2 or frames.dtype.kind not in "uif":
+        raise ValueError(f"'{name}' must be real patterns of shape nav + (ny, nx); "
+                         f"got shape {frames.shape} and dtype {frames.dtype}.")
+    return frames, is_dask
+
+
 def window_slice(s, lo, hi, name="s_range", min_points=3):
     """Index slice of the axis values ``s`` inside the closed window [lo, hi].
 

@@ -41,6 +41,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._common import pattern_stack
 from .detector import DETECTOR_LAYOUTS, gap_mask
 
 __all__ = [
@@ -1695,12 +1696,7 @@ def refine_centers(frames, radius_range, *, center=None, distortion=None, mask=N
     >>> np.round(c, 2).tolist()
     [[33.4, 30.8], [30.8, 33.4]]
     """
-    is_dask = hasattr(frames, "dask")
-    if not is_dask:
-        frames = np.asarray(frames)
-    if frames.ndim < 2 or frames.dtype.kind not in "uif":
-        raise ValueError(f"'frames' must be real patterns of shape nav + (rows, columns); "
-                         f"got shape {frames.shape}.")
+    frames, is_dask = pattern_stack(frames)
     ny, nx = frames.shape[-2:]
     nav = frames.shape[:-2]
     (r_lo, r_hi), = _ranges(radius_range)

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from ._common import pattern_stack
+
 __all__ = ["beam_centres", "centre_bound", "centred_sum", "ellipse_matrix", "fit_descan",
            "refine_ring_centre", "ring_centre"]
 
@@ -351,11 +353,7 @@ def ring_centre(frames, r_range, *, mask=None, guess=None, search=4.0, distortio
     >>> np.round(ring_centre(img, (10, 40), mask=stop), 2).tolist()
     [49.3, 46.8]
     """
-    if not hasattr(frames, "dask"):
-        frames = np.asarray(frames)
-    if frames.ndim < 2 or frames.dtype.kind not in "uif":
-        raise ValueError(f"'frames' must be real patterns of shape (..., ny, nx); "
-                         f"got shape {frames.shape}.")
+    frames, _ = pattern_stack(frames)
     _band(r_range)
     ny, nx = frames.shape[-2:]
     nav = frames.shape[:-2]
@@ -609,12 +607,7 @@ def refine_ring_centre(frames, r_range, start=None, *, mask=None, distortion=Non
     """
     from .calibration import _matrix
 
-    is_dask = hasattr(frames, "dask")
-    if not is_dask:
-        frames = np.asarray(frames)
-    if frames.ndim < 2 or frames.dtype.kind not in "uif":
-        raise ValueError(f"'frames' must be real patterns of shape nav + (ny, nx); "
-                         f"got shape {frames.shape} and dtype {frames.dtype}.")
+    frames, is_dask = pattern_stack(frames)
     ny, nx = frames.shape[-2:]
     nav = frames.shape[:-2]
     r_lo, r_hi = _band(r_range)
@@ -835,12 +828,7 @@ def centred_sum(frames, centres, *, reference=None, mask=None, method: str = "ne
     """
     if method not in CENTRED_SUM_METHODS:
         raise ValueError(f"'method' must be one of {CENTRED_SUM_METHODS}; got {method!r}.")
-    is_dask = hasattr(frames, "dask")
-    if not is_dask:
-        frames = np.asarray(frames)
-    if frames.ndim < 2 or frames.dtype.kind not in "uif":
-        raise ValueError(f"'frames' must be real patterns of shape nav + (ny, nx); "
-                         f"got shape {frames.shape} and dtype {frames.dtype}.")
+    frames, is_dask = pattern_stack(frames)
     ny, nx = frames.shape[-2:]
     nav = tuple(frames.shape[:-2])
     if hasattr(centres, "compute"):
