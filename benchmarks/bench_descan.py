@@ -24,7 +24,6 @@ Usage::
 """
 
 import argparse
-import time
 import warnings
 
 import dask
@@ -36,13 +35,13 @@ from pyxem_epdf.physics import geometry
 from pyxem_epdf.physics._common import usable_cores
 
 try:
-    from bench_integration import make
+    from bench_integration import best, make
 except ImportError:  # run from another directory
     import os
     import sys
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_integration import make
+    from bench_integration import best, make
 
 
 @numba.njit(nogil=True)
@@ -70,15 +69,6 @@ def full_frame(flat, ny, nx, threshold, out):
             sy += rs * i
         out[f, 0] = sx / s if s > 0 else np.nan
         out[f, 1] = sy / s if s > 0 else np.nan
-
-
-def best(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main():
