@@ -798,6 +798,31 @@ class Unmixing:
         return interface_width(maps.inav[self._index(label)], line, linewidth=linewidth,
                                probe_diameter=probe_diameter)
 
+    def boundary_width(self, label, pdf, line=None, *, inclusions="auto", band=None,
+                       level="high", probe_diameter=None):
+        """:func:`boundary_width` on the unclipped fraction map of one component.
+
+        Every pixel near the component's boundaries (inclusions and straight
+        interfaces) enters one error-function width fit, instead of the
+        pixels along one line (:meth:`interface_width`).
+
+        Parameters
+        ----------
+        label : str or int
+            Component (label or index).
+        pdf : PDF1DPlus
+            The cube the fractions are evaluated on (see :meth:`unclipped`).
+        line, inclusions, band, level, probe_diameter
+            As :func:`boundary_width` (calibrated scan units, e.g. nm).
+
+        Returns
+        -------
+        BoundaryWidth
+        """
+        maps = self.unclipped(pdf)
+        return boundary_width(maps.inav[self._index(label)], line, inclusions=inclusions,
+                              band=band, level=level, probe_diameter=probe_diameter)
+
     def plot_composite(self, colors=None, ax=None, percentile=99.0):
         """Colour composite of the loading maps (the paper's Fig. 3c/d).
 

@@ -509,7 +509,8 @@ def fit_soft_union(x, y, values, shapes, *, sigma, low=None, high=None, max_iter
         lam = 1e-3
         converged = False
         it = 0
-        for it in range(1, int(max_iterations) + 1):
+        while it < int(max_iterations):
+            it += 1
             jtj = jac.T @ jac
             g = jac.T @ resid
             diag = np.maximum(np.diag(jtj), 1e-12 * max(np.diag(jtj).max(), 1e-300))
