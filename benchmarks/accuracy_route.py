@@ -35,21 +35,23 @@ Metrics against thresholds (:data:`THRESHOLDS`):
   on its unclipped fractions (:meth:`~pyxem_epdf.mapping.Unmixing.unclipped`;
   closure clips the noise at 0 and 1, which pulls the plateaus in and
   narrows the edge: over 8 noise seeds of the two fast 2-phase composites
-  at full resolution the closure map gives -12 % and -19 % on average, the
-  unclipped one +6 % and +2 %): one
+  at full resolution the closure map gives -12.0 % and -18.5 % on average,
+  the unclipped one +6.5 % and +1.5 %): one
   error-function width fitted to every pixel within 1.5 widths of every
   phase-A boundary at once -- the straight interface (started from
   :meth:`SyntheticComposite.interface_line`, taken across the whole scan)
   and each inclusion (found on the map by :func:`pyxem_epdf.mapping.find_inclusions`)
   as a soft union of a half-plane and discs, the law by which the generator
   draws the phase-A field (:func:`pyxem_epdf.data.phase_fractions`; point
-  samples, no probe blur). Some 400-900 pixels instead of the ~15 along
-  one line: the fit's own 1σ falls from 11-41 % to 3-8 % of the truth. Truth:
+  samples, no probe blur). 60-1100 pixels (12x12 to 48x48 maps) instead
+  of the 10-15 along one line: the fit's own 1σ is 5-15 % of the truth
+  (11-41 % for the line). Truth:
   the generator's ``interface_width``; at b x b binning the map is the mean
   of b x b point samples, so σ² gains the variance step²(b² - 1)/12 of the
   sample offsets (16.31 nm for 15 nm at 2x2 of 5 nm steps; ``interface_width``
-  and ``boundary_width`` on the binned true maps give 16.4 and 16.37-16.48
-  nm; the b²/12 of a continuous bin used before said 16.72). Within 10 %.
+  on the binned true maps gives 16.34-16.39 nm, ``boundary_width`` 16.48-16.70,
+  small inclusions adding their curvature; the b²/12 of a continuous bin used
+  before said 16.72). Within 10 %.
 
 Diagnostics printed but not asserted: fraction r with n forced to the truth,
 on the closure map the line measurement (``interface_width`` along
