@@ -37,7 +37,7 @@ Metrics against thresholds (:data:`THRESHOLDS`):
   narrows the edge: over 8 noise seeds of the two fast 2-phase composites
   at full resolution the closure map gives -12.0 % and -18.5 % on average,
   the unclipped one +6.5 % and +1.5 %): one
-  error-function width fitted to every pixel within 1.5 widths of every
+  error-function width fitted to every pixel within 2 widths of every
   phase-A boundary at once -- the straight interface (started from
   :meth:`SyntheticComposite.interface_line`, taken across the whole scan)
   and each inclusion (found on the map by :func:`pyxem_epdf.mapping.find_inclusions`)
@@ -55,7 +55,7 @@ Metrics against thresholds (:data:`THRESHOLDS`):
 
 Diagnostics printed but not asserted: fraction r with n forced to the truth,
 on the closure map the line measurement (``interface_width`` along
-``interface_line``, the check before 2026-12-01 17:45) and ``boundary_width``,
+``interface_line``, the check before h-interface's change) and ``boundary_width``,
 both estimators on the *true* fraction map (their own sampling bias), and the peak
 offsets of the route's cube averaged over the truly pure pixels (an oracle
 component: when it misses, the peak check is noise-limited). ``--oracle``

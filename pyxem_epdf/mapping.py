@@ -1589,12 +1589,13 @@ def interface_width(loading_map, line, *, linewidth=0.0, probe_diameter=None):
 
 
 #: Default half-width of the pixel band around every boundary, in units of the
-#: first pass's fitted 10–90 % width. Measured (true fraction maps of the fast
-#: accuracy-route composites plus white noise of the route maps' rms, 30 draws
-#: each; benchmarks/README.md "Issue 12: interface widths from whole boundaries"):
-#: bias −0.5 … +2.3 % at 1.5, as at 2 (−1.6 … +3.2 %); 1.0 scatters up to 1.6×
-#: more; 3.0 reaches inclusions too small to be found and gives −13.6 % at 2×2.
-BOUNDARY_BAND = 1.5
+#: first pass's fitted 10–90 % width. Measured (true fraction maps of six
+#: accuracy-route composites, full and 2×2, plus white noise of the route maps'
+#: rms, 30 draws each; benchmarks/README.md "Issue 12: interface widths from whole
+#: boundaries"): at 2.0 bias −0.5 … +3.1 % and scatter 4.2–10.4 % of the truth;
+#: 1.5: −0.4 … +2.5 %, 4.7–12.3 %; 1.0: −0.8 … +5.1 %, 8.2–22.5 %; 3.0 scatters
+#: as 2.0 (4.3–10.3 %) but reaches farther features the model may not hold.
+BOUNDARY_BAND = 2.0
 #: Smoothing (Gaussian σ, pixels) of the map for finding inclusions only, and
 #: the smallest inclusion found by ``inclusions="auto"`` (pixels above Otsu's
 #: level); :func:`boundary_width` drops the found discs its first pass does not
