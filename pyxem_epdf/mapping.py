@@ -1599,11 +1599,12 @@ BOUNDARY_BAND = 2.0
 #: Smoothing (Gaussian σ, pixels) of the map for finding inclusions only, and
 #: the smallest inclusion found by ``inclusions="auto"`` (pixels above Otsu's
 #: level); :func:`boundary_width` drops the found discs its first pass does not
-#: support. Measured on 16 true maps (two composites × 8 seeds), alone and with
-#: white noise of rms 0.15 (3 draws each): 1 px and 0.5 find every inclusion,
-#: at full resolution and at 2×2 (worst width error on the truth 0.0 % / 2.8 %;
-#: with noise −1.9 ± 6.8 % / +2.4 ± 15.2 %, false discs all dropped); 2 px miss
-#: some 10 nm inclusions at 2×2 (worst 8.4 %), 3 px and 0.7 all of them (14.6 %).
+#: support. Measured on 16 true maps (two composites × 8 seeds, band 2.0), alone
+#: and with white noise of rms 0.15 (3 draws each): 1 px and 0.5 find every
+#: inclusion at full resolution and at 2×2 (worst width error on the truth
+#: 0.0 % / 2.7 %; with noise −1.6 ± 5.9 % / +1.5 ± 14.6 %, false discs all
+#: dropped); 2 px miss some 10 nm inclusions at 2×2 (worst 11.8 %), 3 px and 0.7
+#: all of them (15.7 %).
 DETECT_SMOOTHING = 0.5
 MIN_INCLUSION_PIXELS = 1
 
