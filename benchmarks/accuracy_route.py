@@ -35,8 +35,8 @@ Metrics against thresholds (:data:`THRESHOLDS`):
   on its unclipped fractions (:meth:`~pyxem_epdf.mapping.Unmixing.unclipped`;
   closure clips the noise at 0 and 1, which pulls the plateaus in and
   narrows the edge: over 8 noise seeds of the two fast 2-phase composites
-  at full resolution the closure map gives -12.0 % and -18.5 % on average,
-  the unclipped one +6.5 % and +1.5 %): one
+  at full resolution the closure map gives -11.4 % and -18.4 % on average,
+  the unclipped one +7.3 % and +1.9 %): one
   error-function width fitted to every pixel within 2 widths of every
   phase-A boundary at once -- the straight interface (started from
   :meth:`SyntheticComposite.interface_line`, taken across the whole scan)
