@@ -819,6 +819,10 @@ class Unmixing:
         -------
         BoundaryWidth
         """
+        if not hasattr(pdf, "axes_manager"):
+            raise TypeError(f"'pdf' must be the PDF1DPlus cube the fractions are evaluated on "
+                            f"(e.g. dec.source); got {type(pdf).__name__}. Note the order: "
+                            f"boundary_width(label, pdf, line).")
         maps = self.unclipped(pdf)
         return boundary_width(maps.inav[self._index(label)], line, inclusions=inclusions,
                               band=band, level=level, probe_diameter=probe_diameter)

@@ -270,3 +270,40 @@ def test_unmixing_boundary_width_on_unclipped_fractions():
         widths.append(un.boundary_width(label, pdf, level=level).width)
     assert widths[0] == pytest.approx(2 * Z90 * 1.3, rel=0.02)
     assert widths[1] == pytest.approx(widths[0], rel=1e-6)
+
+
+def test_line_roi_lazy_input_and_input_untouched():
+    """A Line2DROI gives the same fit as the two points; a lazy map the eager result; the
+    map is not modified."""
+    from hyperspy.roi import Line2DROI
+
+    x, y = _grid(32)
+    v = soft_union(x, y, [EDGE | {"offset": 12.0}, DISC | {"cx": 24.0, "cy": 14.0, "radius": 4.0}],
+                   sigma=1.4)
+    s = _signal(v)
+    before = s.data.copy()
+    line = ((4.0, 6.0), (22.0, 11.0))
+    a = mapping.boundary_width(s, line)
+    roi = Line2DROI(x1=4.0, y1=6.0, x2=22.0, y2=11.0, linewidth=0)
+    b = mapping.boundary_width(s, roi)
+    c = mapping.boundary_width(s.as_lazy(), line)
+    assert a.width == pytest.approx(2 * Z90 * 1.4, rel=1e-6)
+    assert b.width == a.width and c.width == pytest.approx(a.width, rel=1e-12)
+    np.testing.assert_array_equal(s.data, before)
+    assert a.pixels.shape == v.shape and a.pixels.sum() == a.fit.n_points
+
+
+def test_unmixing_boundary_width_refuses_a_line_in_place_of_the_cube():
+    import pyxem_epdf as epdf
+    from pyxem_epdf.physics.models import gaussian_peaks_pdf
+
+    r = np.arange(0, 10, 0.05)
+    a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+    b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+    w = np.linspace(0, 1, 36).reshape(6, 6, 1)
+    pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+    pdf.axes_manager.signal_axes[0].scale = 0.05
+    pdf.axes_manager.signal_axes[0].units = "Å"
+    un = pdf.decompose((1.0, 8.0)).unmix(2)
+    with pytest.raises(TypeError, match="'pdf'"):
+        un.boundary_width(0, ((0, 0), (5, 5)), pdf)
