@@ -4,7 +4,7 @@ Signal-level layer of the paper's PCA → ICA step (Laulainen et al. 2022) and
 of what follows from it. PCA and BSS are HyperSpy's own ``decomposition`` and
 ``blind_source_separation``; the numerics added here live in
 :mod:`pyxem_epdf.physics.unmixing` (parallel analysis, closure-aware
-unmixing) and :mod:`pyxem_epdf.physics.interface` (error-function edge fit).
+unmixing) and :mod:`pyxem_epdf.physics.interface` (error-function edge fits).
 
 * :meth:`PDF1DPlus.decompose <pyxem_epdf.signals.PDF1DPlus.decompose>` →
   :class:`Decomposition` (PCA with the evidence for the number of components);
@@ -12,6 +12,8 @@ unmixing) and :mod:`pyxem_epdf.physics.interface` (error-function edge fit).
   maps, component PDFs over the full r range, per-pixel residual);
 * :func:`plot_pdfs` overlays PDFs with first-peak normalisation;
 * :func:`interface_width` fits an error function to a line profile;
+  :func:`boundary_width` one shared error-function width to every pixel near
+  a map's inclusions (:func:`find_inclusions`) and straight interfaces;
 * :func:`peak_table` tabulates peak positions, heights and widths of any set
   of PDFs, :meth:`PeakTable.compare` differences two sets.
 """
