@@ -1637,6 +1637,12 @@ class BoundaryWidth:
         The starting shapes (found or given) the band was drawn around.
     probe_diameter : float or None
         For comparison, in the same units.
+    distance, values : numpy.ndarray or None
+        Signed distance (scan units, > 0 inside) of each fitted pixel to the
+        nearest fitted boundary and its value (for :meth:`profile`); ``None``
+        when the fit failed.
+    pixel_size : float
+        Larger of the map's two steps (scan units).
 
     Examples
     --------
@@ -1662,6 +1668,55 @@ class BoundaryWidth:
     pixels: np.ndarray = field(repr=False)
     shapes: list = field(repr=False)
     probe_diameter: float | None = None
+    distance: np.ndarray | None = field(default=None, repr=False)
+    values: np.ndarray | None = field(default=None, repr=False)
+    pixel_size: float = float("nan")
+
+    def profile(self, step=None):
+        """The fitted pixels' values averaged along the boundaries.
+
+        Each fitted pixel at its signed distance to the nearest fitted boundary
+        (> 0 inside an inclusion or on the inside of a straight edge), averaged
+        in bins of ``step``: the whole-boundary profile a line profile
+        samples only once.
+
+        Parameters
+        ----------
+        step : float, optional
+            Bin width in scan units (> 0); default the map's pixel size / 2
+            (half the fitted width when that is smaller).
+
+        Returns
+        -------
+        centres, mean, count : numpy.ndarray
+            Bin centres (scan units), mean value and number of pixels per bin
+            (bins without pixels left out).
+
+        Examples
+        --------
+        >>> import numpy as np, hyperspy.api as hs
+        >>> from pyxem_epdf.mapping import boundary_width
+        >>> from pyxem_epdf.physics.interface import soft_union
+        >>> y, x = np.mgrid[0:40, 0:40].astype(float)
+        >>> disc = {"kind": "disc", "cx": 20.0, "cy": 20.0, "radius": 10.0}
+        >>> b = boundary_width(hs.signals.Signal2D(soft_union(x, y, [disc], sigma=2.0)))
+        >>> d, m, n = b.profile(step=1.0)
+        >>> float(np.interp(0.0, d, m)).__round__(2)   # one half on the boundary
+        0.5
+        """
+        if self.distance is None or not np.isfinite(self.width):
+            raise ValueError(f"No profile: the boundary fit failed ({self.fit.reason}).")
+        if step is None:
+            step = min(0.5 * self.pixel_size, 0.5 * self.width)
+        if not (np.isfinite(step) and step > 0):
+            raise ValueError(f"'step' must be > 0 ({self.units}); got {step!r}.")
+        idx = np.floor(self.distance / step).astype(int)
+        idx -= idx.min()
+        count = np.bincount(idx)
+        total = np.bincount(idx, weights=self.values)
+        centre = np.bincount(idx, weights=self.distance)
+        keep = count > 0
+        return centre[keep] / count[keep], total[keep] / count[keep], count[keep]
 
     def __str__(self):
         if not np.isfinite(self.width):
@@ -1909,10 +1964,18 @@ def boundary_width(loading_map, line=None, *, inclusions="auto", band=None, leve
     def result(fit, band_used, pixels):
         if fit.reason:
             _log.info("boundary_width: %s", fit.reason)
-        return BoundaryWidth(fit=fit, width=float(fit.width_10_90),
-                             width_err=float(fit.width_10_90_err), units=units,
-                             band=float(band_used), pixels=pixels, shapes=shapes,
-                             probe_diameter=probe_diameter)
+        distance = vals = None
+        if np.isfinite(fit.sigma):
+            fitted = [{k: v for k, v in sh.items() if not k.endswith("_err")}
+                      for sh in fit.shapes]
+            distance = _interface.signed_distances(gx[pixels], gy[pixels], fitted).max(axis=0)
+            vals = values[pixels].copy()
+        out = BoundaryWidth(fit=fit, width=float(fit.width_10_90),
+                            width_err=float(fit.width_10_90_err), units=units,
+                            band=float(band_used), pixels=pixels, shapes=shapes,
+                            probe_diameter=probe_diameter, distance=distance, values=vals,
+                            pixel_size=pixel)
+        return out
 
     def failed(reason, band_used, pixels):
         fit = _interface.SoftUnionFit(nan, nan, nan, nan, nan, nan, [], int(pixels.sum()),

@@ -307,3 +307,21 @@ def test_unmixing_boundary_width_refuses_a_line_in_place_of_the_cube():
     un = pdf.decompose((1.0, 8.0)).unmix(2)
     with pytest.raises(TypeError, match="'pdf'"):
         un.boundary_width(0, ((0, 0), (5, 5)), pdf)
+
+
+def test_profile_averaged_along_the_boundary_is_the_error_function():
+    """On a noiseless union the pixels' values against their signed distance to the
+    nearest fitted boundary follow Φ(d/σ) exactly (bin means within the bin's spread)."""
+    from scipy.special import ndtr
+
+    x, y = _grid(40)
+    shapes = [EDGE | {"offset": 10.0}, DISC | {"cx": 28.0, "cy": 22.0, "radius": 6.0}]
+    b = mapping.boundary_width(_signal(soft_union(x, y, shapes, sigma=1.5)), ((2.0, 5.0), (20.0, 10.0)))
+    d, m, n = b.profile(step=0.25)
+    assert n.sum() == b.pixels.sum()
+    np.testing.assert_allclose(m, ndtr(d / 1.5), atol=0.04)
+    with pytest.raises(ValueError, match="'step'"):
+        b.profile(step=0.0)
+    failed = mapping.boundary_width(_signal(np.zeros((8, 8))))
+    with pytest.raises(ValueError, match="No profile"):
+        failed.profile()
