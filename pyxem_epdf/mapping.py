@@ -820,6 +820,25 @@ class Unmixing:
         Returns
         -------
         BoundaryWidth
+
+        Examples
+        --------
+        >>> import numpy as np, pyxem_epdf as epdf
+        >>> from pyxem_epdf.physics.models import gaussian_peaks_pdf
+        >>> from pyxem_epdf.physics.interface import soft_union
+        >>> r = np.arange(0, 10, 0.05)
+        >>> a = gaussian_peaks_pdf(r, [1.5, 2.6], [1.0, 1.5], [0.1, 0.15])
+        >>> b = gaussian_peaks_pdf(r, [1.9, 3.1], [1.0, 1.5], [0.1, 0.15])
+        >>> y, x = np.mgrid[0:24, 0:24].astype(float)   # scan pixels
+        >>> w = soft_union(x, y, [{"kind": "disc", "cx": 12.0, "cy": 11.0, "radius": 6.0}],
+        ...                sigma=1.3)[..., None]          # an inclusion of phase A
+        >>> pdf = epdf.PDF1DPlus(w * a + (1 - w) * b)
+        >>> pdf.axes_manager.signal_axes[0].scale = 0.05
+        >>> pdf.axes_manager.signal_axes[0].units = "Å"
+        >>> un = pdf.decompose((1.0, 8.0)).unmix(2)
+        >>> k = int(np.argmax(un.unclipped(pdf).data[:, 11, 12]))   # A is high in the disc
+        >>> round(un.boundary_width(k, pdf).fit.sigma, 3)
+        1.3
         """
         if not hasattr(pdf, "axes_manager"):
             raise TypeError(f"'pdf' must be the PDF1DPlus cube the fractions are evaluated on "
