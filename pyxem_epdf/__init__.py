@@ -40,6 +40,8 @@ _LAZY = {
     "tune": "pyxem_epdf.tuning",
     "plot_pdfs": "pyxem_epdf.mapping",
     "interface_width": "pyxem_epdf.mapping",
+    "boundary_width": "pyxem_epdf.mapping",
+    "find_inclusions": "pyxem_epdf.mapping",
     "quantify": "pyxem_epdf.quantify",
     "pdf_sigma": "pyxem_epdf.quantify",
     "report": "pyxem_epdf.report",
