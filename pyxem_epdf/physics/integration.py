@@ -359,11 +359,16 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
             bx = a01 * qy
             by = a11 * qy
             base = i * nx
-            for j in range(j_lo, j_hi):
-                value = row[base + j]
-                if (value == 0) | (valid[base + j] == 0):  # one branch
+            # slices of the row: indices from 0 that numba knows are not negative (no
+            # wrap-around test per pixel; measured 10–15 % of the kernel)
+            seg = row[base + j_lo:base + j_hi]
+            vseg = valid[base + j_lo:base + j_hi]
+            qseg = qxs[j_lo:j_hi]
+            for jj in range(seg.shape[0]):
+                value = seg[jj]
+                if (value == 0) | (vseg[jj] == 0):  # one branch
                     continue
-                qx = qxs[j]  # (a pixel on the centre gets r = 0 here and in the operator,
+                qx = qseg[jj]  # (a pixel on the centre gets r = 0 here and in the operator,
                 # not a rounding residue whose direction would set its footprint's widths)
                 ux = a00 * qx + bx
                 uy = a10 * qx + by
@@ -374,11 +379,12 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
                 if r > 0:
                     m = max(pa, pb)
                     n = max(min(pa, pb), 1e-6 * m)
-                    d = 1.0 / (r * m * n)
-                    inv = d * m * n
+                    mn = m * n
+                    d = 1.0 / (r2 * mn)  # from r², so that it runs beside the square root
+                    inv = r * mn * d  # 1/r
                     a = m * inv
                     b = n * inv
-                    inv_2ab = 0.5 * r2 * r * d
+                    inv_2ab = 0.5 * r2 * (r2 * d)  # r²/(2 m n) = 1/(2ab)
                 else:  # on the centre: a footprint up to (|v1| + |v2|)/2 wide, which
                     # may exceed the span (h_max in _shifted_geometry leaves r = 0 out)
                     nt = _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, True, ws, js)
