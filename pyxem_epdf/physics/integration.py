@@ -347,13 +347,21 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
     o2 = nb + 3 + len(inner)
     acc = np.zeros(2 * o2)
     qxs = np.empty(nx)
+    # pixels on the centre (r = 0), spread at the end of the frame: at most one per row
+    # (|A q| = 0 needs q = 0 up to underflow, and q_x changes by dx along a row)
+    cen_i = np.empty(ny + 1, np.int64)
+    cen_j = np.empty(ny + 1, np.int64)
     wts = np.empty(len(inner) + 1)
     adx, ady = abs(dx), abs(dy)
+    # no distortion: u = q and |û·v1| r = |q_x| |dx| exactly as the general products give
+    # them (a loop-invariant test; the compiler keeps the two loops apart)
+    plain = (a00 == 1.0) & (a01 == 0.0) & (a10 == 0.0) & (a11 == 1.0)
     for f in range(flat.shape[0]):
         row = flat[f]
         cx, cy = centres[f, 0], centres[f, 1]
         for q in range(2 * o2):
             acc[q] = 0.0
+        n_cen = 0
         for j in range(nx):  # p − c of each column, rounded as the operator rounds it
             qxs[j] = x0 + j * dx - cx
         # the rows, and in each row the columns, within reach of the centre
@@ -384,42 +392,39 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
                     continue
                 qx = qseg[jj]  # (a pixel on the centre gets r = 0 here and in the operator,
                 # not a rounding residue whose direction would set its footprint's widths)
-                ux = a00 * qx + bx
-                uy = a10 * qx + by
-                r2 = ux * ux + uy * uy
-                r = math.sqrt(r2)
-                pa = abs(ux * v1x + uy * v1y)  # = a r, b r: one division for
-                pb = abs(ux * v2x + uy * v2y)  # 1/r and 1/(2ab) together
+                if plain:
+                    ux = qx
+                    uy = qy
+                    r2 = ux * ux + uy * uy
+                    r = math.sqrt(r2)
+                    pa = abs(ux) * adx
+                    pb = abs(uy) * ady
+                else:
+                    ux = a00 * qx + bx
+                    uy = a10 * qx + by
+                    r2 = ux * ux + uy * uy
+                    r = math.sqrt(r2)
+                    pa = abs(ux * v1x + uy * v1y)
+                    pb = abs(ux * v2x + uy * v2y)
                 if r > 0:
                     m = max(pa, pb)
                     n = max(min(pa, pb), 1e-6 * m)
                     mn = m * n
                     d = 1.0 / (r2 * mn)  # from r², so that it runs beside the square root
                     inv = r * mn * d  # 1/r
-                    a = m * inv
-                    b = n * inv
+                    h = 0.5 * (m + n) * inv
+                    g = 0.5 * (m - n) * inv
                     inv_2ab = 0.5 * r2 * (r2 * d)  # r²/(2 m n) = 1/(2ab)
                 else:  # on the centre: a footprint up to (|v1| + |v2|)/2 wide, which
-                    # may exceed the span (h_max in _shifted_geometry leaves r = 0 out)
-                    nt = _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, True, ws, js)
-                    if value - value != 0:
-                        out[f, 3 * nb] += 1
-                        for q in range(nt):
-                            out[f, 2 * nb + js[q]] += ws[q]
-                        continue
-                    if value < 0:
-                        out[f, 3 * nb + 1] += 1
-                    v = float(value)
-                    for q in range(nt):
-                        wv = ws[q] * v
-                        acc[js[q] + 2] += wv
-                        acc[o2 + js[q] + 2] += ws[q] * wv
+                    # may exceed the span (h_max in _shifted_geometry leaves r = 0 out);
+                    # spread by _footprint at the end of the frame (out of the hot loop)
+                    cen_j[n_cen] = j_lo + jj
+                    cen_i[n_cen] = i
+                    n_cen += 1
                     continue
-                h = 0.5 * (a + b)
                 lo = r - h
-                if r + h <= e0 or lo >= e_last:
+                if (r + h <= e0) | (lo >= e_last):
                     continue
-                g = 0.5 * (a - b)
                 # padded index of j0 (clamped: only a rounding-level overhang of the
                 # footprint beyond the padding could move it further)
                 kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
@@ -447,6 +452,27 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
                     wv = wts[q] * v
                     acc[kb + q] += wv
                     acc[o2 + kb + q] += wts[q] * wv
+        for q_ in range(n_cen):
+            i = cen_i[q_]
+            jx = cen_j[q_]
+            value = row[i * nx + jx]
+            qy = y0 + i * dy - cy
+            qx = qxs[jx]
+            ux = a00 * qx + a01 * qy
+            uy = a10 * qx + a11 * qy
+            nt = _footprint(ux, uy, v1x, v1y, v2x, v2y, edges, e0, inv_w, True, ws, js)
+            if value - value != 0:
+                out[f, 3 * nb] += 1
+                for q in range(nt):
+                    out[f, 2 * nb + js[q]] += ws[q]
+                continue
+            if value < 0:
+                out[f, 3 * nb + 1] += 1
+            v = float(value)
+            for q in range(nt):
+                wv = ws[q] * v
+                acc[js[q] + 2] += wv
+                acc[o2 + js[q] + 2] += ws[q] * wv
         for b in range(nb):
             out[f, b] += acc[b + 2]
             out[f, nb + b] += acc[o2 + b + 2]
