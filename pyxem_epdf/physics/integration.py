@@ -1022,34 +1022,9 @@ def valid_area(op, centres, *, threads=None):
     (True, True)
     """
     centres = np.asarray(centres, dtype=float)
-    (table_in, table_out, n_inner), reach = _lattice_total(op)
-    pts_x, pts_y = _invalid_points(op, centres)
-    dx, dy, amat, rest = _geometry_args(op)
     flat = np.ascontiguousarray(centres.reshape(-1, 2))
     out = np.empty((flat.shape[0], op.edges.size - 1))
-    # a lattice point farther than `reach` from the centre has footprint weight 0 in
-    # every bin (σ_min |q| − h ≥ the outer edge), so it is skipped: the result is the same.
-    # Off the centre (|q| > 0) a pixel's (and each sub-square's) extent is within
-    # h_span = max(‖v1 + v2‖, ‖v1 − v2‖)/2 of its centre, which bounds the reach tighter
-    # (of the ~470 invalid points of a 128² detector ~64 lie within the looser reach of a
-    # centre, ~20 within this one, and ~1.6 weigh in a bin)
-    v1, v2 = op.distortion[:, 0] * dx, op.distortion[:, 1] * dy
-    h_span = 0.5 * max(np.linalg.norm(v1 + v2), np.linalg.norm(v1 - v2)) * (1 + 2e-6)
-    smin_ = np.linalg.svd(op.distortion, compute_uv=False).min()
-    reach = min(reach, (float(op.edges[-1]) + h_span) / smin_)
-    reach2 = (reach * (1 + 1e-9)) ** 2
-    n_exact, near = _inner(op, EXACT_RADIUS)
-    # only lattice points within (edges[n_exact] + h_max) / σ_min weigh in those bins
-    h_max = 0.5 * (np.linalg.norm(op.distortion[:, 0]) * abs(dx)
-                   + np.linalg.norm(op.distortion[:, 1]) * abs(dy))
-    smin = np.linalg.svd(op.distortion, compute_uv=False).min()
-    exact2 = ((float(op.edges[n_exact]) + h_max) / smin * (1 + 1e-9)) ** 2
-
-    def run(sl):
-        _KERNELS["_valid_area"](flat[sl], n_exact, near, exact2, n_inner, float(op.kx[0]), dx,
-                                float(op.ky[0]), dy, pts_x, pts_y, reach2, *amat, *rest,
-                                table_in, table_out, out[sl])
-
+    pts = _invalid_points(op, flat)
     if threads is None:
         from ._common import usable_cores
 
@@ -1059,10 +1034,41 @@ def valid_area(op, centres, *, threads=None):
 
         bounds = np.linspace(0, flat.shape[0], threads + 1).astype(int)
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
+            list(pool.map(lambda sl: _valid_area_into(op, flat[sl], out[sl], pts),
+                          [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]))
     else:
-        run(slice(None))
+        _valid_area_into(op, flat, out, pts)
     return out.reshape(centres.shape[:-1] + (-1,))
+
+
+def _valid_area_into(op, flat, out, pts):
+    """:func:`valid_area` of the centres ``flat`` (n, 2) into ``out`` (n, n_bins), with the
+    invalid lattice points ``pts`` of :func:`_invalid_points` for any superset of these
+    centres (points beyond reach of a centre are skipped, in the same order: the same
+    result whichever superset)."""
+    (table_in, table_out, n_inner), reach = _lattice_total(op)
+    pts_x, pts_y = pts
+    dx, dy, amat, rest = _geometry_args(op)
+    # a lattice point farther than `reach` from the centre has footprint weight 0 in
+    # every bin (σ_min |q| − h ≥ the outer edge), so it is skipped: the result is the same.
+    # Off the centre (|q| > 0) a pixel's (and each sub-square's) extent is within
+    # h_span = max(‖v1 + v2‖, ‖v1 − v2‖)/2 of its centre, which bounds the reach tighter
+    # (of the ~470 invalid points of a 128² detector ~64 lie within the looser reach of a
+    # centre, ~20 within this one, and ~1.6 weigh in a bin)
+    v1, v2 = op.distortion[:, 0] * dx, op.distortion[:, 1] * dy
+    h_span = 0.5 * max(np.linalg.norm(v1 + v2), np.linalg.norm(v1 - v2)) * (1 + 2e-6)
+    smin = np.linalg.svd(op.distortion, compute_uv=False).min()
+    reach = min(reach, (float(op.edges[-1]) + h_span) / smin)
+    reach2 = (reach * (1 + 1e-9)) ** 2
+    n_exact, near = _inner(op, EXACT_RADIUS)
+    # only lattice points within (edges[n_exact] + h_max) / σ_min weigh in those bins
+    h_max = 0.5 * (np.linalg.norm(op.distortion[:, 0]) * abs(dx)
+                   + np.linalg.norm(op.distortion[:, 1]) * abs(dy))
+    exact2 = ((float(op.edges[n_exact]) + h_max) / smin * (1 + 1e-9)) ** 2
+    if flat.shape[0]:
+        _KERNELS["_valid_area"](flat, n_exact, near, exact2, n_inner, float(op.kx[0]), dx,
+                                float(op.ky[0]), dy, pts_x, pts_y, reach2, *amat, *rest,
+                                table_in, table_out, out)
 
 
 # --------------------------------------------------------------------------- integration
@@ -1149,25 +1155,42 @@ def _shifted_geometry(op):
     return op._cache["shifted"]
 
 
-def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid=None):
-    """(mean, variance, nonfinite) for a NumPy block (..., ny, nx)."""
+def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid=None,
+           pts=None):
+    """(mean, variance, nonfinite, valid area) for a NumPy block (..., ny, nx).
+
+    With ``centres`` and no ``n_valid``, each thread also computes the valid areas of
+    its patterns (``pts``: the invalid lattice points of all centres); the valid area
+    returned is (n_bins,) for a fixed centre, (n_patterns, n_bins) otherwise.
+    """
     lead = frames.shape[:-2]
     flat = _native(frames.reshape(-1, frames.shape[-2] * frames.shape[-1]))
     cen = None if centres is None else np.asarray(centres, dtype=float).reshape(-1, 2)
     nb = op.edges.size - 1
+    if cen is None:
+        n = op.n_valid[None, :]
+    elif n_valid is not None:  # computed once for the whole scan
+        n = np.asarray(n_valid, dtype=float).reshape(-1, nb)
+    else:
+        cen = np.ascontiguousarray(cen)
+        n = np.empty((cen.shape[0], nb))
+        pts = _invalid_points(op, cen) if pts is None else pts
+
+    def run(sl):
+        both = _sums(flat[sl], op, None if cen is None else cen[sl])
+        if cen is not None and n_valid is None:
+            _valid_area_into(op, cen[sl], n[sl], pts)
+        return both
+
     if threads > 1 and flat.shape[0] >= 2 * threads:
         from concurrent.futures import ThreadPoolExecutor
 
-        parts = np.array_split(np.arange(flat.shape[0]), threads)
-
-        def run(idx):
-            sl = slice(idx[0], idx[-1] + 1)
-            return _sums(flat[sl], op, None if cen is None else cen[sl])
-
+        bounds = np.linspace(0, flat.shape[0], threads + 1).astype(int)
         with ThreadPoolExecutor(threads) as pool:
-            both = np.concatenate(list(pool.map(run, parts)))
+            both = np.concatenate(list(pool.map(run, [slice(a, b) for a, b in
+                                                      zip(bounds[:-1], bounds[1:], strict=True)])))
     else:
-        both = _sums(flat, op, cen)
+        both = run(slice(None))
     negative = both[:, 3 * nb + 1]
     if not allow_negative and np.any(negative > 0):
         raise ValueError(
@@ -1176,12 +1199,7 @@ def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid
             "background-subtracted data pass 'allow_negative=True' (the Poisson variance is "
             "then clipped at 0)."
         )
-    if cen is None:
-        n = op.n_valid[None, :]
-    elif n_valid is not None:  # computed once for the whole scan
-        n = np.asarray(n_valid, dtype=float).reshape(-1, nb)
-    else:
-        n = valid_area(op, cen)
+    area = n[0] if cen is None else n
     n = n - both[:, 2 * nb:3 * nb]
     n = np.where(n > 1e-9, n, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1192,7 +1210,7 @@ def _block(frames, op, centres=None, *, allow_negative=False, threads=1, n_valid
     if np.any(n == 0):
         mean, var = fill_empty_bins(mean, var, n)
     return (mean.reshape(lead + (-1,)), var.reshape(lead + (-1,)),
-            both[:, 3 * nb].reshape(lead))
+            both[:, 3 * nb].reshape(lead), area)
 
 
 def fill_empty_bins(mean, variance, n_valid):
@@ -1294,13 +1312,15 @@ def integrate(frames, op, centres=None, *, allow_negative=False):
             )
         if not np.all(np.isfinite(centres)):
             raise ValueError("'centres' must be finite.")
-        n_all = valid_area(op, centres).reshape(-1, op.edges.size - 1)
-        n_mean, n_min = n_all.mean(axis=0), n_all.min(axis=0)
-    else:
-        n_mean = n_min = op.n_valid
     kw = {"allow_negative": bool(allow_negative)}
     if hasattr(frames, "dask"):
         import dask.array as da
+
+        if centres is not None:  # the scan's mean and least valid area: needed now
+            n_all = valid_area(op, centres).reshape(-1, op.edges.size - 1)
+            n_mean, n_min = n_all.mean(axis=0), n_all.min(axis=0)
+        else:
+            n_mean = n_min = op.n_valid
 
         nb = op.edges.size - 1
         frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
@@ -1308,9 +1328,9 @@ def integrate(frames, op, centres=None, *, allow_negative=False):
 
         def pack(*blocks):
             if len(blocks) == 1:
-                m, v, bad = _block(blocks[0], op, **kw)
+                m, v, bad, _ = _block(blocks[0], op, **kw)
             else:
-                m, v, bad = _block(blocks[0], op, blocks[1], n_valid=blocks[2], **kw)
+                m, v, bad, _ = _block(blocks[0], op, blocks[1], n_valid=blocks[2], **kw)
             return np.concatenate([m, v, bad[..., None]], axis=-1)[..., None, :]
 
         args = [frames]
@@ -1325,6 +1345,8 @@ def integrate(frames, op, centres=None, *, allow_negative=False):
     from ._common import usable_cores
 
     threads = usable_cores()
-    m, v, bad = _block(np.asarray(frames), op, centres, threads=threads,
-                       n_valid=None if centres is None else n_all, **kw)
-    return Integrated(m, v, n_mean, bad, n_min)
+    # with centres, each thread also computes the valid areas of its patterns
+    m, v, bad, area = _block(np.asarray(frames), op, centres, threads=threads, **kw)
+    if centres is None:
+        return Integrated(m, v, area, bad, area)
+    return Integrated(m, v, area.mean(axis=0), bad, area.min(axis=0))
