@@ -526,11 +526,13 @@ def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, ed
             j_hi = min(int(math.ceil(tj + half)) + 2, nx)
             bx = a01 * qy
             by = a11 * qy
-            for j in range(j_lo, j_hi):
-                p = i * nx + j
-                value = row[p]
-                if value == 0 or not valid[p]:
+            seg = row[i * nx + j_lo:i * nx + j_hi]  # slices: no wrap-around test per pixel
+            vseg = valid[i * nx + j_lo:i * nx + j_hi]
+            for jj in range(seg.shape[0]):
+                value = seg[jj]
+                if (value == 0) | (vseg[jj] == 0):
                     continue
+                j = j_lo + jj
                 if k == 1 and uniform:
                     # one footprint per pixel (its bins are distinct), written out in
                     # place: the same arithmetic as _footprint, without the call and the
