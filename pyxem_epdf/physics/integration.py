@@ -25,8 +25,11 @@ Two ways to apply the weights, both in one pass over the frames:
   (:func:`_gather_few`; the kernel alone at 0.76–1.1 of the fixed-centre
   gather's rate on the route's composite, ``azimuthal_profile`` with
   ``beam_shift`` at 0.8–1.1 of the same call without it, eager and lazy, 1 × 1
-  and 2 × 2: benchmarks/README.md); finer bins and sub-pixels run the general
-  code. The sparse operator is then never built (only its geometry is used).
+  and 2 × 2: benchmarks/README.md); with ``subpixel > 1`` each sub-square
+  covers at most S bins the same way and a pixel's weights are summed before
+  they are applied (:func:`_gather_sub`); bins finer than ``SPAN_MAX`` per
+  footprint and non-uniform bins run the general code. The sparse operator is
+  then never built (only its geometry is used).
   The valid area per bin n(c) of each pattern is
 
   .. math:: n_b(c) = F_b(\\{c\\}) - \\sum_{p\\ \\mathrm{invalid}} w_{pb}(c),
@@ -481,6 +484,162 @@ def _gather_few(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, e0, inv_w
             out[f, nb + b] += acc[o2 + b + 2]
 
 
+def _gather_sub(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, e0, inv_w, valid,
+                reach, epad, nb, inner, win, edges_real, out):  # pragma: no cover - compiled
+    """:func:`_gather_shifted` for ``subpixel`` k > 1 with uniform bins: each of the k × k
+    sub-squares covers at most S = len(inner) + 1 bins (2 h_span / k ≤ (S − 1) w), its
+    S − 1 CDF values are computed as in :func:`_gather_few`, and the pixel's weights
+    W_b = Σ w_sub / k² are summed in a local window of ``win`` + S + 1 bins from the
+    pixel's lowest reach r − h_span (one bin of margin) before W X and W² X are added,
+    as the operator adds its entries. A pixel with a sub-square on the centre (r = 0) or
+    one outside the window (rounding) goes through :func:`_spread` instead.
+    """
+    v1x, v1y = a00 * dx / k, a10 * dx / k
+    v2x, v2y = a01 * dy / k, a11 * dy / k
+    ws = np.zeros(nb + 2)
+    js = np.zeros(nb + 2, np.int64)
+    scratch = np.zeros(nb)
+    touched = np.zeros(nb, np.int64)
+    e_last = epad[nb + 2]
+    ny = flat.shape[1] // nx
+    S = len(inner) + 1
+    L = win + S + 1
+    o2 = nb + 3 + L
+    acc = np.zeros(2 * o2)
+    qxs = np.empty(nx)
+    loc = np.zeros(L)
+    wts = np.empty(S)
+    adx, ady = abs(dx), abs(dy)
+    wk = 1.0 / (k * k)
+    # the whole pixel's largest off-centre half-width, for the window's start
+    hs = 0.5 * max(math.sqrt((k * (v1x + v2x)) ** 2 + (k * (v1y + v2y)) ** 2),
+                   math.sqrt((k * (v1x - v2x)) ** 2 + (k * (v1y - v2y)) ** 2)) * (1 + 2e-6)
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        cx, cy = centres[f, 0], centres[f, 1]
+        for q in range(2 * o2):
+            acc[q] = 0.0
+        for j in range(nx):
+            qxs[j] = x0 + j * dx - cx
+        ti = (cy - y0) / dy
+        rows_half = reach / ady
+        i_lo = max(int(math.floor(ti - rows_half)) - 1, 0)
+        i_hi = min(int(math.ceil(ti + rows_half)) + 2, ny)
+        tj = (cx - x0) / dx
+        for i in range(i_lo, i_hi):
+            qy = y0 + i * dy - cy
+            half2 = reach * reach - qy * qy
+            if half2 < 0:
+                continue
+            half = math.sqrt(half2) / adx
+            j_lo = max(int(math.floor(tj - half)) - 1, 0)
+            j_hi = min(int(math.ceil(tj + half)) + 2, nx)
+            base = i * nx
+            seg = row[base + j_lo:base + j_hi]
+            vseg = valid[base + j_lo:base + j_hi]
+            qseg = qxs[j_lo:j_hi]
+            for jj in range(seg.shape[0]):
+                value = seg[jj]
+                if (value == 0) | (vseg[jj] == 0):
+                    continue
+                qx = qseg[jj]
+                ux0 = a00 * qx + a01 * qy
+                uy0 = a10 * qx + a11 * qy
+                rp = math.sqrt(ux0 * ux0 + uy0 * uy0)
+                if rp - hs >= e_last:
+                    continue
+                kp = min(max(int(math.floor((rp - hs - e0) * inv_w)) + 1, 0), nb + 1)
+                for q in range(L):
+                    loc[q] = 0.0
+                general = False
+                reached = False  # some sub-square reaches a bin (else, as the operator's
+                # empty row, the pixel is not counted, not even when non-finite)
+                for si in range(k):
+                    fi = (si + 0.5) - 0.5 * k
+                    for sj in range(k):
+                        fj = (sj + 0.5) - 0.5 * k
+                        ux = ux0 + fj * v1x + fi * v2x
+                        uy = uy0 + fj * v1y + fi * v2y
+                        r2 = ux * ux + uy * uy
+                        r = math.sqrt(r2)
+                        pa = abs(ux * v1x + uy * v1y)
+                        pb = abs(ux * v2x + uy * v2y)
+                        if not r > 0:
+                            general = True
+                            continue
+                        m = max(pa, pb)
+                        n = max(min(pa, pb), 1e-6 * m)
+                        mn = m * n
+                        d = 1.0 / (r2 * mn)
+                        inv = r * mn * d
+                        h = 0.5 * (m + n) * inv
+                        g = 0.5 * (m - n) * inv
+                        inv_2ab = 0.5 * r2 * (r2 * d)
+                        lo = r - h
+                        if (r + h <= e0) | (lo >= e_last):
+                            continue
+                        reached = True
+                        kb = min(max(int(math.floor((lo - e0) * inv_w)) + 2, 0), nb + 1)
+                        off = kb - kp
+                        if (off < 0) | (off + S > L):
+                            general = True
+                            continue
+                        below = 0.0
+                        for o in inner:
+                            t = epad[kb + o] - r
+                            p1 = t + h
+                            p2 = max(t + g, 0.0)
+                            p3 = max(t - g, 0.0)
+                            c = (p1 * p1 - p2 * p2 - p3 * p3) * inv_2ab
+                            c = 1.0 if t >= h else c
+                            wts[o - 1] = c - below
+                            below = c
+                        wts[S - 1] = 1.0 - below
+                        for q in range(S):
+                            loc[off + q] += wts[q] * wk
+                if general:  # a sub-square on the centre: the pixel by the general code
+                    nt = _spread(x0 + (j_lo + jj) * dx, y0 + i * dy, cx, cy, a00, a01, a10, a11,
+                                 dx, dy, k, edges_real, e0, inv_w, True, scratch, touched, ws, js)
+                    if nt == 0:
+                        continue
+                    # bins jb → padded jb + 2, straight into the accumulator
+                    if value - value != 0:
+                        out[f, 3 * nb] += 1
+                        for t_ in range(nt):
+                            jb = touched[t_]
+                            out[f, 2 * nb + jb] += scratch[jb]
+                            scratch[jb] = 0.0
+                        continue
+                    if value < 0:
+                        out[f, 3 * nb + 1] += 1
+                    v = float(value)
+                    for t_ in range(nt):
+                        jb = touched[t_]
+                        w = scratch[jb]
+                        acc[jb + 2] += w * v
+                        acc[o2 + jb + 2] += w * w * v
+                        scratch[jb] = 0.0
+                    continue
+                if not reached:
+                    continue
+                if value - value != 0:
+                    out[f, 3 * nb] += 1
+                    for q in range(L):
+                        if 0 <= kp + q - 2 < nb:
+                            out[f, 2 * nb + kp + q - 2] += loc[q]
+                    continue
+                if value < 0:
+                    out[f, 3 * nb + 1] += 1
+                v = float(value)
+                for q in range(L):
+                    wv = loc[q] * v
+                    acc[kp + q] += wv
+                    acc[o2 + kp + q] += loc[q] * wv
+        for b in range(nb):
+            out[f, b] += acc[b + 2]
+            out[f, nb + b] += acc[o2 + b + 2]
+
+
 def _gather_shifted(flat, nx, x0, dx, y0, dy, centres, a00, a01, a10, a11, k, edges, e0,
                     inv_w, uniform, valid, reach, out):  # pragma: no cover - compiled
     """A centre per frame: the weights of each non-zero pixel for the frame's centre
@@ -783,8 +942,8 @@ def _compile():
     for name in ("_bin_of", "_footprint", "_spread", "_interp_periodic"):
         g[name] = jit(g[name])
     return {name: _enable_cache(jit(g[name])) for name in
-            ("_operator_entries", "_gather", "_gather_shifted", "_gather_few", "_lattice_table",
-             "_valid_area")}
+            ("_operator_entries", "_gather", "_gather_shifted", "_gather_few", "_gather_sub",
+             "_lattice_table", "_valid_area")}
 
 
 _KERNELS = _compile()
@@ -1116,10 +1275,42 @@ def _sums(flat, op, centres=None):
         _KERNELS["_gather_few"](flat, nx, float(op.kx[0]), dx, float(op.ky[0]), dy, centres,
                                 *amat, rest[2], rest[3], valid, reach, epad,
                                 op.edges.size - 1, tuple(range(1, span)), out)
+    elif _sub_geometry(op) is not None:
+        inner, win, epad_sub = _sub_geometry(op)
+        _KERNELS["_gather_sub"](flat, nx, float(op.kx[0]), dx, float(op.ky[0]), dy, centres,
+                                *amat, op.subpixel, rest[2], rest[3], valid, reach, epad_sub,
+                                op.edges.size - 1, inner, win, op.edges, out)
     else:
         _KERNELS["_gather_shifted"](flat, nx, float(op.kx[0]), dx, float(op.ky[0]), dy, centres,
                                     *amat, *rest, valid, reach, out)
     return out
+
+
+def _sub_geometry(op):
+    """(inner edge offsets, window, padded edges) of :func:`_gather_sub`, or None (one
+    sub-square, non-uniform bins, or more than ``SPAN_MAX`` bins per sub-square), cached.
+
+    A sub-square's half-width off the centre is at most h_span / k (h_span that of the
+    whole pixel, see :func:`_shifted_geometry`), so it covers at most S bins,
+    2 h_span / k ≤ (S − 1) w; all sub-squares of a pixel lie within r ± h_span, which
+    spans at most ``win`` = ⌈2 h_span / w⌉ + 2 bins.
+    """
+    if "sub" not in op._cache:
+        e0, _, uniform = _edges_info(op.edges)
+        geometry = None
+        if op.subpixel > 1 and uniform:
+            dx, dy = float(op.kx[1] - op.kx[0]), float(op.ky[1] - op.ky[0])
+            v1, v2 = op.distortion[:, 0] * dx, op.distortion[:, 1] * dy
+            h_span = 0.5 * max(np.linalg.norm(v1 + v2), np.linalg.norm(v1 - v2)) * (1 + 2e-6)
+            w = float(op.edges[1] - op.edges[0])
+            span = max(3, int(math.ceil(2 * h_span / op.subpixel / w * (1 - 1e-9))) + 1)
+            if span <= SPAN_MAX:
+                win = int(math.ceil(2 * h_span / w)) + 2
+                epad = np.concatenate([e0 + w * np.arange(-2, 0), op.edges,
+                                       op.edges[-1] + w * np.arange(1, span + win + 4)])
+                geometry = (tuple(range(1, span)), win, epad)
+        op._cache["sub"] = geometry
+    return op._cache["sub"]
 
 
 def _shifted_geometry(op):
