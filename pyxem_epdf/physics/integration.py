@@ -74,7 +74,8 @@ INNER_RADIUS = 12.0
 #: Bins below this radius (pixels) get their valid area summed exactly per pattern.
 EXACT_RADIUS = 1.5
 #: Most bins a pixel footprint may cover for the per-pattern few-bin kernel
-#: (8: bins down to ~1/5 of a pixel); finer bins or sub-pixels use the general code.
+#: (8: bins down to ~1/5 of a pixel, or of a sub-square with ``subpixel > 1``); finer bins use
+#: the general code.
 SPAN_MAX = 8
 
 
