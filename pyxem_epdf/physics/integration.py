@@ -1103,8 +1103,8 @@ def _lattice_total(op):
                 while len(_TABLES) >= _TABLES_MAX:
                     _TABLES.pop(next(iter(_TABLES)), None)
                 _TABLES[key] = tables
+        op._cache["reach"] = reach  # first: "table" present means both are (threads)
         op._cache["table"] = tables
-        op._cache["reach"] = reach
     return op._cache["table"], op._cache["reach"]
 
 
