@@ -1128,8 +1128,9 @@ def _invalid_points(op, centres):
     c = np.asarray(centres, dtype=float).reshape(-1, 2)
     lo, hi = c.min(axis=0), c.max(axis=0)
     key = (tuple(np.round(lo, 12)), tuple(np.round(hi, 12)))
-    if op._cache.get("invalid_key") == key:
-        return op._cache["invalid"]
+    cached = op._cache.get("invalid")  # (key, points): one entry, read at once (threads)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     dx, dy = op.kx[1] - op.kx[0], op.ky[1] - op.ky[0]
     ny, nx = op.detector_shape
     tx = (np.array([lo[0], hi[0]]) - op.kx[0]) / dx
@@ -1151,7 +1152,7 @@ def _invalid_points(op, centres):
     gy = np.maximum(0, np.maximum(lo[1] - py, py - hi[1]))
     bad = np.hypot(gx, gy) <= reach + abs(dx) + abs(dy)
     pts = (np.ascontiguousarray(px[bad]), np.ascontiguousarray(py[bad]))
-    op._cache["invalid_key"], op._cache["invalid"] = key, pts
+    op._cache["invalid"] = (key, pts)
     return pts
 
 
