@@ -21,10 +21,20 @@ thread pools as the other benchmarks do (``OMP_NUM_THREADS=1
 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=2``); eager runs use
 the usable cores (threads over patterns), lazy runs dask's threads (2).
 
+Then, at the public-API level on the embedded composite of ``bench_route.py``
+(the same scans, descan drift, bins and ``s_max``: 48×48×128² and 64×64×256²),
+``azimuthal_profile(dp, npt=…, s_max=…, beam_shift=descan(dp).plane)`` against
+the same call without ``beam_shift``, eager and lazy, at 1×1 and 2×2
+navigation binning (the full-resolution plane, averaged over the bin blocks):
+the per-pattern / fixed rate ratio (median of alternating runs and ratio of
+the best times), and the compiled kernels alone on one thread (thread CPU
+time, which the other jobs on a shared machine disturb least).
+
 Usage::
 
     python benchmarks/bench_integration.py                      # 48×48×128×128
     python benchmarks/bench_integration.py --nav 32 32 --det 256
+    python benchmarks/bench_integration.py --api-only --api-sizes 48:128 64:256
 """
 
 import argparse
@@ -72,15 +82,96 @@ def best(fn, repeat):
     return min(times)
 
 
+def api_ratios(sizes, repeat):
+    """Per-pattern / fixed-centre rate of ``azimuthal_profile`` on bench_route's composite.
+
+    For each (nav, det) and each of eager/lazy × 1×1/2×2: fixed and per-pattern calls
+    alternate ``repeat`` times; prints the best times, the ratio of the best times and
+    the median of the per-repeat ratios, and the kernels alone on one thread.
+    """
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_route import S_MAX, make_scan, npt_for
+
+    rows = []
+    for nav, det in sizes:
+        dp = make_scan(nav, det).signal
+        npt = npt_for(det)
+        plane = epdf.signals.descan(dp).plane
+        print(f"\nAPI level, bench_route composite {nav}×{nav}×{det}², npt={npt}, s_max={S_MAX} "
+              f"Å⁻¹ (non-zero pixels {np.count_nonzero(dp.data) / dp.data.size:.1%}; load "
+              f"average {os.getloadavg()[0]:.1f})")
+        for binning in (1, 2):
+            base = dp if binning == 1 else dp.rebin(scale=(2, 2, 1, 1))
+            count = int(np.prod(base.data.shape[:-2]))
+            # the kernels alone, one thread, thread CPU time
+            from pyxem_epdf.signals.profile import _centres_from_beam_shift, _detector
+
+            axes, kx, ky = _detector(base)
+            cen = _centres_from_beam_shift(plane, axes, base.data.shape[:-2])[0].reshape(-1, 2)
+            edges = np.linspace(0.0, S_MAX, npt + 1)
+            op_k = integration.radial_operator(kx, ky, edges)
+            flat = integration._native(np.asarray(base.data).reshape(count, -1))
+            integration._sums(flat[:2], op_k), integration._sums(flat[:2], op_k, cen[:2])
+            kf, ks = [], []
+            for _ in range(repeat):
+                for centres, ts in ((None, kf), (cen, ks)):
+                    t0 = time.thread_time()
+                    integration._sums(flat, op_k, centres)
+                    ts.append(time.thread_time() - t0)
+            rows.append((f"{nav}×{nav}×{det}², {binning}×{binning}, kernels alone (1 thread, CPU)",
+                         count, min(kf), min(ks), np.median(np.array(kf) / np.array(ks))))
+            r = rows[-1]
+            print(f"  {r[0]:30s}\n  {'':30s} fixed {r[2] * 1e3:6.1f} ms, per-pattern {r[3] * 1e3:6.1f} ms  "
+                  f"ratio best {r[2] / r[3]:4.2f}  median {r[4]:4.2f}")
+            for lazy in (False, True):
+                d = base.as_lazy() if lazy else base
+
+                def run(d=d, npt=npt, **kw):
+                    out = epdf.azimuthal_profile(d, npt=npt, s_max=S_MAX, **kw)
+                    if out._lazy:
+                        with dask.config.set(scheduler="threads", num_workers=2):
+                            out.compute(show_progressbar=False)
+                    return out
+
+                run(), run(beam_shift=plane)
+                tf, ts = [], []
+                for _ in range(repeat):
+                    tf.append(best(run, 1))
+                    ts.append(best(lambda plane=plane: run(beam_shift=plane), 1))
+                label = f"{nav}×{nav}×{det}², {binning}×{binning}, {'lazy' if lazy else 'eager'}"
+                rows.append((label, count, min(tf), min(ts), np.median(np.array(tf) / np.array(ts))))
+                r = rows[-1]
+                print(f"  {label:30s} fixed {r[1] / r[2]:8.0f} /s ({r[2] * 1e3:6.1f} ms)  "
+                      f"per-pattern {r[1] / r[3]:8.0f} /s ({r[3] * 1e3:6.1f} ms)  ratio best "
+                      f"{r[2] / r[3]:4.2f}  median {r[4]:4.2f}")
+    print(f"\nper-pattern / fixed-centre rate, azimuthal_profile (median of {repeat} alternating "
+          "runs; ratio of the best times):")
+    for label, _, t_f, t_s, med in rows:
+        print(f"  {label:60s} {med:5.2f}  ({t_f / t_s:4.2f})")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nav", type=int, nargs=2, default=(48, 48))
     parser.add_argument("--det", type=int, default=128)
     parser.add_argument("--npt", type=int, default=None, help="default: one bin per pixel")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--api-sizes", nargs="*", default=["48:128", "64:256"],
+                        help="nav:det of the API-level runs on bench_route's composite "
+                             "(none: skip them)")
+    parser.add_argument("--api-only", action="store_true",
+                        help="only the API-level per-pattern / fixed ratios")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     hs.preferences.General.show_progressbar = False
+    sizes = [tuple(int(v) for v in s.split(":")) for s in args.api_sizes]
+    if args.api_only:
+        api_ratios(sizes, args.repeat)
+        return
     sig = make(args.nav, args.det)
     n = int(np.prod(args.nav))
     s_max = (args.det // 2 - 4) * 0.01
@@ -201,6 +292,8 @@ def main():
     diff = np.asarray(ours.measured.data) - np.asarray(theirs.data)
     print(f"  descan: ours − pyxem centres rms {np.sqrt(np.mean(diff**2)):.2e} px; planes "
           f"differ by {np.abs(np.asarray(plane.data) - np.asarray(theirs_plane.data)).max():.2e} px")
+    if sizes:
+        api_ratios(sizes, args.repeat)
 
 
 if __name__ == "__main__":
