@@ -86,15 +86,18 @@ class ScatteringFit:
     pooled: object = False
 
 
-#: Default width (probe positions along each navigation axis) of the
-#: neighbourhood whose pooled fit gives C/N in :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.fit_scattering`.
-#: Measured (``benchmarks/bench_lowdose_fit.py``, 24×24 scans, 128² detector):
-#: the spread of N̂ on pure ZIF-like patterns at 2.5 e⁻/Å² is 0.29 (per-pattern
-#: fit), 0.157 / 0.136 / 0.130 (3 / 5 / 7 wide), 0.120 (the whole scan: the
-#: Poisson limit of a known C/N), and the mean-G scale 1.22 → 1.027 / 1.018; on
-#: the two-phase composites 5 and 7 differ by < 0.005 in N̂ spread, while the
-#: whole-scan ratio biases N̂ by +0.6–1.3 %. 5 keeps the pooling local.
-C_POOL = 5
+#: Default ``c_pool`` of :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.fit_scattering`
+#: for scans: one C/N for the whole scan. Measured (``benchmarks/bench_lowdose_fit.py``,
+#: 24×24 scans, 128² detector): the spread of N̂ on pure ZIF-like patterns at
+#: 2.5 e⁻/Å² is 0.29 with the per-pattern fit, 0.16 / 0.14 / 0.13 with 3 / 5 / 7
+#: wide neighbourhoods and 0.12 with the whole scan (the Poisson limit of a known
+#: C/N); the mean-G scale is 1.22 per pattern and 1.01–1.03 pooled. A
+#: neighbourhood's κ error is shared by its patterns, i.e. spatially correlated
+#: noise, which the rank estimate (neighbour differences) takes for signal: with
+#: 5-wide pooling the 2.5 e⁻/Å² test composite gets 3 components for 2, with the
+#: whole scan 2 (``benchmarks/accuracy_route.py --fast``: 11 of 30 checks against
+#: 10 per pattern and 10 with 5-wide pooling, none of today's passes lost).
+C_POOL = "scan"
 #: Increase of a pattern's residual sum of squares, in units of its own noise
 #: variance, above which its data reject the pooled C/N and its free fit is
 #: kept (a likelihood-ratio test with 1 degree of freedom: 25 is 5σ, so noise
@@ -194,12 +197,13 @@ def fit_scattering_background(
         :func:`check_fixed_n`): then only C is fitted, in closed form, and
         ``N_std`` is 0; with ``fix_c=True`` too nothing is fitted (C = 0)
         and only χ² is computed. ``None``: N is fitted.
-    c_pool : int
-        Odd width, in probe positions along each navigation axis, of the
-        neighbourhood that fixes κ = C/N (see the module notes): 1 fits N
-        and C of every pattern on its own; > 1 pools the five window sums
-        over the neighbourhood (finite patterns only; clipped at the scan
-        edges), fits N and C of the pooled sums, and fits each pattern's N
+    c_pool : int or "scan"
+        The patterns whose pooled fit fixes κ = C/N (see the module notes):
+        an odd width in probe positions along each navigation axis, or
+        ``"scan"`` for all of them. 1 fits N and C of every pattern on its
+        own; otherwise the five window sums are summed over the
+        neighbourhood (finite patterns only; clipped at the scan edges), N
+        and C are fitted to the pooled sums, and each pattern fits its own N
         with C = κ N. Only used when both N and C are fitted and the data
         have navigation axes (a single pattern is its own neighbourhood).
         :data:`C_POOL` is the signal methods' default. Lazy input: the
@@ -229,7 +233,7 @@ def fit_scattering_background(
     >>> round(float(fit.C), 12), float(fit.N_std)
     (0.2, 0.0)
 
-    C/N pooled over 3 neighbours of a line scan whose background is a fixed
+    C/N pooled over 3 neighbours (or ``c_pool="scan"``) of a line scan whose background is a fixed
     fraction of N (C = 0.04 N): each pattern's own N comes out exactly.
 
     >>> N_true = np.array([2.0, 3.0, 4.0, 5.0])
@@ -286,7 +290,7 @@ def fit_scattering_background(
         dof = n - 1
         var_n = safe_divide(1 + 0 * N, s_aa)
         var_c = 0 * N
-    elif c_pool > 1 and len(nav_shape) > 0:
+    elif c_pool != 1 and len(nav_shape) > 0:
         return _pooled_fit(y, a, w, common, finite, (s_w, s_a, s_aa, s_y, s_ay), n, c_pool)
     else:
         det = s_aa * s_w - s_a * s_a
@@ -314,28 +318,35 @@ def fit_scattering_background(
 
 
 def check_c_pool(c_pool, name="c_pool"):
-    """``c_pool`` as an int: odd and >= 1 (else a ``ValueError`` naming it).
+    """``c_pool`` checked: ``"scan"`` or an odd int >= 1 (else a ``ValueError`` naming it).
 
     Examples
     --------
-    >>> check_c_pool(5)
-    5
+    >>> check_c_pool(5), check_c_pool("scan")
+    (5, 'scan')
     >>> check_c_pool(4)
     Traceback (most recent call last):
     ...
-    ValueError: 'c_pool' must be an odd integer >= 1 (probe positions); got 4.
+    ValueError: 'c_pool' must be 'scan' or an odd integer >= 1 (probe positions); got 4.
     """
+    if isinstance(c_pool, str) and c_pool == "scan":
+        return c_pool
     ok = isinstance(c_pool, (int, np.integer)) and not isinstance(c_pool, (bool, np.bool_))
     if not ok or c_pool < 1 or c_pool % 2 == 0:
-        raise ValueError(f"'{name}' must be an odd integer >= 1 (probe positions); got {c_pool!r}.")
+        raise ValueError(
+            f"'{name}' must be 'scan' or an odd integer >= 1 (probe positions); got {c_pool!r}."
+        )
     return int(c_pool)
 
 
 def _box_sum(x, size):
-    """Sum of ``x`` (NumPy, any shape) over a ``size``-wide box along every axis (0 outside)."""
+    """Sum of ``x`` (NumPy, any shape) over a ``size``-wide box along every axis (0
+    outside); ``size="scan"``: the sum of all of ``x`` everywhere."""
     from scipy.ndimage import uniform_filter
 
     x = np.asarray(x, dtype=float)
+    if size == "scan":
+        return np.full(x.shape, x.sum())
     return uniform_filter(x, size=size, mode="constant", cval=0.0) * float(size) ** x.ndim
 
 

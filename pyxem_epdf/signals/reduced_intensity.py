@@ -80,7 +80,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         N=None,
         weights=None,
         min_window_counts: float = 100.0,
-        c_pool: int | None = None,
+        c_pool: int | str | None = None,
         inplace: bool = False,
         lazy_output: bool | None = None,
         show_progressbar: bool | None = None,
@@ -142,25 +142,25 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             pattern are stored as ``metadata.ePDF.fit.window_counts``; for an
             eager signal a warning names the patterns with fewer than this
             (N is then known to worse than 1/√counts, Poisson).
-        c_pool : int, optional
-            Width in probe positions (odd, along each navigation axis) of the
-            neighbourhood whose pooled fit gives the ratio κ = C/N; each
-            pattern then fits only its own N, with C = κ N
-            (:func:`pyxem_epdf.physics.fit.fit_scattering_background`). 1 fits
-            N and C of every pattern on its own, as single-pattern tools do.
-            Default :data:`pyxem_epdf.physics.fit.C_POOL` = 5 for scans of
-            counts integrated by :func:`~pyxem_epdf.signals.azimuthal_profile`
-            (Poisson noise, ``metadata.ePDF.integration``), 1 for profiles
-            from elsewhere and when the navigation axis holds regions or
-            resamples (:meth:`sum_regions`, :meth:`bootstrap_region`); a
-            single pattern is its own neighbourhood. A pattern whose own data
-            reject the pooled ratio keeps its free fit
-            (:data:`pyxem_epdf.physics.fit.POOL_REJECT`; map
-            ``metadata.ePDF.fit.pooled``). Measured: at 2.5 e⁻/Å² the spread of N
-            falls from 29 % to 14 % and the mean G(r) is 1.02× the noiseless
-            one instead of 1.22× (``benchmarks/bench_lowdose_fit.py``). Not
-            used with ``N`` fixed or ``fix_c=True``. The κ map is
-            ``metadata.ePDF.fit.C_over_N``; the width used is in the history.
+        c_pool : int or "scan", optional
+            The probe positions whose pooled fit gives the ratio κ = C/N:
+            ``"scan"`` (all of them) or an odd width of a neighbourhood along
+            each navigation axis; each pattern then fits only its own N, with
+            C = κ N (:func:`pyxem_epdf.physics.fit.fit_scattering_background`).
+            1 fits N and C of every pattern on its own, as single-pattern
+            tools do. Default :data:`pyxem_epdf.physics.fit.C_POOL` =
+            ``"scan"`` for scans of counts integrated by
+            :func:`~pyxem_epdf.signals.azimuthal_profile` (Poisson noise,
+            ``metadata.ePDF.integration``), 1 for profiles from elsewhere and
+            when the navigation axis holds regions or resamples
+            (:meth:`sum_regions`, :meth:`bootstrap_region`); a single pattern
+            is its own scan. A pattern whose own data reject the pooled ratio
+            keeps its free fit (:data:`pyxem_epdf.physics.fit.POOL_REJECT`;
+            map ``metadata.ePDF.fit.pooled``). Measured at 2.5 e⁻/Å²: the
+            spread of N falls from 29 % to 12 % and the mean G(r) is 1.01×
+            the noiseless one instead of 1.22× (``benchmarks/bench_lowdose_fit.py``).
+            Not used with ``N`` fixed or ``fix_c=True``. The κ map is
+            ``metadata.ePDF.fit.C_over_N``; the value used is in the history.
         inplace : bool
             Overwrite this signal and return ``None``.
         lazy_output : bool, optional
