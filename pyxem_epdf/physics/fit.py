@@ -446,6 +446,69 @@ def _pooled_fit(y, a, w, common, finite, sums, n, size):
                          finite=finite, C_over_N=kappa, pooled=pooled)
 
 
+def pooled_gradients(s, f2_mean, s_range, C_over_N, pooled, *, weights=None, free=None):
+    """∂N/∂I and ∂C/∂I of the pooled fit (C = κ N, κ held fixed), per pattern.
+
+    With κ from many patterns (``c_pool="scan"``) its own error is negligible
+    for one pattern, so to first order N = Σ_j w_j (a_j + κ) I_j / Q with
+    Q = Σ w (a + κ)² on the window, and C = κ N. Where ``pooled`` is
+    ``False`` the free fit's gradients ``free`` (e.g. from
+    :func:`pyxem_epdf.physics.uncertainty.fit_gradients`) are kept. Feed the
+    result to :func:`pyxem_epdf.physics.uncertainty.pdf_variance` as
+    ``gradients`` for a fit with ``metadata.ePDF.fit.pooled``.
+
+    Parameters
+    ----------
+    s : array_like
+        s in Å⁻¹ (1-D, increasing).
+    f2_mean : array_like
+        ⟨f²⟩ in Å², ``(n_s,)`` or navigation + ``(n_s,)``.
+    s_range : tuple of float
+        The fit window (lo, hi) in Å⁻¹.
+    C_over_N, pooled : array_like
+        ``ScatteringFit.C_over_N`` and ``ScatteringFit.pooled`` (navigation shape).
+    weights : array_like, optional
+        The fit weights (broadcastable to navigation + ``(n_s,)``).
+    free : tuple of array_like, optional
+        (∂N/∂I, ∂C/∂I) of the free fit, used where ``pooled`` is ``False``
+        (default zeros there).
+
+    Returns
+    -------
+    a, c : numpy.ndarray
+        Navigation + ``(n_s,)``; 0 outside the window. N = Σ a I, C = Σ c I.
+
+    Examples
+    --------
+    >>> s = np.linspace(0.0, 3.0, 301)
+    >>> f2 = 1.0 / (1.0 + s**2)
+    >>> I = np.stack([4.0 * (f2 + 0.05), 6.0 * (f2 + 0.05)])
+    >>> a, c = pooled_gradients(s, f2, (1.5, 2.5), [0.05, 0.05], [True, True])
+    >>> (a * I).sum(-1).round(9).tolist(), (c * I).sum(-1).round(9).tolist()
+    ([4.0, 6.0], [0.2, 0.3])
+    """
+    s = as_axis(s)
+    win = window_slice(s, *s_range, min_points=2)
+    kappa = np.asarray(C_over_N, dtype=float)
+    pooled = np.asarray(pooled, dtype=bool)
+    nav_shape = np.broadcast_shapes(kappa.shape, pooled.shape)
+    f2 = np.asarray(f2_mean, dtype=float)
+    w = np.ones(s.size) if weights is None else np.asarray(weights, dtype=float)
+    shape = np.broadcast_shapes(nav_shape + (s.size,), f2.shape, w.shape)
+    k = np.broadcast_to(kappa, nav_shape)[..., None]
+    f2w, ww = np.broadcast_to(f2, shape)[..., win], np.broadcast_to(w, shape)[..., win]
+    g = ww * (f2w + k)
+    q = (g * (f2w + k)).sum(-1, keepdims=True)
+    a = np.zeros(shape)
+    a[..., win] = safe_divide(g, q)
+    c = k * a
+    if free is None:
+        free = (np.zeros(shape), np.zeros(shape))
+    keep = np.broadcast_to(pooled, nav_shape)[..., None]
+    return (np.where(keep, a, np.broadcast_to(free[0], shape)),
+            np.where(keep, c, np.broadcast_to(free[1], shape)))
+
+
 #: Robust z (median and 1.4826 × MAD over the scan, on log N and log χ²) above
 #: which a pattern's fit is an outlier. Measured (``benchmarks/chain_defaults.py``):
 #: 12 clean composite scans (3 seeds, 10 e⁻/Å², full and 2×2-binned, unweighted
