@@ -43,9 +43,13 @@ class ScatteringFit:
         Additive constant, in intensity units.
     N_std, C_std : array
         Standard errors from the residual scatter (reduced χ² scaled
-        covariance of the linear fit).
+        covariance of the linear fit). Pooled (``c_pool`` ≠ 1): that of N
+        with κ known plus κ's own error (the pooled fit's covariance, scaled
+        by the pool's mean χ², by the delta method); C = κ N likewise.
     reduced_chi2 : array
-        Weighted residual sum of squares / (n − n_parameters).
+        Weighted residual sum of squares / (n − n_parameters); pooled:
+        n − 1 − 1/m degrees of freedom (one own parameter and a 1/m share
+        of κ, m the finite patterns in the pool).
     valid : array of bool
         ``True`` where the whole pattern is finite and N > 0, i.e. where φ(s)
         is defined (:func:`flag_outliers` further clears fit-quality outliers).
@@ -476,7 +480,9 @@ def pooled_gradients(s, f2_mean, s_range, C_over_N, pooled, *, weights=None, fre
     Returns
     -------
     a, c : numpy.ndarray
-        Navigation + ``(n_s,)``; 0 outside the window. N = Σ a I, C = Σ c I.
+        Navigation + ``(n_s,)``, or ``(n_s,)`` when every pattern is pooled
+        with the same κ and ⟨f²⟩ and the weights are shared (``c_pool="scan"``,
+        unweighted); 0 outside the window. N = Σ a I, C = Σ c I.
 
     Examples
     --------
@@ -494,6 +500,9 @@ def pooled_gradients(s, f2_mean, s_range, C_over_N, pooled, *, weights=None, fre
     nav_shape = np.broadcast_shapes(kappa.shape, pooled.shape)
     f2 = np.asarray(f2_mean, dtype=float)
     w = np.ones(s.size) if weights is None else np.asarray(weights, dtype=float)
+    if (pooled.all() and kappa.size and np.all(kappa == kappa.flat[0]) and f2.ndim == 1
+            and w.ndim == 1):  # one κ for the scan: one gradient for every pattern
+        kappa, pooled, nav_shape = kappa.reshape(-1)[:1].reshape(()), np.ones((), bool), ()
     shape = np.broadcast_shapes(nav_shape + (s.size,), f2.shape, w.shape)
     k = np.broadcast_to(kappa, nav_shape)[..., None]
     f2w, ww = np.broadcast_to(f2, shape)[..., win], np.broadcast_to(w, shape)[..., win]
