@@ -34,7 +34,7 @@ navigation axes), and each pattern fits only its own N of
 
 .. math::
 
-    N = \frac{S_{ay} + κ S_y}{S_{aa} + 2 κ S_a + κ^2 S_w},\qquad C = κ N .
+    N = \\frac{S_{ay} + κ S_y}{S_{aa} + 2 κ S_a + κ^2 S_w},\\qquad C = κ N .
 
 For a single pattern (or ``c_pool = 1``) κ is the pattern's own C/N and this
 is exactly the free fit; a pattern whose data reject the pooled κ keeps its
