@@ -39,6 +39,14 @@ navigation axes), and each pattern fits only its own N of
 For a single pattern (or ``c_pool = 1``) κ is the pattern's own C/N and this
 is exactly the free fit; a pattern whose data reject the pooled κ keeps its
 free fit (:data:`POOL_REJECT`).
+
+``c_pool="affine"`` pools C = a + κ N instead (a scan-wide offset a, e.g. a
+detector dark offset, and slope κ; each pattern again fits only its N in
+closed form, :math:`N = (S_{ay} + κ S_y - a (S_a + κ S_w)) / Q`). It removes
+the thickness-dependent N bias of a scan-wide C/N when a constant background
+is large, but adds noise and takes phase-to-phase differences of the
+⟨f²⟩ shape for an offset, so it is not the default
+(``benchmarks/bench_cn_robust.py``).
 """
 
 from dataclasses import dataclass
@@ -76,13 +84,17 @@ class ScatteringFit:
     C_over_N : array
         κ = C/N of the fit. With ``c_pool`` > 1 the neighbourhood's pooled
         ratio that fixed C = κ N (N_std and C_std include its uncertainty);
-        otherwise each pattern's own C/N (0 where N = 0).
+        otherwise each pattern's own C/N (0 where N = 0). With
+        ``c_pool="affine"``: the slope κ of C = a + κ N where pooled.
     pooled : array of bool
         ``True`` where C = κ N with the neighbourhood's κ was used; ``False``
         where N and C were fitted on the pattern alone (``c_pool`` = 1, a
         single pattern, N fixed, ``fix_c``, or a pattern whose own data
         reject the pooled ratio: its residual sum of squares exceeds that of
         its free fit by more than :data:`POOL_REJECT` × its noise variance).
+    C_offset : array
+        The scan-wide offset a of C = a + κ N (``c_pool="affine"``) where
+        pooled, in intensity units; 0 otherwise.
 
     Examples
     --------
@@ -105,6 +117,7 @@ class ScatteringFit:
     finite: object = True
     C_over_N: object = 0.0
     pooled: object = False
+    C_offset: object = 0.0
 
 
 #: Default ``c_pool`` of :meth:`~pyxem_epdf.signals.ReducedIntensity1DPlus.fit_scattering`
@@ -218,10 +231,12 @@ def fit_scattering_background(
         :func:`check_fixed_n`): then only C is fitted, in closed form, and
         ``N_std`` is 0; with ``fix_c=True`` too nothing is fitted (C = 0)
         and only χ² is computed. ``None``: N is fitted.
-    c_pool : int or "scan"
+    c_pool : int, "scan" or "affine"
         The patterns whose pooled fit fixes κ = C/N (see the module notes):
         an odd width in probe positions along each navigation axis, or
-        ``"scan"`` for all of them. 1 fits N and C of every pattern on its
+        ``"scan"`` for all of them; ``"affine"``: C = a + κ N with a and κ
+        of the whole scan (a by least squares over all patterns, κ by a
+        1-D search: each pattern's N and a are closed-form for a given κ). 1 fits N and C of every pattern on its
         own; otherwise the five window sums are summed over the
         neighbourhood (finite patterns only; clipped at the scan edges), N
         and C are fitted to the pooled sums, and each pattern fits its own N
@@ -339,23 +354,24 @@ def fit_scattering_background(
 
 
 def check_c_pool(c_pool, name="c_pool"):
-    """``c_pool`` checked: ``"scan"`` or an odd int >= 1 (else a ``ValueError`` naming it).
+    """``c_pool`` checked: ``"scan"``, ``"affine"`` or an odd int >= 1 (else a ``ValueError``).
 
     Examples
     --------
-    >>> check_c_pool(5), check_c_pool("scan")
-    (5, 'scan')
+    >>> check_c_pool(5), check_c_pool("scan"), check_c_pool("affine")
+    (5, 'scan', 'affine')
     >>> check_c_pool(4)
     Traceback (most recent call last):
     ...
-    ValueError: 'c_pool' must be 'scan' or an odd integer >= 1 (probe positions); got 4.
+    ValueError: 'c_pool' must be 'scan', 'affine' or an odd integer >= 1 (probe positions); got 4.
     """
-    if isinstance(c_pool, str) and c_pool == "scan":
+    if isinstance(c_pool, str) and c_pool in ("scan", "affine"):
         return c_pool
     ok = isinstance(c_pool, (int, np.integer)) and not isinstance(c_pool, (bool, np.bool_))
     if not ok or c_pool < 1 or c_pool % 2 == 0:
         raise ValueError(
-            f"'{name}' must be 'scan' or an odd integer >= 1 (probe positions); got {c_pool!r}."
+            f"'{name}' must be 'scan', 'affine' or an odd integer >= 1 (probe positions); "
+            f"got {c_pool!r}."
         )
     return int(c_pool)
 
@@ -366,7 +382,7 @@ def _box_sum(x, size):
     from scipy.ndimage import uniform_filter
 
     x = np.asarray(x, dtype=float)
-    if size == "scan":
+    if size in ("scan", "affine"):
         return np.full(x.shape, x.sum())
     return uniform_filter(x, size=size, mode="constant", cval=0.0) * float(size) ** x.ndim
 
@@ -393,7 +409,57 @@ def _pool_block(stack, size):
     v_n, v_c, cov = safe_divide(s_w, det), safe_divide(s_aa, det), -safe_divide(s_a, det)
     var_k = safe_divide(v_c - 2 * kappa * cov + kappa**2 * v_n, n_nb**2)
     var_k = np.where(ok, var_k, 0.0)
-    return np.stack([np.where(finite, kappa, 0.0), var_k, np.maximum(m, 1.0)])
+    return np.stack([np.where(finite, kappa, 0.0), var_k, np.maximum(m, 1.0), 0.0 * kappa])
+
+
+def _affine_explained(b, fin, s_w, s_a, s_aa, s_y, s_ay):
+    """(offset a, explained sum of squares) of I = a + N_i (⟨f²⟩ + b) over the finite patterns."""
+    b = np.asarray(b, dtype=float)[..., None]
+    s_g, s_gg, s_gy = s_a + b * s_w, s_aa + 2 * b * s_a + b * b * s_w, s_ay + b * s_y
+    num = (fin * (s_y - safe_divide(s_g * s_gy, s_gg))).sum(-1)
+    den = (fin * (s_w - safe_divide(s_g * s_g, s_gg))).sum(-1)
+    off = safe_divide(num, den)[..., None]
+    r = s_gy - off * s_g
+    ex = (fin * (safe_divide(r * r, s_gg) + 2 * off * s_y - off * off * s_w)).sum(-1)
+    return off[..., 0], ex
+
+
+def _affine_block(stack, size=None):
+    """Scan-wide C = a + b N: (b, 0, m, a) broadcast to the navigation shape.
+
+    b maximises the explained sum of squares of I = a + N_i (⟨f²⟩ + b) (a and
+    every N_i in closed form for each b): a grid over b / mean ⟨f²⟩ in
+    (−0.9, 10³), refined by Brent's root of dE/db (2 Σ N_i × residual sum_i).
+    """
+    from scipy.optimize import brentq
+
+    fin = stack[0].reshape(-1) > 0.5
+    v = [x.reshape(-1)[fin] for x in stack[1:]]
+    shape = stack.shape[1:]
+    m = float(fin.sum())
+    if m < 2 or float(np.sum(v[0])) <= 0:
+        return np.stack([np.zeros(shape), np.zeros(shape), np.full(shape, max(m, 1.0)),
+                         np.zeros(shape)])
+    ones = np.ones(v[0].shape)
+    fbar = float(np.sum(v[1]) / np.sum(v[0]))
+    grid = fbar * np.concatenate([np.linspace(-0.9, 0.0, 19, endpoint=False),
+                                  [0.0], np.logspace(-4, 3, 71)])
+    _, ex = _affine_explained(grid, ones, *v)
+    k = int(np.nanargmax(ex))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
+    b = grid[k]
+
+    def slope(x):  # dE/db at the optimal a (envelope theorem): 2 Σ N_i × residual sum_i
+        off = _affine_explained(x, ones, *v)[0]
+        s_g, s_gg = s_a + x * s_w, s_aa + 2 * x * s_a + x * x * s_w
+        n_i = safe_divide(s_ay + x * s_y - off * s_g, s_gg)
+        return float(2.0 * np.sum(n_i * (s_y - off * s_w - n_i * s_g)))
+
+    s_w, s_a, s_aa, s_y, s_ay = v
+    if hi > lo and slope(lo) * slope(hi) < 0:
+        b = brentq(slope, lo, hi, xtol=1e-15 * max(abs(fbar), 1e-300), rtol=1e-15)
+    off = float(_affine_explained(b, ones, *v)[0])
+    return np.stack([np.full(shape, b), np.zeros(shape), np.full(shape, m), np.full(shape, off)])
 
 
 def _nav_block(x):
@@ -406,6 +472,7 @@ def _pooled_fit(y, a, w, common, finite, sums, n, size):
     s_w, s_a, s_aa, s_y, s_ay = sums
     nav_shape = y.shape[:-1]
     lazy = any(hasattr(v, "dask") for v in (y, *sums))
+    block = _affine_block if size == "affine" else _pool_block
     fin = finite * 1.0
     parts = [fin] + [np.where(finite, v, 0.0) for v in sums]
     if lazy:
@@ -415,12 +482,12 @@ def _pooled_fit(y, a, w, common, finite, sums, n, size):
                           else da.from_array(np.broadcast_to(v, nav_shape)) for v in parts])
         chunks = next(v.chunks for v in (y[..., 0], *sums) if hasattr(v, "dask"))
         stack = stack.rechunk((6,) + tuple((k,) for k in nav_shape))
-        pooled = da.map_blocks(_pool_block, stack, size, dtype=float,
-                               chunks=((3,),) + tuple((k,) for k in nav_shape))
-        kappa, var_k, m = (pooled[i].rechunk(chunks) for i in range(3))
+        pooled = da.map_blocks(block, stack, size, dtype=float,
+                               chunks=((4,),) + tuple((k,) for k in nav_shape))
+        kappa, var_k, m, off = (pooled[i].rechunk(chunks) for i in range(4))
     else:
-        kappa, var_k, m = _pool_block(np.stack([np.broadcast_to(v, nav_shape) for v in parts]),
-                                      size)
+        kappa, var_k, m, off = block(np.stack([np.broadcast_to(v, nav_shape) for v in parts]),
+                                     size)
     def rss_of(n_fit, c_fit):
         resid = y - (expand_nav(n_fit) * a + expand_nav(c_fit))
         if common:
@@ -428,8 +495,8 @@ def _pooled_fit(y, a, w, common, finite, sums, n, size):
         return np.broadcast_to((w * resid * resid).sum(-1), nav_shape)
 
     q = s_aa + 2 * kappa * s_a + kappa**2 * s_w
-    N = safe_divide(s_ay + kappa * s_y, q)
-    C = kappa * N
+    N = safe_divide(s_ay + kappa * s_y - off * (s_a + kappa * s_w), q)
+    C = off + kappa * N
     rss = rss_of(N, C)
     # the pattern's own free fit, kept where its data reject C = κ N
     det = s_aa * s_w - s_a * s_a
@@ -438,7 +505,7 @@ def _pooled_fit(y, a, w, common, finite, sums, n, size):
     level = np.maximum(rss_free / max(n - 2, 1), 1e-20 * safe_divide(s_y, s_w) ** 2 + 1e-300)
     pooled = finite & ~((rss - rss_free) / level > POOL_REJECT)
     # one own parameter (N) and a 1/m share of the pooled κ
-    chi2 = rss / np.maximum(n - 1 - 1.0 / m, 1.0)
+    chi2 = rss / np.maximum(n - 1 - (2.0 if size == "affine" else 1.0) / m, 1.0)
     # χ̄²: the neighbourhood's mean noise level, for κ's variance
     if lazy:
         import dask.array as da
@@ -462,9 +529,10 @@ def _pooled_fit(y, a, w, common, finite, sums, n, size):
     N, C, N_std, C_std, chi2, kappa = (
         np.where(finite, np.where(pooled, v, v_free), 0.0)
         for v, v_free in zip((N, C, N_std, C_std, chi2, kappa), free, strict=True))
+    off = np.where(finite & pooled, off, 0.0)
     valid = finite & np.isfinite(N) & (N > 0)
     return ScatteringFit(N=N, C=C, N_std=N_std, C_std=C_std, reduced_chi2=chi2, valid=valid,
-                         finite=finite, C_over_N=kappa, pooled=pooled)
+                         finite=finite, C_over_N=kappa, pooled=pooled, C_offset=off)
 
 
 def pooled_gradients(s, f2_mean, s_range, C_over_N, pooled, *, weights=None, free=None):
@@ -472,7 +540,8 @@ def pooled_gradients(s, f2_mean, s_range, C_over_N, pooled, *, weights=None, fre
 
     With κ from many patterns (``c_pool="scan"``) its own error is negligible
     for one pattern, so to first order N = Σ_j w_j (a_j + κ) I_j / Q with
-    Q = Σ w (a + κ)² on the window, and C = κ N. Where ``pooled`` is
+    Q = Σ w (a + κ)² on the window, and C = κ N (also for
+    ``c_pool="affine"``, whose scan-wide offset is held fixed like κ). Where ``pooled`` is
     ``False`` the free fit's gradients ``free`` (e.g. from
     :func:`pyxem_epdf.physics.uncertainty.fit_gradients`) are kept. Feed the
     result to :func:`pyxem_epdf.physics.uncertainty.pdf_variance` as
@@ -499,7 +568,8 @@ def pooled_gradients(s, f2_mean, s_range, C_over_N, pooled, *, weights=None, fre
     a, c : numpy.ndarray
         Navigation + ``(n_s,)``, or ``(n_s,)`` when every pattern is pooled
         with the same κ and ⟨f²⟩ and the weights are shared (``c_pool="scan"``,
-        unweighted); 0 outside the window. N = Σ a I, C = Σ c I.
+        unweighted); 0 outside the window. N = Σ a I, C = Σ c I (with
+        ``c_pool="affine"`` up to the fixed offset: N = Σ a (I − C_offset)).
 
     Examples
     --------

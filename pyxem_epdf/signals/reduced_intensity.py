@@ -142,7 +142,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             pattern are stored as ``metadata.ePDF.fit.window_counts``; for an
             eager signal a warning names the patterns with fewer than this
             (N is then known to worse than 1/√counts, Poisson).
-        c_pool : int or "scan", optional
+        c_pool : int, "scan" or "affine", optional
             The probe positions whose pooled fit gives the ratio κ = C/N:
             ``"scan"`` (all of them) or an odd width of a neighbourhood along
             each navigation axis; each pattern then fits only its own N, with
@@ -161,6 +161,13 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             the noiseless one instead of 1.22× (``benchmarks/bench_lowdose_fit.py``).
             Not used with ``N`` fixed or ``fix_c=True``. The κ map is
             ``metadata.ePDF.fit.C_over_N``; the value used is in the history.
+            ``"affine"``: C = a + κ N with a scan-wide offset a too (map
+            ``metadata.ePDF.fit.C_offset``), for scans with a large constant
+            background (dark offset) and a wide thickness range, where one
+            C/N biases N by thickness (+40–120 % in the thinnest tenth of a
+            10–150 nm wedge with a background of 0.3–1 × N⟨f²⟩, affine
+            ±6–10 %); it adds noise and is not the default
+            (``benchmarks/bench_cn_robust.py``).
         inplace : bool
             Overwrite this signal and return ``None``.
         lazy_output : bool, optional

@@ -96,5 +96,58 @@ def test_gradients_reproduce_the_fit():
 
 @pytest.mark.parametrize("bad", [0, 4, -1, 2.0, True, "all"])
 def test_bad_c_pool(bad):
-    with pytest.raises(ValueError, match="'c_pool' must be 'scan' or an odd integer"):
+    with pytest.raises(ValueError, match="'c_pool' must be 'scan', 'affine' or an odd integer"):
         check_c_pool(bad)
+
+
+def _offset_scan(noise=0.05, seed=0, shape=(12, 10), kappa=0.03, offset=0.2):
+    rng = np.random.default_rng(seed)
+    N = rng.uniform(2.0, 6.0, shape)
+    lam = N[..., None] * (F2 + kappa) + offset
+    return N, lam, rng.normal(lam, noise) if noise else lam
+
+
+def test_affine_exact_on_an_offset_plus_common_ratio():
+    N, _, intensity = _offset_scan(noise=0)
+    res = fit_scattering_background(intensity, S, F2, WINDOW, c_pool="affine")
+    np.testing.assert_allclose(res.N, N, rtol=1e-10)
+    np.testing.assert_allclose(res.C, 0.03 * N + 0.2, rtol=1e-10)
+    np.testing.assert_allclose(res.C_over_N, 0.03, rtol=1e-8)
+    np.testing.assert_allclose(res.C_offset, 0.2, rtol=1e-8)
+    assert res.pooled.all() and res.valid.all()
+    # one C/N for the scan cannot hold a constant offset: its noiseless patterns keep the free fit
+    assert not fit_scattering_background(intensity, S, F2, WINDOW, c_pool="scan").pooled.any()
+
+
+def test_affine_removes_the_thickness_bias_of_a_scan_wide_ratio():
+    N, lam, intensity = _offset_scan(noise=0.03, offset=0.3, shape=(20, 20))
+    scan = fit_scattering_background(intensity, S, F2, WINDOW, c_pool="scan")
+    affine = fit_scattering_background(intensity, S, F2, WINDOW, c_pool="affine")
+    thin = N < np.percentile(N, 20)
+    # C = κN under-fits the offset of thin patterns: their N comes out high
+    assert np.mean(scan.N[thin] / N[thin]) > 1.02
+    assert abs(np.mean(affine.N[thin] / N[thin]) - 1) < 0.01
+    assert np.std(affine.N / N) < np.std(
+        fit_scattering_background(intensity, S, F2, WINDOW).N / N)
+
+
+def test_affine_lazy_equals_eager_and_gradients():
+    _, _, intensity = _offset_scan(shape=(6, 8))
+    eager = fit_scattering_background(intensity, S, F2, WINDOW, c_pool="affine")
+    lazy = fit_scattering_background(da.from_array(intensity, chunks=(3, 4, -1)), S, F2, WINDOW,
+                                     c_pool="affine")
+    assert hasattr(lazy.N, "dask")
+    for name in ("N", "C", "N_std", "C_std", "C_offset", "C_over_N", "reduced_chi2"):
+        np.testing.assert_allclose(np.asarray(getattr(lazy, name).compute()),
+                                   getattr(eager, name), rtol=1e-12, atol=1e-15)
+    # a, κ held fixed: pooled_gradients is the refit's response of one pattern to a bump
+    # in its own I (to O(1/m): the pattern's own share of the scan-wide a, κ)
+    a, c = pooled_gradients(S, F2, WINDOW, eager.C_over_N, eager.pooled)
+    j = np.searchsorted(S, 2.0)
+    bumped = intensity.copy()
+    bumped[2, 3, j] += 1e-4
+    refit = fit_scattering_background(bumped, S, F2, WINDOW, c_pool="affine")
+    grad = np.broadcast_to(a, intensity.shape)[2, 3, j]
+    grad_c = np.broadcast_to(c, intensity.shape)[2, 3, j]
+    np.testing.assert_allclose((refit.N[2, 3] - eager.N[2, 3]) / 1e-4, grad, rtol=0.05)
+    np.testing.assert_allclose((refit.C[2, 3] - eager.C[2, 3]) / 1e-4, grad_c, rtol=0.3)

@@ -78,5 +78,5 @@ def test_profiles_from_elsewhere_and_regions_fit_alone(scan):
 
 def test_bad_c_pool(scan):
     _, ri = scan
-    with pytest.raises(ValueError, match="'c_pool' must be 'scan' or an odd integer"):
+    with pytest.raises(ValueError, match="'c_pool' must be 'scan', 'affine' or an odd integer"):
         ri.fit_scattering(COMP, (1.6, 2.5), c_pool=2)
