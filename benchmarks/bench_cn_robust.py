@@ -121,7 +121,7 @@ def main(doses=(2.5, 10.0), ratios=(0.3, 1.0)):
                                  f"(n=2: {np.min(frf):.3f})")
                     print(f"   {label:<7}" + " ".join(f"{v:5.3f}" for v in by_dec)
                           + f"  {q.std():6.3f}{float(m @ m0 / (m0 @ m0)):7.3f}"
-                          f"{np.median(gr):7.3f}{np.mean(res.pooled):7.2f}{route}")
+                          f"{np.nanmedian(gr):7.3f}{np.mean(res.pooled):7.2f}{route}")
                 sys.stdout.flush()
     print(f"wall time {time.perf_counter() - t0:.1f} s")
 

@@ -13,6 +13,8 @@ each candidate estimator of (N, C) on the default window:
   neighbourhood, each pattern fitting its own N with C = κ N
   (``fit_scattering_background(..., c_pool=k)``; 5 is the new default);
 * ``scan``: C/N of the whole scan (k = the scan width);
+* ``affine``: C = a + κN with a scan-wide offset a and slope κ
+  (``c_pool="affine"``, see ``bench_cn_robust.py``);
 * ``C const k``: C itself (not C/N) taken from the k × k pooled fit;
 * ``C = 0``: ``fix_c=True``;
 * ``poisson``: the two-pass Poisson-weighted free fit (``weights="poisson"``).
@@ -89,6 +91,7 @@ def estimators(x, P, widths=(3, 5, 7)):
         out[f"pool {k}"] = fit.fit_scattering_background(x, s, f2, sr, c_pool=k)
     side = max(x.shape[:-1])
     out["scan"] = fit.fit_scattering_background(x, s, f2, sr, c_pool=2 * side + 1)
+    out["affine"] = fit.fit_scattering_background(x, s, f2, sr, c_pool="affine")
     out = {k: (v.N, v.C) for k, v in out.items()}
     win = window_slice(s, *sr)
     y, a = x[..., win], f2[win]
