@@ -104,7 +104,7 @@ def main(doses=(2.5, 10.0), ratios=(0.3, 1.0)):
                     by_dec = [q[dec == k].mean() for k in range(10)]
                     g = pdf_of(x, P, res.N, res.C)
                     m, m0 = g.mean(0)[sel], g0.mean(0)[sel]
-                    gr = [np.corrcoef(a[sel], b[sel])[0, 1] for a, b in zip(g, g0)]
+                    gr = [np.corrcoef(a[sel], b[sel])[0, 1] for a, b in zip(g, g0, strict=True)]
                     route = ""
                     if kind == "composite":
                         fit.C_POOL = c_pool  # the default the route's get_pdf uses

@@ -139,6 +139,28 @@ def test_lazy_in_lazy_out_equals_eager(scan):
     assert forced._lazy
 
 
+@pytest.mark.parametrize("weights", ["variance", "poisson"])
+def test_pooled_fit_weighted_lazy_equals_eager(scan, weights):
+    # the default pools C/N over the scan: σ from the pooled fit's gradients, built
+    # lazily (map_blocks) from lazy fit maps and weights, equal to the eager σ
+    _, ri = scan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
+                         weights=weights)
+        lazy_ri = ri.as_lazy()
+        lazy_ri.metadata.Signal.Noise_properties.variance = \
+            ri.metadata.Signal.Noise_properties.variance.as_lazy()
+        lazy_pdf = lazy_ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
+                                   weights=weights)
+    assert np.asarray(pdf.metadata.ePDF.fit.pooled.data).all()
+    eager = quantify.pdf_sigma(ri, pdf)
+    lazy = quantify.pdf_sigma(lazy_ri, lazy_pdf)
+    assert lazy._lazy
+    np.testing.assert_allclose(np.asarray(lazy.data.compute()), eager.data, rtol=1e-10,
+                               atol=1e-14)
+
+
 def test_inputs_untouched_and_step_chain_gives_same_sigma(scan):
     _, ri = scan
     pdf = _pdf(ri)
