@@ -80,3 +80,27 @@ def test_bad_c_pool(scan):
     _, ri = scan
     with pytest.raises(ValueError, match="'c_pool' must be 'scan', 'affine' or an odd integer"):
         ri.fit_scattering(COMP, (1.6, 2.5), c_pool=2)
+
+
+def test_affine_pool_recovers_a_dark_offset(scan):
+    # a uniform dark offset (half the median intensity on the window) added to every
+    # profile: C = a + κN with a scan-wide a absorbs it exactly, and records a in metadata.ePDF.fit.C_offset; lazy == eager
+    synth, ri = scan
+    s = ri.axes_manager.signal_axes[0].axis
+    win = (s >= 1.6) & (s <= 2.5)
+    offset = 0.5 * float(np.median(np.asarray(ri.data)[..., win]))
+    shifted = ri._deepcopy_with_new_data(ri.data + offset)
+    shifted.metadata.set_item("ePDF.integration", ri.metadata.ePDF.integration)
+    ref = _fit(ri, c_pool="affine").metadata.ePDF.fit
+    out = _fit(shifted, c_pool="affine")
+    md = out.metadata.ePDF.fit
+    assert _history(out)["c_pool"] == "affine"
+    # the same N as without the offset, to the noise (the offset is absorbed by a)
+    np.testing.assert_allclose(md.N.data, ref.N.data, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(md.C_offset.data) - np.asarray(ref.C_offset.data),
+                               offset, rtol=1e-6)
+    lazy = _fit(shifted.as_lazy(), c_pool="affine")
+    lazy.compute()
+    np.testing.assert_allclose(lazy.data, out.data, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(lazy.metadata.ePDF.fit.C_offset.data),
+                               np.asarray(md.C_offset.data), rtol=1e-10)
