@@ -277,6 +277,13 @@ def fit_scattering_background(
     >>> fit = fit_scattering_background(patterns, s, a, (1.5, 2.5), c_pool=3)
     >>> fit.N.round(9).tolist(), fit.C_over_N.round(9).tolist()
     ([2.0, 3.0, 4.0, 5.0], [0.04, 0.04, 0.04, 0.04])
+
+    With a dark offset too (C = 0.3 + 0.04 N), ``c_pool="affine"`` fits the scan-wide
+    offset and slope:
+
+    >>> fit = fit_scattering_background(patterns + 0.3, s, a, (1.5, 2.5), c_pool="affine")
+    >>> fit.N.round(9).tolist(), round(float(fit.C_offset[0]), 9), round(float(fit.C_over_N[0]), 9)
+    ([2.0, 3.0, 4.0, 5.0], 0.3, 0.04)
     """
     s = as_axis(s)
     c_pool = check_c_pool(c_pool)
