@@ -1216,8 +1216,16 @@ def propagated_pdf_noise(ri, pdf, r_crop, *, correlation=None):
     fixed_n = bool(fitmd.get_item("N_fixed", False))
     nav_n = np.asarray(_base.as_numpy(fitmd.N.data), dtype=float)
     w = quantify._fit_weights(ri, x, v, s, f2, s_range, fix_c, fitmd.get_item("weights", "None"),
-                              nav_n if fixed_n else None)
+                              nav_n if fixed_n else None, c_pool=quantify._fit_c_pool(pdf))
     grads = uncertainty.fit_gradients(s, f2, s_range, weights=w, fix_c=fix_c, fixed_n=fixed_n)
+    pooled = fitmd.get_item("pooled", None)
+    if pooled is not None and np.any(_base.as_numpy(pooled.data)):
+        # the pooled fit (C = a + κ N, scan-wide a, κ held fixed): its own gradients
+        from .physics import fit as _fit
+
+        grads = _fit.pooled_gradients(
+            s, f2, s_range, np.asarray(_base.as_numpy(fitmd.C_over_N.data), dtype=float),
+            np.asarray(_base.as_numpy(pooled.data), dtype=bool), weights=w, free=grads)
     r_full = pdf.axes_manager.signal_axes[0].axis
     crop = _crop_index(r_full, np.asarray(r_crop, dtype=float))
     n_s = s.size

@@ -407,7 +407,8 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
         fixed_n = bool(fitmd.get_item("N_fixed", False))
         w = _fit_weights(ri, data, var.data, s, f2, s_range, fix_c,
                          fitmd.get_item("weights", "None"),
-                         _nav(fitmd.N.data, ri) if fixed_n else None)
+                         _nav(fitmd.N.data, ri) if fixed_n else None,
+                         c_pool=_fit_c_pool(pdf))
         opts = {"fix_c": fix_c, "fixed_n": fixed_n}
         if w is None:
             kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, **opts)
@@ -420,6 +421,11 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
             kwargs["gradients"] = tuple(w.map_blocks(grads, k, dtype=float) for k in (0, 1))
         else:
             kwargs["gradients"] = uncertainty.fit_gradients(s, f2, s_range, weights=w, **opts)
+        pooled = fitmd.get_item("pooled", None)
+        if pooled is not None:
+            kwargs["gradients"] = _pooled_gradients(ri, s, f2, s_range, w,
+                                                    fitmd.C_over_N.data, pooled.data,
+                                                    kwargs["gradients"])
     else:
         kwargs.update(N_std=_nav(fitmd.N_std.data, ri), C_std=_nav(fitmd.C_std.data, ri))
     out = uncertainty.pdf_variance(var.data, data, s, _nav(fitmd.N.data, ri),
@@ -430,9 +436,64 @@ def _propagate(ri, pdf, functional, correlated_fit, correlation, lazy_output,
     return out
 
 
-def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name, fixed_n=None):
+def _fit_c_pool(pdf):
+    """The ``c_pool`` the background fit of ``pdf`` used: ``metadata.ePDF.fit.c_pool``, else
+    the last fit step of the history (1, the free fit, for fits recorded before it)."""
+    from .physics import fit
+
+    value = pdf.metadata.get_item("ePDF.fit.c_pool", None)
+    if value is None:
+        history = pdf.metadata.get_item("ePDF.history", None)
+        steps = history.as_dictionary().values() if history is not None else ()
+        for step in steps:
+            if step.get("method") in ("fit_scattering", "get_pdf"):
+                value = step.get("parameters", {}).get("c_pool", value)
+    return fit.check_c_pool(1 if value is None else value)
+
+
+def _pooled_gradients(ri, s, f2, s_range, w, c_over_n, pooled, free):
+    """∂N/∂I, ∂C/∂I of a pooled fit (:func:`pyxem_epdf.physics.fit.pooled_gradients`;
+    C = a + κ N with the scan's a and κ held fixed) where ``pooled``, the free fit's
+    ``free`` elsewhere; lazy maps or weights give lazy gradients (nothing computed)."""
+    from .physics import fit
+
+    kappa, pooled = _nav(c_over_n, ri), _nav(pooled, ri)
+    parts = (kappa, pooled, w, *free)
+    if not any(hasattr(v, "dask") for v in parts):
+        if not np.any(pooled):
+            return free
+        return fit.pooled_gradients(s, f2, s_range, kappa, pooled, weights=w, free=free)
+    import dask.array as da
+
+    nav_shape = tuple(ri.data.shape[:-1])
+    ref = next(v for v in (ri.data, *parts) if hasattr(v, "dask") and v.ndim >= len(nav_shape))
+    nav_chunks = ref.chunks[:len(nav_shape)] if hasattr(ri.data, "dask") else (
+        ref.chunks[:len(nav_shape)])
+    full = nav_shape + (s.size,)
+
+    def lazy_full(v):
+        v = v if hasattr(v, "dask") else da.from_array(np.asarray(v))
+        return da.broadcast_to(v, full).rechunk(nav_chunks + (-1,))
+
+    f2_nav = np.ndim(f2) > 1
+    args = [lazy_full(kappa[..., None] * np.ones(1)), lazy_full(pooled[..., None]),
+            lazy_full(free[0]), lazy_full(free[1]),
+            lazy_full(np.ones(s.size) if w is None else w)]
+    if f2_nav:
+        args.append(lazy_full(f2))
+
+    def block(k, p, fa, fc, wb, *f2b, which):
+        out = fit.pooled_gradients(s, f2b[0] if f2b else f2, s_range, k[..., 0], p[..., 0],
+                                   weights=wb, free=(fa, fc))[which]
+        return np.broadcast_to(out, fa.shape).copy()
+
+    return tuple(da.map_blocks(block, *args, which=k, dtype=float) for k in (0, 1))
+
+
+def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name, fixed_n=None, c_pool=1):
     """The weights the fit of ``pdf`` used, rebuilt (None: unweighted; ``fixed_n``: the
-    user's N map of a fixed-N fit, for the first Poisson pass)."""
+    user's N map of a fixed-N fit, for the first Poisson pass; ``c_pool``: the fit's,
+    so that the first Poisson pass is the fit's own first pass)."""
     from .physics import fit
 
     if name in ("None", None):
@@ -444,7 +505,8 @@ def _fit_weights(ri, data, var, s, f2, s_range, fix_c, name, fixed_n=None):
             var = da.from_array(var, chunks=data.chunks)
         return 1.0 / np.where(var > 0, var, np.inf)
     if name == "poisson":
-        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c, N=fixed_n)
+        first = fit.fit_scattering_background(data, s, f2, s_range, fix_c=fix_c, N=fixed_n,
+                                              c_pool=c_pool)
         npix = ri.metadata.get_item("ePDF.pixels_per_bin", None)
         if npix is None:
             npix = ri.metadata.get_item("ePDF.integration.n_valid", None)

@@ -111,6 +111,15 @@ def _pdf(ri, comp="ZnC4H6N2"):
         return ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0)
 
 
+def _free_pdf(ri, comp="ZnC4H6N2"):
+    """The chain of :func:`_pdf` with the per-pattern (free) N, C fit (``c_pool=1``): for
+    checks of a property of that fit (the default pools C/N over the navigation axis)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return (ri.fit_scattering(comp, (1.6, 2.5), c_pool=1).polynomial_correct()
+                .damp_exponential(0.8).extrapolate_low_s(0.18).to_pdf(r_max=10.0))
+
+
 def test_lazy_in_lazy_out_equals_eager(scan):
     _, ri = scan
     pdf = _pdf(ri)
@@ -128,6 +137,28 @@ def test_lazy_in_lazy_out_equals_eager(scan):
     assert eager.metadata.General.title.startswith("σ of ")
     forced = quantify.pdf_sigma(ri, pdf, lazy_output=True)
     assert forced._lazy
+
+
+@pytest.mark.parametrize("weights", ["variance", "poisson"])
+def test_pooled_fit_weighted_lazy_equals_eager(scan, weights):
+    # the default pools C/N over the scan: σ from the pooled fit's gradients, built
+    # lazily (map_blocks) from lazy fit maps and weights, equal to the eager σ
+    _, ri = scan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pdf = ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
+                         weights=weights)
+        lazy_ri = ri.as_lazy()
+        lazy_ri.metadata.Signal.Noise_properties.variance = \
+            ri.metadata.Signal.Noise_properties.variance.as_lazy()
+        lazy_pdf = lazy_ri.get_pdf("ZnC4H6N2", (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0,
+                                   weights=weights)
+    assert np.asarray(pdf.metadata.ePDF.fit.pooled.data).all()
+    eager = quantify.pdf_sigma(ri, pdf)
+    lazy = quantify.pdf_sigma(lazy_ri, lazy_pdf)
+    assert lazy._lazy
+    np.testing.assert_allclose(np.asarray(lazy.data.compute()), eager.data, rtol=1e-10,
+                               atol=1e-14)
 
 
 def test_inputs_untouched_and_step_chain_gives_same_sigma(scan):
@@ -158,7 +189,8 @@ def test_region_sum_sigma_scales_as_one_over_root_n(scan):
         np.broadcast_to(var.data[0, 0], var.data.shape).copy()))
     summed = copies.sum_regions(np.ones((3, 4), dtype=bool))
     s_sum = quantify.pdf_sigma(summed, _pdf(summed)).data
-    s_one = quantify.pdf_sigma(copies, _pdf(copies)).data[0, 0]
+    # identical copies would share one pooled C/N, whose error is that of one pattern
+    s_one = quantify.pdf_sigma(copies, _free_pdf(copies)).data[0, 0]
     np.testing.assert_allclose(s_sum, s_one / np.sqrt(12), rtol=1e-6, atol=1e-12)
 
 
@@ -277,7 +309,8 @@ def test_integration_correlation_needs_the_mask(scan):
 def test_fixed_n_correlated_propagation_matches_monte_carlo(monte_carlo, weights):
     # N fixed (the noiseless pattern's N for every draw): only C is fitted, and σ must
     # follow the scatter of the 200 draws as for a fitted N
-    dp, ri, pdf_fit, comp = monte_carlo
+    dp, ri, _, comp = monte_carlo
+    pdf_fit = _free_pdf(ri, comp)  # N and C fitted per draw, as a fixed N is per draw
     n_true = float(pdf_fit.metadata.ePDF.fit.N.data[0])
     pdf = ri.get_pdf(comp, (1.6, 2.5), b=0.8, s_min=0.18, r_max=10.0, N=n_true,
                      weights=weights)
