@@ -85,10 +85,6 @@ KNOWN_MISSES = {
     ("test_fraction_maps", "full-2ph seed23"):
         "information-limited: oracle 0.922 < 0.95 (test_oracle_bounds_the_information_limited_cases)",
     ("test_four_strongest_peaks", "full-2ph seed23"): "2.5 e/Å², noise-limited (peak oracle misses)",
-    ("test_fraction_maps", "2x2-2ph seed23"):
-        "2.5 e/Å², 2×2: 0.974 (0.978 with decompose(ri=...), propagated noise); the oracle "
-        "with an out-of-sample true noise covariance reaches 0.973, in-sample 0.982 "
-        "(over-fit on 144 pixels); the 48×48 benchmark passes (0.981)",
     # whole-boundary fit (Unmixing.boundary_width): 29.4 ± 2.2 nm for 21.0 (+40 %);
     # on the true map 21.15 (+0.7 %), on the true map plus white noise of the same
     # rms −0.5 ± 1.9 % (30 draws): the estimator is not the cause, the map's edge is
