@@ -365,16 +365,39 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
     >>> bool(abs(full.plane.data - result.plane.data).max() < 0.01)
     True
     """
-    from ..physics import geometry
-
     _frames(dp)
     if method not in DESCAN_METHODS:
         raise ValueError(f"'method' must be one of {DESCAN_METHODS}; got {method!r}.")
-    data = dp.data
+    if method == "full" and (fraction is not None or margin is not None):
+        raise ValueError("'fraction' and 'margin' apply to method='window' only.")
+    shifts, fitted, dist, params = _descan_arrays(dp.data, method, threshold, fraction, margin,
+                                                  show_progressbar)
+    if params.get("n_no_disc"):
+        warnings.warn(
+            f"descan: {params['n_no_disc']} of {np.size(dist)} patterns show no direct-beam "
+            "disc (none in the window, none at the full-frame centre of mass): their centres "
+            "are NaN and left out of the plane fit.", UserWarning, stacklevel=2)
+    # Each signal built with its axes and metadata in the constructor (one HyperSpy
+    # construction each, ~1.2–1.4 ms, instead of a construction and then axis by axis
+    # and node by node edits); the residual with its axes as signal axes.
+    residual = _base.nav_signals(dp, {"r": (dist, "descan residual (px)")})["r"]
+    residual.metadata.set_item("ePDF.descan", _copy_params(params))
+    nav = dp.axes_manager._get_navigation_axes_dicts()
+    return Descan(_beam_shift(dp, shifts, "measured beam shift", _copy_params(params), nav),
+                  _beam_shift(dp, fitted, "descan plane", _copy_params(params), nav), residual)
+
+
+def _copy_params(params):
+    """The parameters dict with its lists copied (each signal's metadata owns its own)."""
+    return {k: list(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def _descan_arrays(data, method, threshold, fraction, margin, show_progressbar):
+    """Measured shifts, fitted plane, residual distance and the parameters of :func:`descan`."""
+    from ..physics import geometry
+
     params = {"method": method, "threshold": float(threshold)}
     if method == "full":
-        if fraction is not None or margin is not None:
-            raise ValueError("'fraction' and 'margin' apply to method='window' only.")
         com = geometry.beam_centres(data, threshold)
         if _base.is_dask(com):
             com = _base.compute(com, show_progressbar=show_progressbar)
@@ -394,31 +417,19 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
             "window_rows": list(win.rows), "window_cols": list(win.cols),
             "disc_radius": win.radius, "n_window": int(counts[0]),
             "n_fallback": int(counts[1]), "n_no_disc": int(counts[2])})
-        if counts[2]:
-            warnings.warn(
-                f"descan: {int(counts[2])} of {int(counts.sum())} patterns show no direct-beam "
-                "disc (none in the window, none at the full-frame centre of mass): their "
-                "centres are NaN and left out of the plane fit.", UserWarning, stacklevel=2)
     ny, nx = data.shape[-2:]
     measured = np.stack([nx / 2 - com[..., 0], ny / 2 - com[..., 1]], axis=-1)
     plane = geometry.fit_descan(measured)
     diff = measured - plane
     params["fit"] = ("plane", "line", "none")[2 - min(measured.ndim - 1, 2)]
-    residual = _base.nav_signals(
-        dp, {"r": (np.hypot(diff[..., 0], diff[..., 1]), "descan residual (px)")})["r"]
-    residual.metadata.set_item("ePDF.descan", params)
-    # The two BeamShifts are built with their axes and metadata in the
-    # constructor (one HyperSpy construction each, ~1.4 ms, instead of a
-    # construction and then axis by axis and node by node edits).
-    nav = dp.axes_manager._get_navigation_axes_dicts()
-    return Descan(_beam_shift(dp, measured, "measured beam shift", params, nav),
-                  _beam_shift(dp, plane, "descan plane", params, nav), residual)
+    return measured, plane, np.hypot(diff[..., 0], diff[..., 1]), params
 
 
 def _beam_shift(dp, shifts, title, params, nav=None):
     """A pyxem BeamShift with the scan's navigation axes and pyxem's metadata.
 
-    ``nav``: the scan's navigation-axis dicts when the caller already has them.
+    ``nav``: the scan's navigation-axis dicts when the caller already has them;
+    ``params`` (or None: set later) go to ``metadata.ePDF.descan``.
     ``metadata.Shifts.signal_axes`` is a deep copy of the scan's detector axes,
     as pyxem's ``get_direct_beam_position`` stores it.
     """
@@ -430,8 +441,9 @@ def _beam_shift(dp, shifts, title, params, nav=None):
         nav = dp.axes_manager._get_navigation_axes_dicts()
     axes = [dict(d) for d in nav] + [{"size": 2, "name": "Beam position", "navigate": False}]
     metadata = {"General": {"title": title},
-                "Shifts": {"signal_axes": deepcopy(dp.axes_manager.signal_axes)},
-                "ePDF": {"descan": dict(params)}}
+                "Shifts": {"signal_axes": deepcopy(dp.axes_manager.signal_axes)}}
+    if params is not None:
+        metadata["ePDF"] = {"descan": dict(params)}
     return BeamShift(shifts, axes=axes, metadata=metadata)
 
 
