@@ -248,6 +248,12 @@ WINDOW_FRACTION = 0.01
 #: Fewest pixels at or above the cut that make a disc (a hot or noise pixel is no disc).
 MIN_DISC_PIXELS = 3
 
+#: Least share of the counts at or above the cut in the box that the disc (the
+#: connected region holding the maximum) must hold: a direct beam outshines the
+#: noise pixels above the cut; a fragment of the bright diffuse rim of a beam stop
+#: among many such pixels does not.
+DISC_SHARE = 0.8
+
 #: Status codes of :func:`windowed_centres`.
 WINDOW_OK, WINDOW_FALLBACK, WINDOW_NO_DISC = 0, 1, 2
 
@@ -286,10 +292,19 @@ def _sample_indices(lead):
 
 
 def _disc_in_box(frame, floor, fraction, cx, cy, half):
-    """The disc in the box of ``half`` px about (cx, cy): centre of mass of the pixels
-    >= the cut, the larger of ``fraction`` × the box maximum and ``floor``. Returns
-    (x, y, radius, ok): ``ok`` when the maximum reaches ``floor``, no pixel of the box border reaches the cut and the
-    pixel nearest the centre does (a disc, not a ring or scattered pixels)."""
+    """The disc in the box of ``half`` px about (cx, cy).
+
+    The disc is the 8-connected region of pixels at or above the cut (the
+    larger of ``fraction`` × the box maximum and ``floor``) that holds the box
+    maximum; isolated noise pixels above the cut are not part of it. Returns
+    (x, y, radius, ok): its centre of mass, the largest distance of its pixels
+    from that centre, and ``ok`` when the maximum reaches ``floor``, the region
+    does not touch the box border, holds at least :data:`MIN_DISC_PIXELS`
+    pixels and :data:`DISC_SHARE` of the counts above the cut in the box, and
+    the pixel nearest its centre belongs to it (a disc, not a ring).
+    """
+    from scipy import ndimage
+
     ny, nx = frame.shape
     r0, r1 = max(int(math.floor(cy - half)), 0), min(int(math.ceil(cy + half)) + 1, ny)
     c0, c1 = max(int(math.floor(cx - half)), 0), min(int(math.ceil(cx + half)) + 1, nx)
@@ -297,15 +312,18 @@ def _disc_in_box(frame, floor, fraction, cx, cy, half):
     peak = np.nanmax(box) if box.size else np.nan
     if not peak >= floor:
         return np.nan, np.nan, np.nan, False
-    cut = max(fraction * peak, floor)
-    w = np.where(box >= cut, box, 0.0)
+    above = box >= max(fraction * peak, floor)
+    labels, _ = ndimage.label(above, structure=np.ones((3, 3), bool))
+    on = labels == labels.flat[int(np.nanargmax(box))]
+    w = np.where(on, box, 0.0)
     s = w.sum()
     yy, xx = np.mgrid[r0:r1, c0:c1]
     x, y = float((w * xx).sum() / s), float((w * yy).sum() / s)
-    on = w > 0
     radius = float(np.hypot(xx[on] - x, yy[on] - y).max())
     border = on[0].any() or on[-1].any() or on[:, 0].any() or on[:, -1].any()
-    ok = (not border) and on.sum() >= MIN_DISC_PIXELS and frame[int(y + 0.5), int(x + 0.5)] >= cut
+    share = s / box[above].sum()
+    ok = (not border) and on.sum() >= MIN_DISC_PIXELS and share >= DISC_SHARE \
+        and on[int(y + 0.5) - r0, int(x + 0.5) - c0]
     return x, y, radius, bool(ok)
 
 
@@ -317,11 +335,13 @@ def disc_window(frames, threshold: float = 20.0, *, fraction: float = WINDOW_FRA
     (corners, edge midpoints and centre of a 2-D scan, where a linear descan
     plane has its extremes) are read whole. In each, the disc is found by the
     full-frame thresholded centre of mass (:func:`beam_centres`), then refined
-    in a box of max(8, n/8) px about it: the centre of mass of the pixels at
+    in a box of max(8, n/8) px about it: the 8-connected region of pixels at
     or above the cut (the larger of ``fraction`` × the box maximum and
-    ``threshold`` × the sampled patterns' mean count per pixel), accepted when
-    the maximum reaches ``threshold`` × that mean, no pixel of the
-    box border reaches the cut and the pixel nearest the centre does. The
+    ``threshold`` × the sampled patterns' mean count per pixel) that holds the
+    maximum, accepted when the maximum reaches ``threshold`` × that mean, the
+    region does not touch the box border, holds :data:`DISC_SHARE` of the
+    box's counts above the cut and the pixel nearest its centre of mass
+    (isolated noise pixels above the cut are not part of it). The
     window spans the accepted centres ± (their largest disc radius at the cut
     + ``margin``), clipped to the detector.
 
@@ -412,12 +432,13 @@ def _check_window_args(threshold, fraction, margin):
         raise ValueError(f"'margin' must be a finite number >= 0 (pixels); got {margin!r}.")
 
 
-def _window_kernel(flat, nx, r0, r1, c0, c1, floor, fraction, min_pixels, out,
+def _window_kernel(flat, nx, r0, r1, c0, c1, floor, fraction, reach, min_pixels, out,
                    status):  # pragma: no cover - compiled
     """Centre of mass of the pixels >= the cut (the larger of ``fraction`` × the window
-    maximum and ``floor``) in rows [r0, r1) × columns [c0, c1) of every frame. ``status`` 0: the disc lies inside
-    (the maximum reaches ``floor``, no pixel of the window border reaches the cut,
-    ``min_pixels`` do and the pixel nearest the centre does); 1 otherwise."""
+    maximum and ``floor``) in rows [r0, r1) × columns [c0, c1) of every frame.
+    ``status`` 0: the disc lies inside (the maximum reaches ``floor``, the centre is
+    at least ``reach`` px, the disc radius, from every window edge, ``min_pixels``
+    reach the cut and the pixel nearest the centre does); 1 otherwise."""
     for f in range(flat.shape[0]):
         row = flat[f]
         peak = row[r0 * nx + c0]
@@ -455,16 +476,9 @@ def _window_kernel(flat, nx, r0, r1, c0, c1, floor, fraction, min_pixels, out,
         y = sy / s
         out[f, 0] = x
         out[f, 1] = y
-        touch = False
-        top = r0 * nx
-        bottom = (r1 - 1) * nx
-        for j in range(c0, c1):
-            if row[top + j] >= cut or row[bottom + j] >= cut:
-                touch = True
-        for i in range(r0, r1):
-            if row[i * nx + c0] >= cut or row[i * nx + c1 - 1] >= cut:
-                touch = True
-        if touch or n_on < min_pixels or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut:
+        inside = (x - c0 >= reach and c1 - 1 - x >= reach
+                  and y - r0 >= reach and r1 - 1 - y >= reach)
+        if not inside or n_on < min_pixels or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut:
             status[f] = 1
         else:
             status[f] = 0
@@ -488,7 +502,7 @@ def _window(flat, nx, window):
     status = np.empty(flat.shape[0], np.int8)
     (r0, r1), (c0, c1) = window.rows, window.cols
     _WINDOW(flat, nx, r0, r1, c0, c1, float(window.floor), float(window.fraction),
-            MIN_DISC_PIXELS, out, status)
+            float(window.radius), MIN_DISC_PIXELS, out, status)
     return out, status
 
 
@@ -524,12 +538,14 @@ def windowed_centres(frames, threshold: float = 20.0, *, fraction: float = WINDO
     the cut (the larger of ``fraction`` × the window maximum and ``threshold``
     × the sampled mean count per pixel), one compiled pass over the window only.
     Guard, per pattern: when the maximum does not reach ``threshold`` × the
-    sampled patterns' mean count (no disc in the window), a pixel of the
-    window's border reaches the cut (the disc is not contained), or the pixel
-    nearest the centre does not (a ring, several spots), the pattern falls back
-    to the full-frame centre of mass (:func:`beam_centres`, pyxem's
-    semantics), accepted only where a compact disc sits at that centre, else
-    NaN (no disc: a beam stop, a hole in the beam).
+    sampled patterns' mean count (no disc in the window), the centre lies
+    closer to a window edge than the disc radius (the disc is not contained),
+    fewer than :data:`MIN_DISC_PIXELS` pixels reach the cut, or the pixel
+    nearest the centre does not (a ring, several spots), the pattern falls
+    back to the full-frame centre of mass (:func:`beam_centres`, pyxem's
+    semantics) and its disc is looked for again about that centre as
+    :func:`disc_window` does; where none is found its centre is NaN (no disc:
+    a beam stop, a hole in the beam).
 
     Parameters
     ----------

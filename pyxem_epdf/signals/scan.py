@@ -376,7 +376,9 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
         warnings.warn(
             f"descan: {params['n_no_disc']} of {np.size(dist)} patterns show no direct-beam "
             "disc (none in the window, none at the full-frame centre of mass): their centres "
-            "are NaN and left out of the plane fit.", UserWarning, stacklevel=2)
+            "are NaN and left out of the plane fit. If a beam stop hides the disc, it may cut "
+            "the disc of other patterns too: check the residual map, or use ring_center.",
+            UserWarning, stacklevel=2)
     # Each signal built with its axes and metadata in the constructor (one HyperSpy
     # construction each, ~1.2–1.4 ms, instead of a construction and then axis by axis
     # and node by node edits); the residual with its axes as signal axes.
