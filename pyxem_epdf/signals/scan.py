@@ -370,8 +370,28 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
         raise ValueError(f"'method' must be one of {DESCAN_METHODS}; got {method!r}.")
     if method == "full" and (fraction is not None or margin is not None):
         raise ValueError("'fraction' and 'margin' apply to method='window' only.")
-    shifts, fitted, dist, params = _descan_arrays(dp.data, method, threshold, fraction, margin,
-                                                  show_progressbar)
+    from concurrent.futures import ThreadPoolExecutor
+
+    nav_shape = tuple(dp.data.shape[:-2])
+    # The centres are measured in a worker thread (the compiled pass releases the
+    # GIL; one thread for the windowed pass, which reads ~2 % of the pixels) while the
+    # three HyperSpy signals are built here (~1.2–2 ms each: axes and their trait
+    # observers, the deep copy of the detector axes pyxem stores); their data are
+    # written in afterwards. Measured on 2 shared cores (load 4), 48×48×128²: 9.2–9.6
+    # vs 10.6 ms sequential, best of 25 alternated.
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(_descan_arrays, dp.data, method, threshold, fraction, margin,
+                          show_progressbar, 1 if method == "window" else None)
+        nav = dp.axes_manager._get_navigation_axes_dicts()
+        residual = _base.nav_signals(dp, {"r": (np.zeros(nav_shape), "descan residual (px)")})["r"]
+        measured = _beam_shift(dp, np.zeros(nav_shape + (2,)), "measured beam shift", None, nav)
+        plane = _beam_shift(dp, np.zeros(nav_shape + (2,)), "descan plane", None, nav)
+        shifts, fitted, dist, params = job.result()
+    measured.data[...] = shifts
+    plane.data[...] = fitted
+    residual.data[...] = np.reshape(dist, residual.data.shape)
+    for sig in (measured, plane, residual):
+        sig.metadata.set_item("ePDF.descan", _copy_params(params))
     if params.get("n_no_disc"):
         warnings.warn(
             f"descan: {params['n_no_disc']} of {np.size(dist)} patterns show no direct-beam "
@@ -379,14 +399,7 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
             "are NaN and left out of the plane fit. If a beam stop hides the disc, it may cut "
             "the disc of other patterns too: check the residual map, or use ring_center.",
             UserWarning, stacklevel=2)
-    # Each signal built with its axes and metadata in the constructor (one HyperSpy
-    # construction each, ~1.2–1.4 ms, instead of a construction and then axis by axis
-    # and node by node edits); the residual with its axes as signal axes.
-    residual = _base.nav_signals(dp, {"r": (dist, "descan residual (px)")})["r"]
-    residual.metadata.set_item("ePDF.descan", _copy_params(params))
-    nav = dp.axes_manager._get_navigation_axes_dicts()
-    return Descan(_beam_shift(dp, shifts, "measured beam shift", _copy_params(params), nav),
-                  _beam_shift(dp, fitted, "descan plane", _copy_params(params), nav), residual)
+    return Descan(measured, plane, residual)
 
 
 def _copy_params(params):
@@ -394,13 +407,13 @@ def _copy_params(params):
     return {k: list(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
-def _descan_arrays(data, method, threshold, fraction, margin, show_progressbar):
+def _descan_arrays(data, method, threshold, fraction, margin, show_progressbar, threads=None):
     """Measured shifts, fitted plane, residual distance and the parameters of :func:`descan`."""
     from ..physics import geometry
 
     params = {"method": method, "threshold": float(threshold)}
     if method == "full":
-        com = geometry.beam_centres(data, threshold)
+        com = geometry.beam_centres(data, threshold, threads=threads)
         if _base.is_dask(com):
             com = _base.compute(com, show_progressbar=show_progressbar)
         params["estimator"] = "thresholded centre of mass, full frame (pyxem)"
@@ -408,7 +421,7 @@ def _descan_arrays(data, method, threshold, fraction, margin, show_progressbar):
         fraction = geometry.WINDOW_FRACTION if fraction is None else fraction
         margin = geometry.WINDOW_MARGIN if margin is None else margin
         com, status, win = geometry.windowed_centres(data, threshold, fraction=fraction,
-                                                     margin=margin)
+                                                     margin=margin, threads=threads)
         if _base.is_dask(com):
             com, status = _base.compute(com, status, show_progressbar=show_progressbar)
         counts = np.bincount(np.ravel(status), minlength=3)
@@ -444,8 +457,8 @@ def _beam_shift(dp, shifts, title, params, nav=None):
     axes = [dict(d) for d in nav] + [{"size": 2, "name": "Beam position", "navigate": False}]
     metadata = {"General": {"title": title},
                 "Shifts": {"signal_axes": deepcopy(dp.axes_manager.signal_axes)}}
-    if params is not None:
-        metadata["ePDF"] = {"descan": dict(params)}
+    # ePDF.descan given now (empty when set later) keeps the nodes' order
+    metadata["ePDF"] = {"descan": {} if params is None else dict(params)}
     return BeamShift(shifts, axes=axes, metadata=metadata)
 
 
