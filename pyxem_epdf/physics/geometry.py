@@ -264,8 +264,8 @@ class DiscWindow(NamedTuple):
     ``rows`` and ``cols`` are half-open pixel ranges ``(start, stop)``; ``level``
     the mean count per pixel of the sampled patterns and ``floor`` = threshold ×
     level the count a disc's maximum must reach; ``fraction`` the cut (of the
-    disc maximum) below which pixels are ignored; ``radius`` the largest
-    distance (px) of a pixel at or above the cut from its disc centre in the
+    disc maximum) below which pixels are ignored; ``margin`` the room (px)
+    added; ``radius`` the largest distance (px) of a pixel at or above the cut from its disc centre in the
     sampled patterns; ``centres`` the sampled discs' (x, y) centres
     (NaN where no disc); ``sampled`` the flat indices of the sampled patterns.
     """
@@ -275,6 +275,7 @@ class DiscWindow(NamedTuple):
     level: float
     floor: float
     fraction: float
+    margin: float
     radius: float
     centres: np.ndarray
     sampled: tuple
@@ -387,13 +388,14 @@ def disc_window(frames, threshold: float = 20.0, *, fraction: float = WINDOW_FRA
     lead = tuple(frames.shape[:-2])
     idx = _sample_indices(lead)
     if sample is None:
-        flat = frames.reshape((-1, ny, nx))
         if hasattr(frames, "dask"):
             import dask.array as da
 
-            sample = da.stack([flat[k] for k in idx]).compute()
+            # indexed by position, not through a reshape (which rechunks the navigation)
+            sample = da.stack([frames[np.unravel_index(k, lead)] if lead else frames
+                               for k in idx]).compute()
         else:
-            sample = flat[list(idx)]
+            sample = frames.reshape((-1, ny, nx))[list(idx)]
     sample = np.asarray(sample)
     if sample.dtype.kind not in "uif":
         raise TypeError(f"'frames' must be real numbers; got dtype {sample.dtype}.")
@@ -420,7 +422,8 @@ def disc_window(frames, threshold: float = 20.0, *, fraction: float = WINDOW_FRA
     xs, ys = found[good, 0], found[good, 1]
     rows = (max(int(math.floor(ys.min() - reach)), 0), min(int(math.ceil(ys.max() + reach)) + 1, ny))
     cols = (max(int(math.floor(xs.min() - reach)), 0), min(int(math.ceil(xs.max() + reach)) + 1, nx))
-    return DiscWindow(rows, cols, level, floor, float(fraction), radius, found[:, :2].copy(), idx)
+    return DiscWindow(rows, cols, level, floor, float(fraction), float(margin), radius,
+                      found[:, :2].copy(), idx)
 
 
 def _check_window_args(threshold, fraction, margin):

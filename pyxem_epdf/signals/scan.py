@@ -379,9 +379,19 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
     # observers, the deep copy of the detector axes pyxem stores); their data are
     # written in afterwards. Measured on 2 shared cores (load 4), 48×48×128²: 9.2–9.6
     # vs 10.6 ms sequential, best of 25 alternated.
+    window = None
+    if method == "window":
+        from ..physics import geometry
+
+        # located here, before the worker starts: its many small NumPy calls would wait
+        # for the GIL while the signals are built
+        window = geometry.disc_window(
+            dp.data, threshold,
+            fraction=geometry.WINDOW_FRACTION if fraction is None else fraction,
+            margin=geometry.WINDOW_MARGIN if margin is None else margin)
     with ThreadPoolExecutor(1) as pool:
-        job = pool.submit(_descan_arrays, dp.data, method, threshold, fraction, margin,
-                          show_progressbar, 1 if method == "window" else None)
+        job = pool.submit(_descan_arrays, dp.data, threshold, window, show_progressbar,
+                          1 if method == "window" else None)
         nav = dp.axes_manager._get_navigation_axes_dicts()
         residual = _base.nav_signals(dp, {"r": (np.zeros(nav_shape), "descan residual (px)")})["r"]
         measured = _beam_shift(dp, np.zeros(nav_shape + (2,)), "measured beam shift", None, nav)
@@ -407,28 +417,29 @@ def _copy_params(params):
     return {k: list(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
-def _descan_arrays(data, method, threshold, fraction, margin, show_progressbar, threads=None):
-    """Measured shifts, fitted plane, residual distance and the parameters of :func:`descan`."""
+def _descan_arrays(data, threshold, window, show_progressbar, threads=None):
+    """Measured shifts, fitted plane, residual distance and the parameters of :func:`descan`
+    (``window``: the located :class:`~pyxem_epdf.physics.geometry.DiscWindow`, or None
+    for the full-frame method)."""
     from ..physics import geometry
 
+    method = "full" if window is None else "window"
     params = {"method": method, "threshold": float(threshold)}
-    if method == "full":
+    if window is None:
         com = geometry.beam_centres(data, threshold, threads=threads)
         if _base.is_dask(com):
             com = _base.compute(com, show_progressbar=show_progressbar)
         params["estimator"] = "thresholded centre of mass, full frame (pyxem)"
     else:
-        fraction = geometry.WINDOW_FRACTION if fraction is None else fraction
-        margin = geometry.WINDOW_MARGIN if margin is None else margin
-        com, status, win = geometry.windowed_centres(data, threshold, fraction=fraction,
-                                                     margin=margin, threads=threads)
+        com, status, win = geometry.windowed_centres(data, threshold, window=window,
+                                                     threads=threads)
         if _base.is_dask(com):
             com, status = _base.compute(com, status, show_progressbar=show_progressbar)
         counts = np.bincount(np.ravel(status), minlength=3)
         params.update({
             "estimator": ("centre of mass in the window of the pixels >= max(fraction × the "
                           "window maximum, threshold × the sampled mean count)"),
-            "fraction": float(fraction), "margin": float(margin),
+            "fraction": win.fraction, "margin": win.margin,
             "window_rows": list(win.rows), "window_cols": list(win.cols),
             "disc_radius": win.radius, "n_window": int(counts[0]),
             "n_fallback": int(counts[1]), "n_no_disc": int(counts[2])})
