@@ -370,38 +370,26 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
         raise ValueError(f"'method' must be one of {DESCAN_METHODS}; got {method!r}.")
     if method == "full" and (fraction is not None or margin is not None):
         raise ValueError("'fraction' and 'margin' apply to method='window' only.")
-    from concurrent.futures import ThreadPoolExecutor
-
-    nav_shape = tuple(dp.data.shape[:-2])
-    # The centres are measured in a worker thread (the compiled pass releases the
-    # GIL; one thread for the windowed pass, which reads ~2 % of the pixels) while the
-    # three HyperSpy signals are built here (~1.2–2 ms each: axes and their trait
-    # observers, the deep copy of the detector axes pyxem stores); their data are
-    # written in afterwards. Measured on 2 shared cores (load 4), 48×48×128²: 9.2–9.6
-    # vs 10.6 ms sequential, best of 25 alternated.
     window = None
     if method == "window":
         from ..physics import geometry
 
-        # located here, before the worker starts: its many small NumPy calls would wait
-        # for the GIL while the signals are built
         window = geometry.disc_window(
             dp.data, threshold,
             fraction=geometry.WINDOW_FRACTION if fraction is None else fraction,
             margin=geometry.WINDOW_MARGIN if margin is None else margin)
-    with ThreadPoolExecutor(1) as pool:
-        job = pool.submit(_descan_arrays, dp.data, threshold, window, show_progressbar,
-                          1 if method == "window" else None)
-        nav = dp.axes_manager._get_navigation_axes_dicts()
-        residual = _base.nav_signals(dp, {"r": (np.zeros(nav_shape), "descan residual (px)")})["r"]
-        measured = _beam_shift(dp, np.zeros(nav_shape + (2,)), "measured beam shift", None, nav)
-        plane = _beam_shift(dp, np.zeros(nav_shape + (2,)), "descan plane", None, nav)
-        shifts, fitted, dist, params = job.result()
-    measured.data[...] = shifts
-    plane.data[...] = fitted
-    residual.data[...] = np.reshape(dist, residual.data.shape)
-    for sig in (measured, plane, residual):
-        sig.metadata.set_item("ePDF.descan", _copy_params(params))
+    # Sequential: measuring the centres in a worker thread while the signals are built
+    # here saved ~1 ms of ~10 at 48×48×128² on a quiet machine but cost 1–5 ms with the
+    # 2 cores loaded (load 6, best of 25 alternated), so it is not done.
+    shifts, fitted, dist, params = _descan_arrays(dp.data, threshold, window, show_progressbar)
+    # Each signal built with its axes and metadata in the constructor (one HyperSpy
+    # construction each, ~1.2–1.4 ms, instead of a construction and then axis by axis
+    # and node by node edits); the residual with its axes as signal axes.
+    nav = dp.axes_manager._get_navigation_axes_dicts()
+    residual = _base.nav_signals(dp, {"r": (dist, "descan residual (px)")})["r"]
+    residual.metadata.set_item("ePDF.descan", _copy_params(params))
+    measured = _beam_shift(dp, shifts, "measured beam shift", _copy_params(params), nav)
+    plane = _beam_shift(dp, fitted, "descan plane", _copy_params(params), nav)
     if params.get("n_no_disc"):
         warnings.warn(
             f"descan: {params['n_no_disc']} of {np.size(dist)} patterns show no direct-beam "
@@ -468,7 +456,6 @@ def _beam_shift(dp, shifts, title, params, nav=None):
     axes = [dict(d) for d in nav] + [{"size": 2, "name": "Beam position", "navigate": False}]
     metadata = {"General": {"title": title},
                 "Shifts": {"signal_axes": deepcopy(dp.axes_manager.signal_axes)}}
-    # ePDF.descan given now (empty when set later) keeps the nodes' order
     metadata["ePDF"] = {"descan": {} if params is None else dict(params)}
     return BeamShift(shifts, axes=axes, metadata=metadata)
 
