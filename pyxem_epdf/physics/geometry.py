@@ -8,6 +8,10 @@
   (pyxem's ``center_of_mass`` with ``threshold``: pixels below threshold ×
   the pattern mean are ignored), compiled: one vectorised pass per frame,
   then the weighted sums over the few rows and runs that reach the threshold.
+* :func:`disc_window` locates the direct-beam disc once on a few patterns and
+  :func:`windowed_centres` measures every pattern's centre in a window around
+  it only (the default of :func:`pyxem_epdf.signals.descan`), with a
+  per-pattern guard that falls back to :func:`beam_centres`.
 * :func:`fit_descan` fits the descan as a plane over the probe positions
   (a line for a 1-D scan; a single pattern is its own "fit").
 * :func:`ring_centre` / :func:`refine_ring_centre` find the centre of the
