@@ -12,15 +12,25 @@ same run:
   one thread — the result must be bit-identical;
 * a plain ``frames.sum(axis=(-2, -1))`` of the same frames (NumPy, one pass:
   what reading the frames costs);
+* ``geometry.windowed_centres`` (the default of ``descan``: the disc located
+  once, ``disc_window``, then a compiled pass over a window around it), with
+  threads and on one thread, and ``disc_window`` alone;
 * ``signals.descan`` (centres + plane fit + the BeamShift signals), eager and
-  lazy (dask, 2 threads);
+  lazy (dask, 2 threads), ``method="window"`` (default) and ``"full"``;
 * pyxem's ``get_direct_beam_position(method="center_of_mass", threshold=20)``
   on a quarter of the scan.
+
+``--accuracy`` instead measures, on the package's composite (the generator's
+true centres), the rms error of the measured centres and of the fitted plane
+for ``method="full"`` and the window at several cuts (``fraction``) and
+margins, with the guard's counts: 48×48×128² at 10 and 2.5 e⁻/Å², descan drift
+up to 4 px, 2×2-binned, 256² frames, and a scan with a beam stop.
 
 Usage::
 
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=2 python benchmarks/bench_descan.py   # 64×64×256²
     python benchmarks/bench_descan.py --nav 32 32 --det 256 --repeat 5
+    python benchmarks/bench_descan.py --accuracy
 """
 
 import argparse
@@ -71,13 +81,80 @@ def full_frame(flat, ny, nx, threshold, out):
         out[f, 1] = sy / s if s > 0 else np.nan
 
 
+ACCURACY_CASES = (
+    ("48×48×128², 10 e⁻/Å², drift (2, 1) px", {}),
+    ("48×48×128², 2.5 e⁻/Å²", {"dose": 2.5}),
+    ("48×48×128², drift (4, 4) px", {"drift": (4.0, 4.0)}),
+    ("48×48×128², 2.5 e⁻/Å², drift (4, −4) px", {"dose": 2.5, "drift": (4.0, -4.0)}),
+    ("48×48×128², 2×2-binned", {"binning": 2}),
+    ("32×32×256², 10 e⁻/Å²", {"det": 256, "nav": 32}),
+    ("32×32×256², 2.5 e⁻/Å², drift (4, 4) px", {"det": 256, "nav": 32, "drift": (4.0, 4.0),
+                                                "dose": 2.5}),
+    ("16×16×128², rod beam stop r = 6 px", {"nav": 16, "beam_stop": (6.0, 3.0, 45.0)}),
+)
+FRACTIONS = (0.003, 0.01, 0.03, 0.1)
+MARGINS = (1.0, 2.0, 3.0)
+
+
+def accuracy_case(nav=48, det=128, dose=10.0, drift=(2.0, 1.0), binning=1, beam_stop=None,
+                  seed=0):
+    """rms errors (px) of the measured centres and of the plane vs the truth, per method."""
+    scale = det / 128
+    synth = epdf.data.composite(nav_shape=(nav, nav), detector_shape=(det, det),
+                                s_scale=0.04 / scale, dose=dose, seed=seed,
+                                descan=(drift[0] * scale, drift[1] * scale), beam_stop=beam_stop)
+    frames = synth.signal.data
+    truth = np.array([(det - 1) / 2, (det - 1) / 2]) + synth.parameters.beam_shifts  # (x, y)
+    if binning > 1:
+        b, m = binning, nav // binning
+        frames = frames.reshape(m, b, m, b, det, det).sum((1, 3), dtype=np.uint32)
+        truth = truth.reshape(m, b, m, b, 2).mean((1, 3))
+
+    def errors(c):
+        ok = np.isfinite(c).all(-1)
+        plane = geometry.fit_descan(c)
+        return (float(np.sqrt(np.mean((c[ok] - truth[ok]) ** 2))),
+                float(np.sqrt(np.mean((plane - truth) ** 2))))
+
+    rows = {"full": errors(geometry.beam_centres(frames, 20.0)) + ("",)}
+    for frac in FRACTIONS:
+        for margin in (MARGINS if frac == geometry.WINDOW_FRACTION else (geometry.WINDOW_MARGIN,)):
+            key = f"window {frac:g}, margin {margin:g}"
+            try:
+                c, status, win = geometry.windowed_centres(frames, 20.0, fraction=frac,
+                                                           margin=margin)
+            except ValueError as err:
+                rows[key] = (np.nan, np.nan, "ValueError: " + str(err).split(" (")[0])
+                continue
+            n = np.bincount(status.ravel(), minlength=3)
+            area = (win.rows[1] - win.rows[0]) * (win.cols[1] - win.cols[0])
+            rows[key] = errors(c) + (f"window {win.rows[1] - win.rows[0]}×"
+                                     f"{win.cols[1] - win.cols[0]} ({area / det**2:.1%} of the "
+                                     f"frame), fallback {n[1]}, no disc {n[2]}",)
+    return rows
+
+
+def accuracy():
+    print("rms error (px) of the measured centres / of the fitted plane vs the generator's true "
+          "centres; window = the centre of mass of the pixels >= max(fraction × window max, "
+          "20 × sampled mean)")
+    for name, kw in ACCURACY_CASES:
+        print(f"\n{name}")
+        for key, (per, plane, note) in accuracy_case(**kw).items():
+            print(f"  {key:24s} {per:8.4f} {plane:8.4f}   {note}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nav", type=int, nargs=2, default=(64, 64))
     parser.add_argument("--det", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--accuracy", action="store_true",
+                        help="accuracy of full vs window on the composite instead of speed")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if args.accuracy:
+        return accuracy()
     import hyperspy.api as hs
 
     hs.preferences.General.show_progressbar = False
@@ -98,25 +175,37 @@ def main():
     lazy = sig.as_lazy()
     res = {}
     # alternate ours and the references in each repeat (load on the shared machine)
-    t = {k: [] for k in ("ours", "ours1", "full1", "sum")}
+    geometry.windowed_centres(data[:1, :2])
+    win = geometry.disc_window(data)
+    t = {k: [] for k in ("ours", "ours1", "full1", "sum", "win", "win1", "locate", "dw", "df")}
     for _ in range(args.repeat):
         t["ours"].append(best(lambda: geometry.beam_centres(data, 20.0), 1))
         t["ours1"].append(best(lambda: geometry.beam_centres(data, 20.0, threads=1), 1))
         t["full1"].append(best(lambda: full_frame(flat, det, det, 20.0, ref), 1))
         t["sum"].append(best(lambda: data.sum(axis=(-2, -1)), 1))
+        t["win"].append(best(lambda: geometry.windowed_centres(data, 20.0), 1))
+        t["win1"].append(best(lambda: geometry.windowed_centres(data, 20.0, threads=1), 1))
+        t["locate"].append(best(lambda: geometry.disc_window(data, 20.0), 1))
+        t["dw"].append(best(lambda: epdf.signals.descan(sig), 1))
+        t["df"].append(best(lambda: epdf.signals.descan(sig, method="full"), 1))
     res["beam_centres (threads)"] = min(t["ours"])
     res["beam_centres, 1 thread"] = min(t["ours1"])
     res["full-frame reference, 1 thread"] = min(t["full1"])
     res["numpy frames.sum (1 pass, 1 thread)"] = min(t["sum"])
-    res["signals.descan eager (centres + plane + signals)"] = best(
-        lambda: epdf.signals.descan(sig), args.repeat)
+    res["windowed_centres (threads; incl. disc_window)"] = min(t["win"])
+    res["windowed_centres, 1 thread"] = min(t["win1"])
+    res["disc_window alone (9 frames read whole)"] = min(t["locate"])
+    res["signals.descan eager, window (default)"] = min(t["dw"])
+    res["signals.descan eager, method='full'"] = min(t["df"])
 
-    def lazy_descan():
+    def lazy_descan(method):
         with dask.config.set(scheduler="threads", num_workers=2):
-            epdf.signals.descan(lazy, show_progressbar=False)
+            epdf.signals.descan(lazy, method=method, show_progressbar=False)
 
-    lazy_descan()
-    res["signals.descan lazy (dask, 2 threads)"] = best(lazy_descan, args.repeat)
+    for method in ("window", "full"):
+        lazy_descan(method)
+        res[f"signals.descan lazy (dask, 2 threads), {method}"] = best(
+            lambda m=method: lazy_descan(m), args.repeat)
     quarter = sig.inav[: max(args.nav[1] // 2, 1), : max(args.nav[0] // 2, 1)]
     nq = int(np.prod(quarter.data.shape[:-2]))
     tp = best(lambda: quarter.get_direct_beam_position(method="center_of_mass", threshold=20), 1)
@@ -129,6 +218,10 @@ def main():
     print(f"  ratio beam_centres 1 thread / numpy sum: "
           f"{np.median(np.array(t['sum']) / np.array(t['ours1'])):.2f}")
     print(f"  ratio beam_centres (threads) / pyxem: {n / res['beam_centres (threads)'] / (nq / tp):.0f}x")
+    print(f"  window {win.rows[1] - win.rows[0]}×{win.cols[1] - win.cols[0]} px of {det}²; "
+          f"descan window / full: {np.median(np.array(t['dw']) / np.array(t['df'])):.2f} "
+          f"(median of the repeats); windowed_centres / beam_centres: "
+          f"{np.median(np.array(t['win']) / np.array(t['ours'])):.2f}")
 
 
 if __name__ == "__main__":

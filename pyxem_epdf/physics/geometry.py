@@ -8,6 +8,10 @@
   (pyxem's ``center_of_mass`` with ``threshold``: pixels below threshold ×
   the pattern mean are ignored), compiled: one vectorised pass per frame,
   then the weighted sums over the few rows and runs that reach the threshold.
+* :func:`disc_window` locates the direct-beam disc once on a few patterns and
+  :func:`windowed_centres` measures every pattern's centre in a window around
+  it only (the default of :func:`pyxem_epdf.signals.descan`), with a
+  per-pattern guard that falls back to :func:`beam_centres`.
 * :func:`fit_descan` fits the descan as a plane over the probe positions
   (a line for a 1-D scan; a single pattern is its own "fit").
 * :func:`ring_centre` / :func:`refine_ring_centre` find the centre of the
@@ -20,13 +24,14 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ._common import pattern_stack
 
-__all__ = ["beam_centres", "centre_bound", "centred_sum", "ellipse_matrix", "fit_descan",
-           "refine_ring_centre", "ring_centre"]
+__all__ = ["DiscWindow", "beam_centres", "centre_bound", "centred_sum", "disc_window", "ellipse_matrix",
+           "fit_descan", "refine_ring_centre", "ring_centre", "windowed_centres"]
 
 
 def ellipse_matrix(axis_ratio: float, angle: float) -> np.ndarray:
@@ -232,6 +237,411 @@ def beam_centres(frames, threshold: float = 20.0, *, threads: int | None = None)
     else:
         out = _com(flat, ny, nx, threshold)
     return out.reshape(lead + (2,))
+
+
+#: Default margin in pixels added around the located direct-beam disc (its radius at
+#: the threshold plus the drift range over the sampled probe positions) to make the
+#: window :func:`windowed_centres` reads. Measured (``benchmarks/bench_descan.py
+#: --accuracy``): see the "Issue 13: windowed descan" section of benchmarks/README.md.
+WINDOW_MARGIN = 3.0
+
+#: Default cut of the windowed centre of mass: pixels below this fraction of the
+#: window's maximum are ignored. Measured: see the same README section.
+WINDOW_FRACTION = 0.01
+
+#: Fewest pixels at or above the cut that make a disc (a hot or noise pixel is no disc).
+MIN_DISC_PIXELS = 3
+
+#: Least share of the counts at or above the cut in the box that the disc (the
+#: connected region holding the maximum) must hold: a direct beam outshines the
+#: noise pixels above the cut; a fragment of the bright diffuse rim of a beam stop
+#: among many such pixels does not.
+DISC_SHARE = 0.8
+
+#: Window pixels (patterns × window area) from which :func:`windowed_centres` uses
+#: threads by default. Measured on 2 shared cores, 1 vs 2 threads, best of 15:
+#: 2304 × 16² px (0.6 M) 1.41 vs 1.60 ms at load 5.7 and 2.15 vs 2.56 ms at load 2.6;
+#: 4096 × 18² (1.3 M) 3.68 vs 3.94 ms at load 5.6, 4.44 vs 3.75 ms at load 2.6.
+WINDOW_THREAD_PIXELS = 2**21
+
+#: Status codes of :func:`windowed_centres`.
+WINDOW_OK, WINDOW_FALLBACK, WINDOW_NO_DISC = 0, 1, 2
+
+
+class DiscWindow(NamedTuple):
+    """Detector window around the direct-beam disc of a scan (:func:`disc_window`).
+
+    ``rows`` and ``cols`` are half-open pixel ranges ``(start, stop)``; ``level``
+    the mean count per pixel of the sampled patterns and ``floor`` = threshold ×
+    level the count a disc's maximum must reach; ``fraction`` the cut (of the
+    disc maximum) below which pixels are ignored; ``margin`` the room (px)
+    added; ``radius`` the largest distance (px) of a pixel at or above the cut from its disc centre in the
+    sampled patterns; ``centres`` the sampled discs' (x, y) centres
+    (NaN where no disc); ``sampled`` the flat indices of the sampled patterns.
+    """
+
+    rows: tuple
+    cols: tuple
+    level: float
+    floor: float
+    fraction: float
+    margin: float
+    radius: float
+    centres: np.ndarray
+    sampled: tuple
+
+
+def _sample_indices(lead):
+    """Flat indices of the probe positions at the first, middle and last index of
+    every navigation axis (the corners, edge midpoints and centre of a 2-D scan:
+    the extremes of a linear descan plane are at its corners)."""
+    if not lead:
+        return (0,)
+    picks = [sorted({0, (n - 1) // 2, n - 1}) for n in lead]
+    grid = np.meshgrid(*picks, indexing="ij")
+    return tuple(sorted({int(k) for k in np.ravel_multi_index([g.ravel() for g in grid], lead)}))
+
+
+def _disc_in_box(frame, floor, fraction, cx, cy, half):
+    """The disc in the box of ``half`` px about (cx, cy).
+
+    The disc is the 8-connected region of pixels at or above the cut (the
+    larger of ``fraction`` × the box maximum and ``floor``) that holds the box
+    maximum; isolated noise pixels above the cut are not part of it. Returns
+    (x, y, radius, ok): its centre of mass, the largest distance of its pixels
+    from that centre, and ``ok`` when the maximum reaches ``floor``, the region
+    does not touch the box border, holds at least :data:`MIN_DISC_PIXELS`
+    pixels and :data:`DISC_SHARE` of the counts above the cut in the box, and
+    the pixel nearest its centre belongs to it (a disc, not a ring).
+    """
+    from scipy import ndimage
+
+    ny, nx = frame.shape
+    r0, r1 = max(int(math.floor(cy - half)), 0), min(int(math.ceil(cy + half)) + 1, ny)
+    c0, c1 = max(int(math.floor(cx - half)), 0), min(int(math.ceil(cx + half)) + 1, nx)
+    box = np.asarray(frame[r0:r1, c0:c1], dtype=float)
+    peak = np.nanmax(box) if box.size else np.nan
+    if not peak >= floor:
+        return np.nan, np.nan, np.nan, False
+    above = box >= max(fraction * peak, floor)
+    labels, _ = ndimage.label(above, structure=np.ones((3, 3), bool))
+    on = labels == labels.flat[int(np.nanargmax(box))]
+    w = np.where(on, box, 0.0)
+    s = w.sum()
+    yy, xx = np.mgrid[r0:r1, c0:c1]
+    x, y = float((w * xx).sum() / s), float((w * yy).sum() / s)
+    radius = float(np.hypot(xx[on] - x, yy[on] - y).max())
+    border = on[0].any() or on[-1].any() or on[:, 0].any() or on[:, -1].any()
+    share = s / box[above].sum()
+    ok = (not border) and on.sum() >= MIN_DISC_PIXELS and share >= DISC_SHARE \
+        and on[int(y + 0.5) - r0, int(x + 0.5) - c0]
+    return x, y, radius, bool(ok)
+
+
+def disc_window(frames, threshold: float = 20.0, *, fraction: float = WINDOW_FRACTION,
+                margin: float = WINDOW_MARGIN, sample=None) -> DiscWindow:
+    """Locate the direct-beam disc of a scan once: the window every pattern's centre is read in.
+
+    The patterns at the first, middle and last index of every navigation axis
+    (corners, edge midpoints and centre of a 2-D scan, where a linear descan
+    plane has its extremes) are read whole. In each, the disc is found by the
+    full-frame thresholded centre of mass (:func:`beam_centres`), then refined
+    in a box of max(8, n/8) px about it: the 8-connected region of pixels at
+    or above the cut (the larger of ``fraction`` × the box maximum and
+    ``threshold`` × the sampled patterns' mean count per pixel) that holds the
+    maximum, accepted when the maximum reaches ``threshold`` × that mean, the
+    region does not touch the box border, holds :data:`DISC_SHARE` of the
+    box's counts above the cut and the pixel nearest its centre of mass
+    (isolated noise pixels above the cut are not part of it). The
+    window spans the accepted centres ± (their largest disc radius at the cut
+    + ``margin``), clipped to the detector.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray or dask.array.Array
+        Patterns, shape (..., ny, nx); for dask only the sampled frames are
+        computed.
+    threshold : float
+        A disc is where the maximum reaches ``threshold`` × the sampled
+        patterns' mean count per pixel (> 0; pyxem's centre-of-mass threshold).
+    fraction : float
+        Pixels below ``fraction`` × the disc maximum (and below ``threshold`` ×
+        the mean) are ignored, in (0, 1).
+    margin : float
+        Pixels added on every side (≥ 0): room for drift between the sampled
+        positions and for noise in the disc's edge.
+    sample : array_like, optional
+        The sampled frames, shape (k, ny, nx), when already at hand (default:
+        taken from ``frames``).
+
+    Returns
+    -------
+    DiscWindow
+
+    Raises
+    ------
+    ValueError
+        When no sampled pattern shows a disc (a beam stop, an empty or
+        background-subtracted scan): the window method cannot apply; use
+        :func:`ring_centre` (beam stop) or :func:`beam_centres` (full frame).
+
+    Examples
+    --------
+    >>> frames = np.ones((3, 4, 32, 32))
+    >>> frames[..., 14:17, 19:22] = 500.0      # disc centred on column 20, row 15
+    >>> win = disc_window(frames)
+    >>> win.rows, win.cols, round(win.radius, 3)
+    ((10, 21), (15, 26), 1.414)
+    """
+    _check_window_args(threshold, fraction, margin)
+    ny, nx = frames.shape[-2:]
+    lead = tuple(frames.shape[:-2])
+    idx = _sample_indices(lead)
+    if sample is None:
+        if hasattr(frames, "dask"):
+            import dask.array as da
+
+            # indexed by position, not through a reshape (which rechunks the navigation)
+            sample = da.stack([frames[np.unravel_index(k, lead)] if lead else frames
+                               for k in idx]).compute()
+        else:
+            sample = frames.reshape((-1, ny, nx))[list(idx)]
+    sample = np.asarray(sample)
+    if sample.dtype.kind not in "uif":
+        raise TypeError(f"'frames' must be real numbers; got dtype {sample.dtype}.")
+    level = float(np.mean(sample, dtype=np.float64))
+    floor = threshold * level
+    found = np.full((len(sample), 3), np.nan)
+    if level > 0 and math.isfinite(level):
+        rough = _com(sample.reshape(len(sample), -1), ny, nx, threshold)
+        half = max(8.0, min(ny, nx) / 8)
+        for k, (x0, y0) in enumerate(rough):
+            if np.isfinite(x0) and np.isfinite(y0):
+                x, y, radius, ok = _disc_in_box(sample[k], floor, fraction, x0, y0, half)
+                if ok:
+                    found[k] = x, y, radius
+    good = np.isfinite(found[:, 0])
+    if not good.any():
+        raise ValueError(
+            f"No direct-beam disc (a compact spot reaching threshold × mean = {floor:.4g} "
+            f"counts) in any of the {len(sample)} sampled patterns (flat indices {list(idx)}): "
+            "a beam stop or no unscattered beam. Use ring_center / ring_centre for patterns "
+            "with a beam stop, or the full-frame centre of mass (method='full', beam_centres).")
+    radius = float(np.max(found[good, 2]))
+    reach = radius + float(margin)
+    xs, ys = found[good, 0], found[good, 1]
+    rows = (max(int(math.floor(ys.min() - reach)), 0), min(int(math.ceil(ys.max() + reach)) + 1, ny))
+    cols = (max(int(math.floor(xs.min() - reach)), 0), min(int(math.ceil(xs.max() + reach)) + 1, nx))
+    return DiscWindow(rows, cols, level, floor, float(fraction), float(margin), radius,
+                      found[:, :2].copy(), idx)
+
+
+def _check_window_args(threshold, fraction, margin):
+    if not (threshold > 0 and math.isfinite(threshold)):
+        raise ValueError(f"'threshold' must be a finite number > 0; got {threshold!r}.")
+    if not 0 < fraction < 1:
+        raise ValueError(f"'fraction' must lie in (0, 1) (of the disc maximum); got {fraction!r}.")
+    if not (margin >= 0 and math.isfinite(margin)):
+        raise ValueError(f"'margin' must be a finite number >= 0 (pixels); got {margin!r}.")
+
+
+def _window_kernel(flat, nx, r0, r1, c0, c1, floor, fraction, reach, min_pixels, out,
+                   status):  # pragma: no cover - compiled
+    """Centre of mass of the pixels >= the cut (the larger of ``fraction`` × the window
+    maximum and ``floor``) in rows [r0, r1) × columns [c0, c1) of every frame.
+    ``status`` 0: the disc lies inside (the maximum reaches ``floor``, the centre is
+    at least ``reach`` px, the disc radius, from every window edge, ``min_pixels``
+    reach the cut and the pixel nearest the centre does); 1 otherwise."""
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        peak = row[r0 * nx + c0]
+        for i in range(r0, r1):
+            base = i * nx
+            for j in range(c0, c1):
+                v = row[base + j]
+                peak = v if v > peak else peak
+        if not peak >= floor:
+            out[f, 0] = np.nan
+            out[f, 1] = np.nan
+            status[f] = 1
+            continue
+        cut = fraction * peak
+        cut = cut if cut > floor else floor
+        s = 0.0
+        sx = 0.0
+        sy = 0.0
+        n_on = 0
+        for i in range(r0, r1):
+            base = i * nx
+            rs = 0.0
+            rx = 0.0
+            for j in range(c0, c1):
+                v = float(row[base + j])
+                on = v >= cut
+                w = v if on else 0.0
+                n_on += on
+                rs += w
+                rx += w * j
+            s += rs
+            sx += rx
+            sy += rs * i
+        x = sx / s
+        y = sy / s
+        out[f, 0] = x
+        out[f, 1] = y
+        inside = (x - c0 >= reach and c1 - 1 - x >= reach
+                  and y - r0 >= reach and r1 - 1 - y >= reach)
+        if not inside or n_on < min_pixels or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut:
+            status[f] = 1
+        else:
+            status[f] = 0
+
+
+_WINDOW = None
+
+
+def _window(flat, nx, window):
+    """Windowed centres and status of the frames ``flat`` (n, ny·nx), compiled."""
+    global _WINDOW
+    if _WINDOW is None:
+        import numba
+
+        from .integration import _enable_cache
+
+        _WINDOW = _enable_cache(numba.njit(nogil=True)(_window_kernel))
+    if flat.dtype.kind not in "uif" or flat.dtype == np.float16 or not flat.dtype.isnative:
+        flat = flat.astype(np.float64 if flat.dtype.kind in "cf" else np.int64)
+    out = np.empty((flat.shape[0], 2))
+    status = np.empty(flat.shape[0], np.int8)
+    (r0, r1), (c0, c1) = window.rows, window.cols
+    _WINDOW(flat, nx, r0, r1, c0, c1, float(window.floor), float(window.fraction),
+            float(window.radius), MIN_DISC_PIXELS, out, status)
+    return out, status
+
+
+def _windowed_block(flat, ny, nx, threshold, window):
+    """Windowed centres of ``flat`` (n, ny·nx) with the full-frame fallback: (n, 3)
+    of x, y and the status (0 window, 1 full frame, 2 no disc: NaN)."""
+    out, status = _window(flat, nx, window)
+    redo = np.flatnonzero(status)
+    if redo.size:
+        rough = _com(flat[redo], ny, nx, threshold)
+        half = max(8.0, min(ny, nx) / 8, 0.5 * (window.rows[1] - window.rows[0]),
+                   0.5 * (window.cols[1] - window.cols[0]))
+        for k, (x0, y0) in zip(redo, rough, strict=True):
+            x = y = np.nan
+            if np.isfinite(x0) and np.isfinite(y0):
+                # the disc looked for again about the full-frame centre, as disc_window does
+                x, y, _, ok = _disc_in_box(flat[k].reshape(ny, nx), window.floor, window.fraction,
+                                           x0, y0, half)
+                if not ok:
+                    x = y = np.nan
+            out[k] = x, y
+            status[k] = WINDOW_FALLBACK if np.isfinite(x) else WINDOW_NO_DISC
+    return np.concatenate([out, status[:, None].astype(float)], axis=1)
+
+
+def windowed_centres(frames, threshold: float = 20.0, *, fraction: float = WINDOW_FRACTION,
+                     margin: float = WINDOW_MARGIN, window: DiscWindow | None = None,
+                     threads: int | None = None):
+    """Direct-beam centre of every pattern, reading only a window around the disc.
+
+    The disc is located once (:func:`disc_window`: a few patterns read whole);
+    then every pattern's centre is the centre of mass of its pixels at or above
+    the cut (the larger of ``fraction`` × the window maximum and ``threshold``
+    × the sampled mean count per pixel), one compiled pass over the window only.
+    Guard, per pattern: when the maximum does not reach ``threshold`` × the
+    sampled patterns' mean count (no disc in the window), the centre lies
+    closer to a window edge than the disc radius (the disc is not contained),
+    fewer than :data:`MIN_DISC_PIXELS` pixels reach the cut, or the pixel
+    nearest the centre does not (a ring, several spots), the pattern falls
+    back to the full-frame centre of mass (:func:`beam_centres`, pyxem's
+    semantics) and its disc is looked for again about that centre as
+    :func:`disc_window` does; where none is found its centre is NaN (no disc:
+    a beam stop, a hole in the beam).
+
+    Parameters
+    ----------
+    frames : numpy.ndarray or dask.array.Array
+        Patterns, shape (..., ny, nx).
+    threshold : float
+        A disc is where the maximum reaches ``threshold`` × the sampled
+        patterns' mean count per pixel (> 0); the full-frame fallback ignores
+        pixels below ``threshold`` × the pattern's own mean, as
+        :func:`beam_centres`.
+    fraction : float
+        Pixels below ``fraction`` × the window maximum (and below ``threshold``
+        × the sampled mean) are ignored, in (0, 1).
+    margin : float
+        Pixels of room around the located disc (≥ 0), see :func:`disc_window`.
+    window : DiscWindow, optional
+        A window already located (then ``fraction`` and ``margin`` are its own).
+    threads : int, optional
+        Threads for NumPy input (default: up to 8 cores from
+        :data:`WINDOW_THREAD_PIXELS` window pixels on, else one); dask input
+        is mapped block by block.
+
+    Returns
+    -------
+    centres : numpy.ndarray or dask.array.Array
+        (x, y) centre in pixel indices (column, row), shape (..., 2); NaN
+        where no disc.
+    status : numpy.ndarray or dask.array.Array
+        int8, shape (...): 0 read in the window, 1 full-frame fallback,
+        2 no disc (NaN).
+    window : DiscWindow
+        The window read.
+
+    Examples
+    --------
+    >>> frames = np.ones((3, 4, 32, 32))
+    >>> frames[..., 14:17, 19:22] = 500.0        # disc centred on column 20, row 15
+    >>> frames[1, 2, 14:17, 19:22] = 1.0         # not there in this pattern ...
+    >>> frames[1, 2, 4:7, 4:7] = 500.0           # ... but at (5, 5): the full frame finds it
+    >>> frames[0, 0, 14:17, 19:22] = 1.0         # and in this one nowhere
+    >>> centres, status, window = windowed_centres(frames)
+    >>> centres[1, 1].tolist(), centres[1, 2].tolist(), centres[0, 0].tolist()
+    ([20.0, 15.0], [5.0, 5.0], [nan, nan])
+    >>> status.tolist()          # 0 window, 1 full-frame fallback, 2 no disc
+    [[2, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    """
+    if window is None:
+        window = disc_window(frames, threshold, fraction=fraction, margin=margin)
+    else:
+        _check_window_args(threshold, window.fraction, 0.0)
+    ny, nx = frames.shape[-2:]
+    if hasattr(frames, "dask"):
+        import dask.array as da
+
+        frames = frames.rechunk({frames.ndim - 2: -1, frames.ndim - 1: -1})
+
+        def block(b):
+            res = _windowed_block(b.reshape(-1, ny * nx), ny, nx, threshold, window)
+            return res.reshape(b.shape[:-2] + (1, 3))
+
+        res = da.map_blocks(block, frames, chunks=frames.chunks[:-2] + ((1,), (3,)),
+                            dtype=float)[..., 0, :]
+        return res[..., :2], res[..., 2].astype(np.int8), window
+    frames = np.asarray(frames)
+    lead = frames.shape[:-2]
+    flat = frames.reshape(-1, ny * nx)
+    area = (window.rows[1] - window.rows[0]) * (window.cols[1] - window.cols[0])
+    if threads is None:
+        from ._common import usable_cores
+
+        threads = usable_cores() if flat.shape[0] * area >= WINDOW_THREAD_PIXELS else 1
+    if threads > 1 and flat.shape[0] >= 64 * threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        parts = np.array_split(np.arange(flat.shape[0]), threads)
+        with ThreadPoolExecutor(threads) as pool:
+            res = np.concatenate(list(pool.map(
+                lambda i: _windowed_block(flat[i[0]:i[-1] + 1], ny, nx, threshold, window),
+                parts)))
+    else:
+        res = _windowed_block(flat, ny, nx, threshold, window)
+    res = res.reshape(lead + (3,))
+    return res[..., :2], res[..., 2].astype(np.int8), window
 
 
 def fit_descan(centres):
