@@ -1270,7 +1270,8 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
     :func:`~pyxem_epdf.physics.unmixing.rank_evidence`) add the spatial
     coherence test of a component's loading map. Default ``None``: with
     ``ri`` (propagated noise) ``min_coherence=4.0`` and
-    ``coherent_strength=0.04``; with the estimated noise not applied.
+    ``coherent_strength=0.04``; with the estimated noise not applied;
+    ``min_coherence=False`` switches it off on either path.
     Measured (benchmarks/README.md, "Issue 12: rank criteria with the
     pooled fit"): a white loading's z-score is ≈ N(0, 1) (largest |z| 2.9 of
     760 pure-noise components), the third phase of every 3-phase composite
@@ -1319,7 +1320,9 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
     if not np.any(x[keep]):
         raise ValueError("The PDF cube is zero over 'r_range' at every used probe position "
                          "(vacuum?): nothing to decompose.")
-    if min_coherence is None and ri is not None:
+    if min_coherence is False:
+        min_coherence, coherent_strength = None, None
+    elif min_coherence is None and ri is not None:
         min_coherence = PROPAGATED_MIN_COHERENCE
         if coherent_strength is None:
             coherent_strength = PROPAGATED_COHERENT_STRENGTH
