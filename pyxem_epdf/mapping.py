@@ -1245,7 +1245,7 @@ def propagated_pdf_noise(ri, pdf, r_crop, *, correlation=None):
 
 
 #: Loading-coherence z-score a counted component needs (pure-noise loadings:
-#: z ≈ N(0, 1), largest |z| 2.9 of 760 simulated and 2.8 of 292 measured
+#: z ≈ N(0, 1), largest absolute z 2.9 of 760 simulated and 2.8 of 292 measured
 #: noise components; third phases z ≥ 9).
 MIN_COHERENCE = 4.0
 #: Relative excess energy a coherent component needs (third phases measured at
@@ -1275,7 +1275,7 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
     both noise paths; ``min_coherence=False`` switches the test off (the
     strength rule alone, as before). Measured (benchmarks/README.md, "Issue
     12: rank criteria with the pooled fit"): a white loading's z-score is
-    ≈ N(0, 1) (largest |z| 2.9 of 760 simulated, 2.8 of 292 measured noise
+    ≈ N(0, 1) (largest absolute z 2.9 of 760 simulated, 2.8 of 292 measured noise
     components), third phases have z ≥ 9; right n on 27 of 28 route runs
     (estimated noise; 21 before) and 27 of 28 (propagated; 23 before), the
     2-phase results unchanged; at a 20–160 nm thickness range a within-phase

@@ -739,7 +739,7 @@ def rank_evidence(x, nav_shape=None, *, valid=None, n_draws=20, quantile=0.95,
        coherent; a noise direction's loading is white, z ≈ N(0, 1)
        (measured on pure-noise cubes of 12², 24² and 48² pixels with
        r-correlated, heteroscedastic noise: 760 components, std 0.90–1.01,
-       0.999 quantile 2.3–2.6, largest |z| 2.9; benchmarks/README.md).
+       0.999 quantile 2.3–2.6, largest absolute z 2.9; benchmarks/README.md).
 
     The null assumes the structure varies slowly from pixel to pixel (it
     cancels in neighbour differences); for maps that change at every pixel
