@@ -438,8 +438,19 @@ def test_decompose_with_the_noise_propagated_from_the_profile():
     corr = epdf.quantify.integration_correlation(synth.signal, ri)
     dec = pdf.decompose((1.0, 6.0), ri=ri, noise_correlation=corr)
     # the bins' correlation is part of the model: without it the noise of
-    # neighbouring s bins is under-estimated and noise counts as components
-    assert pdf.decompose((1.0, 6.0), ri=ri).n_components > 2
+    # neighbouring s bins is under-estimated and noise rises above the floor;
+    # those directions have spatially white loadings, which the coherence
+    # test (on by default on this path) rejects
+    uncorrelated = pdf.decompose((1.0, 6.0), ri=ri, min_coherence=False)
+    assert uncorrelated.n_components > 2
+    assert uncorrelated.evidence.min_coherence is None
+    guarded = pdf.decompose((1.0, 6.0), ri=ri)
+    assert guarded.n_components == 2
+    ev = guarded.evidence
+    extra = slice(2, uncorrelated.n_components)
+    assert np.all(ev.singular_values[extra] > ev.noise_floor[extra])
+    assert np.all(np.abs(ev.coherence[extra]) < ev.min_coherence)
+    assert guarded.signal.metadata.ePDF.decomposition.min_coherence == 4.0
     assert dec.signal.metadata.ePDF.decomposition.noise == "propagated"
     assert estimated.signal.metadata.ePDF.decomposition.noise == "estimated"
     assert dec.n_components == 2
