@@ -145,6 +145,8 @@ class PDF1DPlus(PairDistributionFunction1D):
         n_components: int | None = None,
         exclude_invalid: bool = True,
         min_strength: float = 0.07,
+        min_coherence: float | bool | None = None,
+        coherent_strength: float | None = None,
         n_shuffles: int = 20,
         seed: int = 0,
         algorithm: str | None = None,
@@ -184,16 +186,25 @@ class PDF1DPlus(PairDistributionFunction1D):
             ``Decomposition.excluded`` counts them. Non-finite patterns and
             norm outliers are always left out.
         min_strength : float
-            A component above the noise floor counts only if its excess
-            energy is at least this fraction of the strongest variation's
-            (0.07, measured on ``benchmarks/accuracy_route.py``: the third
-            phase of its 3-phase composites has strength 0.076–0.117 where it is
-            above the floor, the 2-phase composites have nothing above the floor
-            after the second component; 18 of 40 checks pass against 13 at 0.12.
-            Within-phase thickness-driven shape changes were measured at
-            0.08–0.09 on synthetic cubes with a strong thickness nonlinearity and
-            can then count as a component: read the scree and the component
-            PDFs, and pass 0.12 to suppress them; see ``rank_evidence``).
+            A component above the noise floor whose loading map is spatially
+            white counts only if its excess energy is at least this fraction
+            of the strongest variation's (0.07).
+        min_coherence : float or False, optional
+            Spatial-coherence z-score of a component's loading map (the
+            correlation of its loadings across neighbouring pixels × √pairs;
+            ≈ N(0, 1) for noise directions, largest of 1,052 measured noise
+            components 2.9). A component above the floor with a score of at
+            least this counts from ``coherent_strength`` on. Default
+            :data:`pyxem_epdf.mapping.MIN_COHERENCE` (4.0); ``False``: the
+            strength rule alone. Measured in ``benchmarks/README.md`` ("Issue
+            12: rank criteria with the pooled fit"): right n on 27 of 28
+            composite runs against 21 of 28 with the strength rule alone.
+            Within-phase shape changes from a very wide thickness range
+            (20–160 nm) are also spatially coherent and can count as a
+            component: read the scree and the component PDFs.
+        coherent_strength : float, optional
+            Minimum strength of a coherent component; default
+            :data:`pyxem_epdf.mapping.COHERENT_STRENGTH` (0.04).
         n_shuffles : int
             Null draws for the noise floor.
         seed : int
@@ -207,10 +218,9 @@ class PDF1DPlus(PairDistributionFunction1D):
             :func:`pyxem_epdf.quantify.integration_correlation`) replace the
             estimated noise model by the one propagated from the Poisson
             variance of I(s) (:func:`pyxem_epdf.mapping.propagated_pdf_noise`;
-            measured in ``benchmarks/accuracy_route.py --propagated``: right n
-            on 13 of 14 composites against 11 with the estimate, but 24 of 40
-            checks against 26 at 48 × 48, so it is not the default). Anything
-            else goes to HyperSpy's ``decomposition`` (with ``algorithm``).
+            with the coherence test and the pooled C/N fit: right n on 27 of
+            28 composite runs, as the estimated noise; see ``benchmarks/README.md``).
+            Anything else goes to HyperSpy's ``decomposition`` (with ``algorithm``).
 
         Returns
         -------
@@ -236,6 +246,7 @@ class PDF1DPlus(PairDistributionFunction1D):
         self._r()
         return decompose(self, r_range, n_components=n_components,
                          exclude_invalid=exclude_invalid, min_strength=min_strength,
+                         min_coherence=min_coherence, coherent_strength=coherent_strength,
                          n_shuffles=n_shuffles, seed=seed, algorithm=algorithm, **kwargs)
 
     def find_peaks(
