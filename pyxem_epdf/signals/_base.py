@@ -323,9 +323,7 @@ class MapTree(DictionaryTreeBrowser):
 
     def recipes(self):
         """``(key, value)`` pairs as stored, recipes not built (insertion order)."""
-        entries = object.__getattribute__(self, "__dict__")
-        return [(v["key"], v["_dtb_value_"]) for k, v in entries.items()
-                if not k.startswith("_")]
+        return [(v["key"], v["_dtb_value_"]) for v in _entries(self).values()]
 
     def as_dictionary(self):
         """As HyperSpy's, every map built first."""
@@ -372,18 +370,32 @@ def map_tree(items=(), *, base=None):
     """
     tree = MapTree(lazy=False)
     if base is not None:
-        if hasattr(base, "recipes"):
-            old = base.recipes()
-        else:
-            base.process_lazy_attributes()
-            entries = object.__getattribute__(base, "__dict__")
-            old = [(v["key"], v["_dtb_value_"]) for k, v in entries.items()
-                   if not k.startswith("_")]
-        for key, value in old:
-            tree._setattr(key, value)
+        for entry in _entries(base).values():
+            tree._setattr(entry["key"], entry["_dtb_value_"])
     for key, value in items:
         tree._setattr(key, value)
     return tree
+
+
+def stored(node, key, default=None):
+    """The value stored under ``key`` in a metadata node, a map recipe not built."""
+    entry = _entries(node).get(slugify(key, valid_variable_name=True))
+    return default if entry is None else entry["_dtb_value_"]
+
+
+def set_navigator(signal, navigator):
+    """``signal.navigator = navigator``; a :class:`MapRecipe` stays unbuilt until read.
+
+    The navigator is then kept in a :class:`MapTree` ``metadata._HyperSpy``
+    node, so ``signal.navigator`` builds the same signal as the other
+    metadata entries sharing the recipe (``pdf.navigator is
+    pdf.metadata.ePDF.fit.N``).
+    """
+    if not isinstance(navigator, MapRecipe):
+        signal.navigator = navigator
+        return
+    md = signal.metadata
+    md._HyperSpy = map_tree([("navigator", navigator)], base=md.get_item("_HyperSpy", None))
 
 
 def deferred_nav_signals(template, maps, *, read_only=True, base=None, extra=()):
@@ -446,27 +458,37 @@ def as_numpy(data):
     return np.asarray(data.compute() if hasattr(data, "compute") else data, dtype=float)
 
 
-def _share_tree(tree):
-    """Copy of a metadata tree whose signal leaves are shared, other leaves deep-copied."""
-    import copy
+def _entries(tree):
+    """The ``{slug: {"key", "_dtb_value_"}}`` entries of a metadata node, as stored."""
+    tree.process_lazy_attributes()
+    return {slug: entry for slug, entry in object.__getattribute__(tree, "__dict__").items()
+            if slug not in _PRIVATE and isinstance(entry, dict) and "_dtb_value_" in entry}
 
-    from hyperspy.misc.utils import DictionaryTreeBrowser
+
+#: Attributes of a DictionaryTreeBrowser that are not entries.
+_PRIVATE = ("_lazy_attributes", "_double_lines", "_db_index")
+
+
+def _share_tree(tree):
+    """Copy of a metadata tree whose signal leaves (and map recipes) are shared,
+    other leaves deep-copied.
+
+    The entries are copied as stored (key, value), not through
+    ``DictionaryTreeBrowser.__setattr__``: setting the ~50 leaves of a
+    chain's history one by one cost ~1.5 ms per step.
+    """
     from hyperspy.signal import BaseSignal
 
-    if isinstance(tree, MapTree):  # recipes stay recipes (shared, built once)
-        out = MapTree(lazy=False)
-        items = sorted(tree.recipes(), key=lambda kv: slugify(kv[0], valid_variable_name=True))
-    else:
-        out, items = DictionaryTreeBrowser(), tree
-    for key, value in items:
-        if isinstance(value, MapRecipe):
-            out._setattr(key, value)
-            continue
+    cls = MapTree if isinstance(tree, MapTree) else DictionaryTreeBrowser
+    out = cls(lazy=False, double_lines=tree._double_lines)
+    target = object.__getattribute__(out, "__dict__")
+    for slug, entry in _entries(tree).items():
+        value = entry["_dtb_value_"]
         if isinstance(value, DictionaryTreeBrowser):
             value = _share_tree(value)
-        elif not isinstance(value, BaseSignal):
+        elif not isinstance(value, (BaseSignal, MapRecipe)):
             value = copy.deepcopy(value)
-        setattr(out, key, value)
+        target[slug] = {"key": entry["key"], "_dtb_value_": value}
     return out
 
 
@@ -644,10 +666,36 @@ def paused_gc():
 
 def record(signal, method, parameters):
     """Append ``{method, parameters}`` to ``metadata.ePDF.history``."""
+    record_steps(signal, [(method, parameters)])
+
+
+def record_steps(signal, steps):
+    """Append every ``(method, parameters)`` of ``steps`` to ``metadata.ePDF.history``.
+
+    Each step is stored as a lazy ``DictionaryTreeBrowser`` (HyperSpy's
+    default for metadata read from files): its nodes are made when it is
+    first read, printed or copied, not here (~0.1 ms per step and call).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import hyperspy.api as hs
+    >>> sig = hs.signals.Signal1D(np.zeros(3))
+    >>> record_steps(sig, [("a", {"x": 1}), ("b", {"y": (2, 3), "z": None})])
+    >>> sig.metadata.ePDF.history.step_01.parameters.as_dictionary()
+    {'y': [2, 3], 'z': 'None'}
+    """
     md = signal.metadata
-    n = len(md.get_item("ePDF.history")) if md.has_item("ePDF.history") else 0
-    clean = {k: _plain(v) for k, v in parameters.items()}
-    md.set_item(f"ePDF.history.step_{n:02d}", {"method": method, "parameters": clean})
+    history = md.get_item("ePDF.history", None)
+    if history is None:
+        md.add_node("ePDF.history")
+        history = md.get_item("ePDF.history")
+    n = len(history)
+    for i, (method, parameters) in enumerate(steps):
+        clean = {k: _plain(v) for k, v in parameters.items()}
+        step = DictionaryTreeBrowser({"method": method, "parameters": copy.deepcopy(clean)},
+                                     lazy=True)
+        setattr(history, f"step_{n + i:02d}", step)
 
 
 def _plain(value):

@@ -1125,15 +1125,14 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
         def update(out):
             _fit_metadata(out, fitted, phi_axis=False)
+            _base.record_steps(out, steps + [("to_pdf", pdf_params)])
             for method, params in steps:
-                _base.record(out, method, params)
                 if method == "polynomial_correct":
                     _polynomial_metadata(out, coefs, params, fitted.lazy)
                 elif method.startswith("damp_"):
                     out.metadata.set_item("ePDF.damping", {"kind": method[5:], **params})
                 else:
                     out.metadata.set_item("ePDF.s_min", float(s_min))
-            _base.record(out, "to_pdf", pdf_params)
             _pdf_metadata(out, r, pdf_params, s_last, axis=False)
 
         return _base.finish(
@@ -1604,9 +1603,11 @@ def _pdf_metadata(out, r, params, s_last, axis=True):
     out.metadata.set_item("ePDF.r_grid", {k: params[k] for k in ("r_min", "r_max", "r_step")})
     out.metadata.set_item("ePDF.s_max", s_last)
     out.metadata.set_item("Signal.quantity", "G(r) (Å⁻²)")
-    n_map = out.metadata.get_item("ePDF.fit.N", None)
+    fit_node = out.metadata.get_item("ePDF.fit", None)
+    n_map = None if fit_node is None else _base.stored(fit_node, "N")
     if n_map is not None and out.axes_manager.navigation_dimension in (1, 2):
-        out.navigator = n_map  # HyperSpy's default navigator: the scattering-scale map
+        # HyperSpy's default navigator: the scattering-scale map (built when read)
+        _base.set_navigator(out, n_map)
 
 
 #: Prefixes our chain puts before the source title (one level is kept).
