@@ -355,8 +355,9 @@ class MapTree(DictionaryTreeBrowser):
         object.__getattribute__(out, "__dict__").update(object.__getattribute__(self, "__dict__"))
         return out
 
-    def __reduce_ex__(self, protocol):
-        return copy.copy(self).__reduce_ex__(protocol)
+    def __getstate__(self):
+        self.build_all()  # pickled with its signals, not recipes
+        return object.__getattribute__(self, "__dict__")
 
 
 MapTree.__name__ = "DictionaryTreeBrowser"  # HyperSpy's name (see the class docstring)
