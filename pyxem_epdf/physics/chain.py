@@ -424,7 +424,10 @@ def _pool(k):
     (measured with cProfile, ``threading.Thread.start``), a tenth of the
     whole chain of a 48×48 scan. Idle workers block on the pool's queue and
     take no CPU. A pool inherited through ``fork`` has no threads in the
-    child, so a new one is made there.
+    child, so a new one is made there. The workers block SIGINT and SIGTERM
+    (POSIX): the kernel then hands those to the main thread, as when no
+    worker existed between calls, so a caller that blocks them for a moment
+    (the batch command's final rename) still defers them.
     """
     import os
     from concurrent.futures import ThreadPoolExecutor
@@ -432,8 +435,17 @@ def _pool(k):
     if _POOL.get("pid") != os.getpid() or _POOL["size"] < k:
         size = max(k, usable_cores())
         _POOL.update(pid=os.getpid(), size=size,
-                     pool=ThreadPoolExecutor(size, thread_name_prefix="epdf-pdf"))
+                     pool=ThreadPoolExecutor(size, thread_name_prefix="epdf-pdf",
+                                             initializer=_block_signals))
     return _POOL["pool"]
+
+
+def _block_signals():
+    """Block SIGINT and SIGTERM in the calling (worker) thread, where POSIX allows."""
+    import signal
+
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _in_threads(phi, matrix, G, k):

@@ -274,3 +274,15 @@ def test_product_pool_survives_fork(ri_signal):
     assert not alive, "get_pdf hung in a forked child"
     assert proc.exitcode == 0
     assert queue.get(timeout=5) == parent
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="POSIX only")
+def test_product_workers_leave_interrupts_to_the_main_thread():
+    import signal
+
+    from pyxem_epdf.physics import chain
+
+    masks = [f.result() for f in [chain._pool(2).submit(signal.pthread_sigmask,
+                                                         signal.SIG_BLOCK, []) for _ in range(4)]]
+    assert all({signal.SIGINT, signal.SIGTERM} <= set(m) for m in masks)
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
