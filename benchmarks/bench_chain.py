@@ -140,7 +140,6 @@ def timed(fn, *args, repeat=3):
 
 def route_overhead(sizes, repeat, after_pyxem):
     """The chain row of bench_route: get_pdf vs the plain chain, interleaved."""
-    import os
     import sys
     from pathlib import Path
 
@@ -149,55 +148,62 @@ def route_overhead(sizes, repeat, after_pyxem):
     sys.path.insert(0, str(Path(__file__).parent))
     import bench_route as br
 
-    ch = br.CHAIN
     for size in sizes:
         nav, det = (int(v) for v in size.split(":"))
-        synth = br.make_scan(nav, det)
-        dp = synth.signal
-        plane = epdf.signals.descan(dp)[1]
-        ri = epdf.azimuthal_profile(dp, npt=br.npt_for(det), s_max=br.S_MAX, beam_shift=plane)
-        comp = epdf.data.average_composition(synth)
-        s = np.asarray(ri.axes_manager.signal_axes[0].axis)
-        if after_pyxem:
-            br.pyxem_chain(ri.inav[:16, :16], comp)
+        _route_size(br, nav, det, repeat, after_pyxem, threadpool_limits)
 
-        def ours():
-            return ri.get_pdf(comp, ch["s_range"], b=ch["b"], s_min=ch["s_min"],
-                              r_max=ch["r_max"], r_step=ch["r_step"])
 
-        def plain():
-            with threadpool_limits(limits=1, user_api="blas"):
-                return br.plain_chain(np.asarray(ri.data), s, comp, **ch)
+def _route_size(br, nav, det, repeat, after_pyxem, threadpool_limits):
+    """One size of :func:`route_overhead`."""
+    import os
 
-        ours(), plain()
-        t = {"ours": [], "plain": [], "cpu": [], "proc": [], "maps": []}
-        for _ in range(repeat):
-            t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
-            pdf = ours()
-            t["ours"].append(time.perf_counter() - t0)
-            t["cpu"].append(time.thread_time() - c0)
-            t["proc"].append(time.process_time() - p0)
-            t0 = time.perf_counter()
-            md = pdf.metadata
-            [md.ePDF.fit[k] for k in md.ePDF.fit.keys()]
-            md.ePDF.polynomial.coefficients, pdf.navigator
-            t["maps"].append(time.perf_counter() - t0)
-            del pdf, md
-            t0 = time.perf_counter()
-            plain()
-            t["plain"].append(time.perf_counter() - t0)
-        best = {k: min(v) * 1e3 for k, v in t.items()}
-        med = {k: float(np.median(v)) * 1e3 for k, v in t.items()}
-        print(f"{nav}×{nav}×{det}² ({nav * nav} patterns{', after pyxem' if after_pyxem else ''},"
-              f" load {os.getloadavg()[0]:.1f}), {repeat} interleaved calls:")
-        print(f"  get_pdf     best {best['ours']:6.1f} ms  median {med['ours']:6.1f} ms   "
-              f"calling thread CPU {best['cpu']:5.1f} / {med['cpu']:5.1f} ms, "
-              f"process CPU {best['proc']:5.1f} / {med['proc']:5.1f} ms")
-        print(f"  plain chain best {best['plain']:6.1f} ms  median {med['plain']:6.1f} ms")
-        print(f"  ratio       best {best['ours'] / best['plain']:.2f}×   median "
-              f"{med['ours'] / med['plain']:.2f}×")
-        print(f"  reading every deferred map afterwards: best {best['maps']:.1f} ms, "
-              f"median {med['maps']:.1f} ms")
+    ch = br.CHAIN
+    synth = br.make_scan(nav, det)
+    dp = synth.signal
+    plane = epdf.signals.descan(dp)[1]
+    ri = epdf.azimuthal_profile(dp, npt=br.npt_for(det), s_max=br.S_MAX, beam_shift=plane)
+    comp = epdf.data.average_composition(synth)
+    s = np.asarray(ri.axes_manager.signal_axes[0].axis)
+    if after_pyxem:
+        br.pyxem_chain(ri.inav[:16, :16], comp)
+
+    def ours():
+        return ri.get_pdf(comp, ch["s_range"], b=ch["b"], s_min=ch["s_min"],
+                          r_max=ch["r_max"], r_step=ch["r_step"])
+
+    def plain():
+        with threadpool_limits(limits=1, user_api="blas"):
+            return br.plain_chain(np.asarray(ri.data), s, comp, **ch)
+
+    ours(), plain()
+    t = {"ours": [], "plain": [], "cpu": [], "proc": [], "maps": []}
+    for _ in range(repeat):
+        t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
+        pdf = ours()
+        t["ours"].append(time.perf_counter() - t0)
+        t["cpu"].append(time.thread_time() - c0)
+        t["proc"].append(time.process_time() - p0)
+        t0 = time.perf_counter()
+        md = pdf.metadata
+        read = [md.ePDF.fit[k] for k in md.ePDF.fit.keys()]
+        read += [md.ePDF.polynomial.coefficients, pdf.navigator]
+        t["maps"].append(time.perf_counter() - t0)
+        del pdf, md, read
+        t0 = time.perf_counter()
+        plain()
+        t["plain"].append(time.perf_counter() - t0)
+    best = {k: min(v) * 1e3 for k, v in t.items()}
+    med = {k: float(np.median(v)) * 1e3 for k, v in t.items()}
+    print(f"{nav}×{nav}×{det}² ({nav * nav} patterns{', after pyxem' if after_pyxem else ''},"
+          f" load {os.getloadavg()[0]:.1f}), {repeat} interleaved calls:")
+    print(f"  get_pdf     best {best['ours']:6.1f} ms  median {med['ours']:6.1f} ms   "
+          f"calling thread CPU {best['cpu']:5.1f} / {med['cpu']:5.1f} ms, "
+          f"process CPU {best['proc']:5.1f} / {med['proc']:5.1f} ms")
+    print(f"  plain chain best {best['plain']:6.1f} ms  median {med['plain']:6.1f} ms")
+    print(f"  ratio       best {best['ours'] / best['plain']:.2f}×   median "
+          f"{med['ours'] / med['plain']:.2f}×")
+    print(f"  reading every deferred map afterwards: best {best['maps']:.1f} ms, "
+          f"median {med['maps']:.1f} ms")
 
 
 def main():
