@@ -16,6 +16,15 @@ Usage::
 pyxem's multifit is timed on a subset (``--pyxem-nav``) and reported per
 pattern, because its cost is linear in the number of patterns.
 
+``--route 48:128 64:256`` instead times the chain stage of
+``benchmarks/bench_route.py`` on the same profiles (the embedded composite,
+descan + per-pattern-centre integration): ``get_pdf`` interleaved with that
+benchmark's plain NumPy chain, best and median of ``--repeat`` calls each,
+with the calling thread's CPU time per call and the cost of reading every
+deferred map afterwards (issue 13: the fit maps, the coefficient map and the
+navigator are built when first read). ``--after-pyxem`` runs pyxem's chain
+on a 16×16 subset first, as ``bench_route`` does before its chain row.
+
 Two routes of ours: the five chained methods (every intermediate φ(s) is a
 signal) and :meth:`ReducedIntensity1DPlus.get_pdf`, which runs the same chain
 in one pass (the linear steps after the fit folded into one matrix) and gives
@@ -129,13 +138,88 @@ def timed(fn, *args, repeat=3):
     return best
 
 
+def route_overhead(sizes, repeat, after_pyxem):
+    """The chain row of bench_route: get_pdf vs the plain chain, interleaved."""
+    import sys
+    from pathlib import Path
+
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_route as br
+
+    for size in sizes:
+        nav, det = (int(v) for v in size.split(":"))
+        _route_size(br, nav, det, repeat, after_pyxem, threadpool_limits)
+
+
+def _route_size(br, nav, det, repeat, after_pyxem, threadpool_limits):
+    """One size of :func:`route_overhead`."""
+    import os
+
+    ch = br.CHAIN
+    synth = br.make_scan(nav, det)
+    dp = synth.signal
+    plane = epdf.signals.descan(dp)[1]
+    ri = epdf.azimuthal_profile(dp, npt=br.npt_for(det), s_max=br.S_MAX, beam_shift=plane)
+    comp = epdf.data.average_composition(synth)
+    s = np.asarray(ri.axes_manager.signal_axes[0].axis)
+    if after_pyxem:
+        br.pyxem_chain(ri.inav[:16, :16], comp)
+
+    def ours():
+        return ri.get_pdf(comp, ch["s_range"], b=ch["b"], s_min=ch["s_min"],
+                          r_max=ch["r_max"], r_step=ch["r_step"])
+
+    def plain():
+        with threadpool_limits(limits=1, user_api="blas"):
+            return br.plain_chain(np.asarray(ri.data), s, comp, **ch)
+
+    ours(), plain()
+    t = {"ours": [], "plain": [], "cpu": [], "proc": [], "maps": []}
+    for _ in range(repeat):
+        t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
+        pdf = ours()
+        t["ours"].append(time.perf_counter() - t0)
+        t["cpu"].append(time.thread_time() - c0)
+        t["proc"].append(time.process_time() - p0)
+        t0 = time.perf_counter()
+        md = pdf.metadata
+        read = [md.ePDF.fit[k] for k in md.ePDF.fit.keys()]
+        read += [md.ePDF.polynomial.coefficients, pdf.navigator]
+        t["maps"].append(time.perf_counter() - t0)
+        del pdf, md, read
+        t0 = time.perf_counter()
+        plain()
+        t["plain"].append(time.perf_counter() - t0)
+    best = {k: min(v) * 1e3 for k, v in t.items()}
+    med = {k: float(np.median(v)) * 1e3 for k, v in t.items()}
+    print(f"{nav}×{nav}×{det}² ({nav * nav} patterns{', after pyxem' if after_pyxem else ''},"
+          f" load {os.getloadavg()[0]:.1f}), {repeat} interleaved calls:")
+    print(f"  get_pdf     best {best['ours']:6.1f} ms  median {med['ours']:6.1f} ms   "
+          f"calling thread CPU {best['cpu']:5.1f} / {med['cpu']:5.1f} ms, "
+          f"process CPU {best['proc']:5.1f} / {med['proc']:5.1f} ms")
+    print(f"  plain chain best {best['plain']:6.1f} ms  median {med['plain']:6.1f} ms")
+    print(f"  ratio       best {best['ours'] / best['plain']:.2f}×   median "
+          f"{med['ours'] / med['plain']:.2f}×")
+    print(f"  reading every deferred map afterwards: best {best['maps']:.1f} ms, "
+          f"median {med['maps']:.1f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nav", type=int, nargs=2, default=(64, 64))
     parser.add_argument("--pyxem-nav", type=int, nargs=2, default=(16, 16))
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--route", nargs="+", metavar="SCAN:DETECTOR",
+                        help="time bench_route's chain stage at these sizes (e.g. 48:128)")
+    parser.add_argument("--after-pyxem", action="store_true",
+                        help="with --route: run pyxem's chain on a subset first")
     args = parser.parse_args()
     hs.preferences.General.show_progressbar = False
+    if args.route:
+        route_overhead(args.route, args.repeat, args.after_pyxem)
+        return
 
     big = make_profiles(tuple(args.nav))
     small = make_profiles(tuple(args.pyxem_nav), seed=1)

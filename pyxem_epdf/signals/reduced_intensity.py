@@ -1168,17 +1168,16 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         title = _title("to_pdf", title)
 
         def update(out):
-            _fit_metadata(out, fitted)
+            _fit_metadata(out, fitted, phi_axis=False)
+            _base.record_steps(out, steps + [("to_pdf", pdf_params)])
             for method, params in steps:
-                _base.record(out, method, params)
                 if method == "polynomial_correct":
                     _polynomial_metadata(out, coefs, params, fitted.lazy)
                 elif method.startswith("damp_"):
                     out.metadata.set_item("ePDF.damping", {"kind": method[5:], **params})
                 else:
                     out.metadata.set_item("ePDF.s_min", float(s_min))
-            _base.record(out, "to_pdf", pdf_params)
-            _pdf_metadata(out, r, pdf_params, s_last)
+            _pdf_metadata(out, r, pdf_params, s_last, axis=False)
 
         return _base.finish(
             self,
@@ -1190,6 +1189,8 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             parameters=fitted.parameters,
             update=update,
             show_progressbar=show_progressbar,
+            signal_axis=_r_axis(r, pdf_params),
+            signal_type="epdf_pdf",
         )
 
     # --------------------------------------------------------------- helpers
@@ -1538,8 +1539,10 @@ def _computed(fitted, G, coefs, show_progressbar):
             arrays[0], arrays[1])
 
 
-def _fit_metadata(out, fitted):
-    """The maps and parameters :meth:`ReducedIntensity1DPlus.fit_scattering` records."""
+def _fit_metadata(out, fitted, phi_axis=True):
+    """The maps and parameters :meth:`ReducedIntensity1DPlus.fit_scattering` records
+    (``phi_axis``: also the signal axis units of φ(s); ``False`` when ``out``
+    already has the r axis of G, :meth:`~ReducedIntensity1DPlus.get_pdf`)."""
     result, lazy, params = fitted.result, fitted.lazy, fitted.parameters
     maps = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
     maps.update(fitted.quality)
@@ -1556,22 +1559,22 @@ def _fit_metadata(out, fitted):
         if key == "N" and params.get("N") is not None:
             title = "N (fixed)"
         arrays[key] = (value, title)
-    signals = _base.nav_signals(out, arrays, read_only=True, copy=False)  # fresh copies
-    for key, sig in signals.items():
-        out.metadata.set_item(f"ePDF.fit.{key}", sig)
-    out.metadata.set_item("ePDF.fit.outlier_threshold", float(fit.OUTLIER_Z))
-    out.metadata.set_item("ePDF.fit.elements", fitted.elements)
+    md = out.metadata
+    # The maps are built when first read (fresh arrays, made read-only):
+    # HyperSpy's constructor costs ~1 ms per signal (_base.MapTree).
+    extra = [("outlier_threshold", float(fit.OUTLIER_Z)), ("elements", fitted.elements),
+             ("s_range", list(params["s_range"])), ("fix_c", params["fix_c"]),
+             ("N_fixed", params["N"] is not None), ("weights", params["weights"]),
+             ("table", params["table"])]
+    md.set_item("ePDF.fit", _base.deferred_nav_signals(
+        out, arrays, read_only=True, base=md.get_item("ePDF.fit", None), extra=extra))
     if fitted.first_valid is not None and fitted.first_valid > fitted.s[0]:
-        out.metadata.set_item("ePDF.first_valid_s", float(fitted.first_valid))
-    out.metadata.set_item("ePDF.fit.s_range", list(params["s_range"]))
-    out.metadata.set_item("ePDF.fit.fix_c", params["fix_c"])
-    out.metadata.set_item("ePDF.fit.N_fixed", params["N"] is not None)
-    out.metadata.set_item("ePDF.fit.weights", params["weights"])
-    out.metadata.set_item("ePDF.fit.table", params["table"])
-    out.metadata.set_item("ePDF.composition", params["composition"])
+        md.set_item("ePDF.first_valid_s", float(fitted.first_valid))
+    md.set_item("ePDF.composition", params["composition"])
     out.metadata.set_item(_STAGE, "reduced_intensity")
     out.metadata.set_item("Signal.quantity", "φ(s) (Å⁻¹)")
-    out.axes_manager.signal_axes[0].units = "Å^-1"
+    if phi_axis:
+        out.axes_manager.signal_axes[0].units = "Å^-1"
 
 
 def _polynomial_window(signal, s, s_max, s_range, s_min=None):
@@ -1592,9 +1595,30 @@ def _polynomial_window(signal, s, s_max, s_range, s_min=None):
 
 def _polynomial_metadata(out, coefs, params, lazy):
     c = coefs.compute() if (_base.is_dask(coefs) and not lazy) else coefs
-    out.metadata.set_item("ePDF.polynomial.coefficients", _coef_signal(out, c))
-    out.metadata.set_item("ePDF.polynomial.s_max", params["s_max"])
-    out.metadata.set_item("ePDF.polynomial.s_range", list(params["s_range"]))
+    md = out.metadata
+    coef_map = _coef_recipe(out, c)
+    if coef_map is None:  # lazy, or navigation _coef_recipe does not defer
+        coef_map = _coef_signal(out, c)
+    md.set_item("ePDF.polynomial", _base.map_tree(
+        [("coefficients", coef_map), ("s_max", params["s_max"]),
+         ("s_range", list(params["s_range"]))], base=md.get_item("ePDF.polynomial", None)))
+
+
+def _coef_recipe(template, coefs):
+    """:func:`_coef_signal`, built when first read (``None`` for dask ``coefs``
+    or navigation axes that are not all uniform: those are built at once)."""
+    if _base.is_dask(coefs):
+        return None
+    nav = template.axes_manager.navigation_axes[::-1]  # array order
+    if not all(ax.is_uniform for ax in nav):
+        return None
+    from hyperspy.signals import Signal1D
+
+    axes = [{"name": ax.name, "units": ax.units, "scale": ax.scale, "offset": ax.offset,
+             "size": ax.size, "navigate": True} for ax in nav]
+    axes.append({"name": "coefficient (c0, c1, c2)", "size": 3, "navigate": False})
+    return _base.MapRecipe(Signal1D, np.array(coefs), axes, "Mu polynomial coefficients",
+                            read_only=True)
 
 
 def _n_patterns(signal):
@@ -1608,16 +1632,26 @@ def _pdf_parameters(r_min, r_max, r_step, dtype):
             "dtype": float_dtype(dtype)}
 
 
-def _pdf_metadata(out, r, params, s_last):
-    _base.set_signal_axis(out, "r", "Å", float(r[0]), params["r_step"], r.size)
-    out.set_signal_type("epdf_pdf")
+def _r_axis(r, params):
+    """The signal axis of G(r) (for :func:`_base.set_signal_axis`)."""
+    return {"name": "r", "units": "Å", "offset": float(r[0]), "scale": params["r_step"],
+            "size": r.size}
+
+
+def _pdf_metadata(out, r, params, s_last, axis=True):
+    """Metadata of G(r); with ``axis``, first the r axis and the signal type."""
+    if axis:
+        _base.set_signal_axis(out, **_r_axis(r, params))
+        out.set_signal_type("epdf_pdf")
     out.metadata.set_item(_STAGE, "pdf")
     out.metadata.set_item("ePDF.r_grid", {k: params[k] for k in ("r_min", "r_max", "r_step")})
     out.metadata.set_item("ePDF.s_max", s_last)
     out.metadata.set_item("Signal.quantity", "G(r) (Å⁻²)")
-    n_map = out.metadata.get_item("ePDF.fit.N", None)
+    fit_node = out.metadata.get_item("ePDF.fit", None)
+    n_map = None if fit_node is None else _base.stored(fit_node, "N")
     if n_map is not None and out.axes_manager.navigation_dimension in (1, 2):
-        out.navigator = n_map  # HyperSpy's default navigator: the scattering-scale map
+        # HyperSpy's default navigator: the scattering-scale map (built when read)
+        _base.set_navigator(out, n_map)
 
 
 #: Prefixes our chain puts before the source title (one level is kept).
