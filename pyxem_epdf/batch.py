@@ -42,6 +42,8 @@ range of each key is in :data:`SCHEMA` and in ``pyxem-epdf process --help``)::
     s_range = [1.6, 2.5]     # Å⁻¹, inside the profile's s axis; default (0.64, 1) × outer edge
     weights = "variance"     # "variance", "poisson" or "none" (Python API: None)
     fix_c = false
+    c_pool = "scan"          # C/N pooled over the scan (default), "affine" (C = a + κN), or an
+                             # odd neighbourhood width; 1 = N and C of every pattern on its own
     s_max = 2.5              # Å⁻¹, end of the polynomial; default the last s
     b = 0.8                  # Å²; default 5 / s_last² (0.8 Å² at 2.5 Å⁻¹)
     s_min = 0.18             # Å⁻¹, below chain.s_range[0]; default 0.14 or the first sample with counts
@@ -158,6 +160,16 @@ def _distortion_value(v):
                           and 1 <= v[0] <= 2)
 
 
+def _c_pool_value(v):
+    from .physics.fit import check_c_pool
+
+    try:
+        check_c_pool(v)
+    except ValueError:
+        return False
+    return True
+
+
 #: Values of ``geometry.center`` (see :func:`_center_method`).
 CENTER_METHODS = ("auto", "rings", "sum", "descan", "none")
 
@@ -218,6 +230,8 @@ SCHEMA = {
         "weights": ((lambda v: v in ("variance", "poisson", "none")),
                     '"variance", "poisson" or "none"'),
         "fix_c": _boolean(),
+        "c_pool": (_c_pool_value, '"scan", "affine" or an odd integer >= 1 (probe positions '
+                   "along each scan axis; 1 = every pattern's N and C on its own)"),
         "s_max": _number(lambda v: 0 < v <= 50, "in (0, 50] (Å⁻¹)"),
         "b": _number(lambda v: 0 <= v <= 10, "in [0, 10] (Å², typically 0.6–1.0; above 10 is likely nm²)"),
         "s_min": _number(lambda v: 0 < v <= 1, "in (0, 1] (Å⁻¹; the direct beam ends near 0.1–0.2, above 1 is likely nm⁻¹)"),

@@ -354,7 +354,8 @@ def _chain_pdf(profile, composition, chain):
         composition, tuple(chain["s_range"]) if "s_range" in chain else None,
         b=chain.get("b"), s_min=chain.get("s_min"),
         s_max=chain.get("s_max"), r_max=chain["r_max"], r_step=chain["r_step"],
-        weights=chain["weights"], fix_c=chain["fix_c"], show_progressbar=False,
+        weights=chain["weights"], fix_c=chain["fix_c"], c_pool=chain.get("c_pool"),
+        show_progressbar=False,
     )
 
 

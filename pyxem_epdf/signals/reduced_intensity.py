@@ -1025,6 +1025,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         N=None,
         weights=None,
         min_window_counts: float = 100.0,
+        c_pool: int | str | None = None,
         lazy_output: bool | None = None,
         show_progressbar: bool | None = None,
     ):
@@ -1049,8 +1050,10 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
 
         Parameters
         ----------
-        composition, s_range, table, fix_c, N, weights, min_window_counts
-            As :meth:`fit_scattering` (``N`` fixes N; only C is then fitted).
+        composition, s_range, table, fix_c, N, weights, min_window_counts, c_pool
+            As :meth:`fit_scattering` (``N`` fixes N; only C is then fitted;
+            ``c_pool``: where the ratio C/N is pooled, default ``"scan"`` for
+            scans integrated by :func:`~pyxem_epdf.signals.azimuthal_profile`).
         b : float, optional
             Exponential damping exp(−b s²) in Å² (≥ 0; 0: none), as
             :meth:`damp_exponential`; default 5/s_last² with s_last the
@@ -1126,7 +1129,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         pdf_params = _pdf_parameters(r_min, r_max, r_step, dtype)
         fitted = self._fit(composition, p.s_range, table=table, fix_c=fix_c, N=N,
                            weights=weights, min_window_counts=min_window_counts,
-                           lazy_output=lazy_output)
+                           lazy_output=lazy_output, c_pool=c_pool)
         s, title = fitted.s, _title("fit_scattering", self.metadata.General.title)
         steps = []  # (method, parameters) after fit_scattering, as the chain records them
         poly_params = None
@@ -1383,6 +1386,9 @@ _MAP_TITLES = {
     "outlier": "fit-quality outlier",
     "z_N": "robust z of log N",
     "z_chi2": "robust z of log reduced χ²",
+    "C_over_N": "C/N (pooled)",
+    "pooled": "pooled C/N used",
+    "C_offset": "C offset (affine pool)",
 }
 
 
@@ -1565,7 +1571,7 @@ def _fit_metadata(out, fitted, phi_axis=True):
     extra = [("outlier_threshold", float(fit.OUTLIER_Z)), ("elements", fitted.elements),
              ("s_range", list(params["s_range"])), ("fix_c", params["fix_c"]),
              ("N_fixed", params["N"] is not None), ("weights", params["weights"]),
-             ("table", params["table"])]
+             ("table", params["table"]), ("c_pool", params["c_pool"])]
     md.set_item("ePDF.fit", _base.deferred_nav_signals(
         out, arrays, read_only=True, base=md.get_item("ePDF.fit", None), extra=extra))
     if fitted.first_valid is not None and fitted.first_valid > fitted.s[0]:

@@ -104,3 +104,19 @@ def test_affine_pool_recovers_a_dark_offset(scan):
     np.testing.assert_allclose(lazy.data, out.data, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.asarray(lazy.metadata.ePDF.fit.C_offset.data),
                                np.asarray(md.C_offset.data), rtol=1e-10)
+
+
+@pytest.mark.parametrize("c_pool", [None, 1, "scan"])
+def test_get_pdf_passes_c_pool_and_records_it(scan, c_pool):
+    _, ri = scan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pdf = ri.get_pdf(COMP, (1.6, 2.5), c_pool=c_pool, r_max=8.0)
+        steps = (_fit(ri, c_pool=c_pool).polynomial_correct().damp_exponential(
+            pdf.metadata.ePDF.damping.b).extrapolate_low_s(pdf.metadata.ePDF.s_min)
+            .to_pdf(r_max=8.0))
+    used = fit.C_POOL if c_pool is None else c_pool
+    assert pdf.metadata.ePDF.fit.c_pool == used
+    assert pdf.metadata.ePDF.fit.C_over_N.metadata.General.title == "C/N (pooled)"
+    np.testing.assert_allclose(pdf.data, steps.data, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(pdf.metadata.ePDF.fit.N.data, steps.metadata.ePDF.fit.N.data)
