@@ -158,6 +158,14 @@ def _com_kernel(flat, ny, nx, threshold, run, out, n_read):  # pragma: no cover 
 _COM = None
 
 
+def _kernel_dtype(flat):
+    """``flat`` in a dtype the compiled centre kernels take (native int, uint or
+    float other than float16; anything else as int64 or float64)."""
+    if flat.dtype.kind not in "uif" or flat.dtype == np.float16 or not flat.dtype.isnative:
+        return flat.astype(np.float64 if flat.dtype.kind in "cf" else np.int64)
+    return flat
+
+
 def _com(flat, ny, nx, threshold, run=None, stats=False):
     """Thresholded centres of mass of the frames ``flat`` (n, ny·nx), compiled; with
     ``stats`` also the number of pixels the weighted pass read."""
@@ -168,8 +176,7 @@ def _com(flat, ny, nx, threshold, run=None, stats=False):
         from .integration import _enable_cache
 
         _COM = _enable_cache(numba.njit(nogil=True)(_com_kernel))
-    if flat.dtype.kind not in "uif" or flat.dtype == np.float16 or not flat.dtype.isnative:
-        flat = flat.astype(np.float64 if flat.dtype.kind in "cf" else np.int64)
+    flat = _kernel_dtype(flat)
     out = np.empty((flat.shape[0], 2))
     n_read = np.zeros(1, np.int64)
     _COM(np.ascontiguousarray(flat), ny, nx, float(threshold),
@@ -509,8 +516,7 @@ def _window(flat, nx, window):
         from .integration import _enable_cache
 
         _WINDOW = _enable_cache(numba.njit(nogil=True)(_window_kernel))
-    if flat.dtype.kind not in "uif" or flat.dtype == np.float16 or not flat.dtype.isnative:
-        flat = flat.astype(np.float64 if flat.dtype.kind in "cf" else np.int64)
+    flat = _kernel_dtype(flat)
     out = np.empty((flat.shape[0], 2))
     status = np.empty(flat.shape[0], np.int8)
     (r0, r1), (c0, c1) = window.rows, window.cols

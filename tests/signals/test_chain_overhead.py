@@ -258,26 +258,25 @@ def test_record_steps_numbering_and_values(ri_signal):
 
 
 # ---------------------------------------------------------------- product threads
-def _child(queue):
+def _tiled_profile():
+    """The example profile on a 24 × 24 scan (576 patterns: the product runs in threads)."""
     ri = epdf.data.example_profile()
     data = np.broadcast_to(ri.data, (24, 24, ri.data.shape[-1])).copy()
     sig = hs.signals.Signal1D(data)
     sig.axes_manager.signal_axes[0].update_from(ri.axes_manager.signal_axes[0],
                                                 attributes=("scale", "offset", "units", "name"))
-    big = epdf.from_profile(sig)
-    queue.put(float(np.abs(pdf_of(big).data).sum()))
+    return epdf.from_profile(sig)
+
+
+def _child(queue):
+    queue.put(float(np.abs(pdf_of(_tiled_profile()).data).sum()))
 
 
 def test_product_pool_survives_fork(ri_signal):
     """The product's thread pool is made again in a forked child (no hang)."""
     from pyxem_epdf.physics import chain
 
-    ri = epdf.data.example_profile()
-    data = np.broadcast_to(ri.data, (24, 24, ri.data.shape[-1])).copy()
-    sig = hs.signals.Signal1D(data)
-    sig.axes_manager.signal_axes[0].update_from(ri.axes_manager.signal_axes[0],
-                                                attributes=("scale", "offset", "units", "name"))
-    parent = float(np.abs(pdf_of(epdf.from_profile(sig)).data).sum())  # 576 patterns: threads
+    parent = float(np.abs(pdf_of(_tiled_profile()).data).sum())  # 576 patterns: threads
     assert chain._POOL.get("pool") is not None
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
