@@ -1226,13 +1226,9 @@ def propagated_pdf_noise(ri, pdf, r_crop, *, correlation=None):
                               nav_n if fixed_n else None, c_pool=quantify._fit_c_pool(pdf))
     grads = uncertainty.fit_gradients(s, f2, s_range, weights=w, fix_c=fix_c, fixed_n=fixed_n)
     pooled = fitmd.get_item("pooled", None)
-    if pooled is not None and np.any(_base.as_numpy(pooled.data)):
-        # the pooled fit (C = a + κ N, scan-wide a, κ held fixed): its own gradients
-        from .physics import fit as _fit
-
-        grads = _fit.pooled_gradients(
-            s, f2, s_range, np.asarray(_base.as_numpy(fitmd.C_over_N.data), dtype=float),
-            np.asarray(_base.as_numpy(pooled.data), dtype=bool), weights=w, free=grads)
+    if pooled is not None:  # the pooled fit (C = a + κ N, a and κ held fixed): its gradients
+        grads = quantify._pooled_gradients(ri, s, f2, s_range, w, fitmd.C_over_N.data,
+                                           pooled.data, grads)
     r_full = pdf.axes_manager.signal_axes[0].axis
     crop = _crop_index(r_full, np.asarray(r_crop, dtype=float))
     n_s = s.size
