@@ -63,6 +63,7 @@ to compare. With ``--cluster`` the same route runs on a 2-process LocalCluster
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import logging
@@ -316,9 +317,23 @@ def hyperspy_bss(cropped):
 
 # ------------------------------------------------------------------------- helpers
 def best_of(fn, repeat, budget=30.0):
-    """Best wall time of up to ``repeat`` runs (fewer once ``budget`` seconds are spent)."""
+    """Best wall time of up to ``repeat`` runs (fewer once ``budget`` seconds are spent).
+
+    Every run starts from the same heap: the previous run's result is dropped and
+    ``gc.collect()`` runs (untimed) first, for every contender. HyperSpy signals
+    hold reference cycles (even a bare ``Signal1D``), so without this each
+    discarded result of ours -- 37 MB of G at 48×48 -- stays allocated until the
+    cyclic collector runs, while the plain script's arrays are freed at once; the
+    next call then faults in fresh (transparent huge) pages and the kernel's
+    compaction shows up as 30-40 ms of *system* time in a 13 ms chain (measured:
+    get_pdf 12-13 ms vs 45-90 ms in blocks, sys time 0 vs 30-40 ms; with
+    ``gc.collect()`` between calls 15-19 ms every time; benchmarks/README.md,
+    "the bimodal chain row").
+    """
     best, out, spent = np.inf, None, 0.0
     for _ in range(repeat):
+        out = None
+        gc.collect()
         t0 = time.perf_counter()
         out = fn()
         dt = time.perf_counter() - t0
@@ -538,8 +553,8 @@ def run_size(nav, det, args):
     print(f"  plain FastICA on the PCA scores (the paper's unmixing): {t_ica:.3f} s")
     print(f"  descan rms error of the plane vs the true centres: ours {acc['descan'][0]:.3f} px, "
           f"plain {acc['descan'][1]:.3f} px")
-    print(f"  I(s): rms(ours − plain) / rms(plain) = {acc['integration']:.3f} (ours splits pixels"
-          " 4×4, plain bins pixel centres)")
+    print(f"  I(s): rms(ours − plain) / rms(plain) = {acc['integration']:.3f} (ours weights each"
+          " pixel by its exact footprint in every bin, plain bins pixel centres)")
     print(f"  G(r) from the same I(s): max |ours − plain| / max |plain| = {acc['chain']:.3f} "
           f"with c_pool=1 (the plain script's per-pattern C), {acc['chain_pooled']:.3f} with "
           "the default C/N pooled over the scan")
