@@ -171,9 +171,8 @@ def _timed(fn, setup=None):
 
 def route_size(nav, det, repeat):
     """The descan stage of bench_route at nav×nav×det²: ours vs the plain script."""
-    from threadpoolctl import threadpool_limits
-
     from bench_route import make_scan, plain_descan
+    from threadpoolctl import threadpool_limits
 
     dp = make_scan(nav, det).signal
     frames = np.asarray(dp.data)

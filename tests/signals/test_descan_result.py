@@ -131,9 +131,11 @@ def test_unpacking_indexing_and_sequence_contract(composite):
     assert repr(made) == repr(res)
 
 
-@pytest.mark.parametrize("lazy", [False, True])
-def test_passing_the_result_builds_nothing_and_equals_its_plane(composite, lazy):
-    dp = composite.as_lazy() if lazy else composite
+@pytest.mark.parametrize(("nav", "lazy"), [("2-D", False), ("2-D", True), ("1-D", False),
+                                           ("0-D", False)])
+def test_passing_the_result_builds_nothing_and_equals_its_plane(composite, nav, lazy):
+    dp = NAV[nav](composite)
+    dp = dp.as_lazy() if lazy else dp
     res = epdf.signals.descan(dp)
     kw = {"npt": 40, "s_max": 2.0}
     direct = epdf.azimuthal_profile(dp, beam_shift=res, **kw)
@@ -151,7 +153,7 @@ def test_passing_the_result_builds_nothing_and_equals_its_plane(composite, lazy)
     np.testing.assert_array_equal(centres,
                                   calibration._pattern_centres_px(dp, res.plane))
     # once the plane exists it is what is read (edits of the signal count, as before)
-    res.plane.data = res.plane.data + 1.0
+    res.plane.data = res.plane.data + 0.5
     moved = epdf.azimuthal_profile(dp, beam_shift=res, **kw)
     again = epdf.azimuthal_profile(dp, beam_shift=res.plane, **kw)
     np.testing.assert_array_equal(np.asarray(moved.data), np.asarray(again.data))
