@@ -265,10 +265,11 @@ class Descan(Sequence):
     the parameters and copies of the scan's axes; each signal is built the
     first time it is read (``result.plane``, ``result[1]``, unpacking,
     iterating) and then kept, so reading it twice gives the same object.
-    HyperSpy builds a signal in ~1–5 ms (axes, trait observers; a
-    ``BeamShift`` also gets its copy of the detector axes for
-    ``metadata.Shifts.signal_axes``), 3–4× the measurement itself at
-    48×48×128²; :func:`~pyxem_epdf.azimuthal_profile` and
+    HyperSpy's constructions (axes, trait observers; a ``BeamShift`` also
+    gets its copy of the detector axes for ``metadata.Shifts.signal_axes``)
+    take ~3 ms per ``BeamShift`` and ~2 ms for the residual map, 6.3–6.5 ms
+    for the three: 1.6× the measurement itself at 48×48×128² (4.0 ms;
+    ``benchmarks/bench_descan.py --route``). :func:`~pyxem_epdf.azimuthal_profile` and
     :func:`~pyxem_epdf.signals.fit_distortion` read the plane's array directly
     when given the result itself (``beam_shift=descan(dp)``), so nothing is
     built on that route. The signals are the ones :func:`descan` built before
@@ -276,7 +277,8 @@ class Descan(Sequence):
     do not change them. ``repr`` shows them without building them. A result
     pickles (the tuple of signals did not) as what its signals are built from:
     an unpickled copy builds them afresh from the arrays (in-place edits of
-    their data are kept, other edits of a signal already built are not).
+    their data are kept, other edits of a signal already built are not);
+    ``copy.copy`` shares the signals already built, ``copy.deepcopy`` copies them.
 
     Parameters
     ----------
