@@ -30,8 +30,9 @@ median of ``--repeat`` (≥ 15). Also the first access to ``.plane``, ``.measure
 and ``.residual`` of a fresh result (the HyperSpy signal constructions the result
 defers), all three together (the eager construction ``descan`` did before the
 deferral), the pieces of the measurement (``disc_window``, ``windowed_centres``,
-``fit_descan``), and ``azimuthal_profile`` given the result itself or its
-``.plane`` (bit-identical profiles; the result builds no signal).
+``fit_descan``), the window kernel against a one-frame-at-a-time reference compiled
+here (bit-identical; the speed of reading the window), and ``azimuthal_profile`` given
+the result itself or its ``.plane`` (bit-identical profiles; the result builds no signal).
 
 ``--accuracy`` instead measures, on the package's composite (the generator's
 true centres), the rms error of the measured centres and of the fitted plane
@@ -95,6 +96,51 @@ def full_frame(flat, ny, nx, threshold, out):
             sy += rs * i
         out[f, 0] = sx / s if s > 0 else np.nan
         out[f, 1] = sy / s if s > 0 else np.nan
+
+
+@numba.njit(nogil=True)
+def window_reference(flat, nx, r0, r1, c0, c1, floor, fraction, reach, min_pixels, out,
+                     status):
+    """The window pass one frame at a time, maximum then weighted sums (the reference for
+    ``geometry._window_kernel``: same per-frame arithmetic, so bit-identical results)."""
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        peak = row[r0 * nx + c0]
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                v = row[i * nx + j]
+                peak = v if v > peak else peak
+        if not peak >= floor:
+            out[f, 0] = np.nan
+            out[f, 1] = np.nan
+            status[f] = 1
+            continue
+        cut = max(fraction * peak, floor)
+        s = 0.0
+        sx = 0.0
+        sy = 0.0
+        n_on = 0
+        for i in range(r0, r1):
+            rs = 0.0
+            rx = 0.0
+            for j in range(c0, c1):
+                v = float(row[i * nx + j])
+                on = v >= cut
+                w = v if on else 0.0
+                n_on += on
+                rs += w
+                rx += w * j
+            s += rs
+            sx += rx
+            sy += rs * i
+        x = sx / s
+        y = sy / s
+        out[f, 0] = x
+        out[f, 1] = y
+        inside = (x - c0 >= reach and c1 - 1 - x >= reach
+                  and y - r0 >= reach and r1 - 1 - y >= reach)
+        status[f] = 1 if (not inside or n_on < min_pixels
+                          or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut) else 0
 
 
 ACCURACY_CASES = (
@@ -187,9 +233,21 @@ def route_size(nav, det, repeat):
         win = geometry.disc_window(data, 20.0)
         com, _, _ = geometry.windowed_centres(data, 20.0, window=win)
         measured = np.stack([det / 2 - com[..., 0], det / 2 - com[..., 1]], axis=-1)
+        flat = frames.reshape(-1, det * det)
+        (r0, r1), (c0, c1) = win.rows, win.cols
+        ref_out, ref_status = np.empty((len(flat), 2)), np.empty(len(flat), np.int8)
+
+        def reference():
+            window_reference(flat, det, r0, r1, c0, c1, float(win.floor), float(win.fraction),
+                             float(win.radius), geometry.MIN_DISC_PIXELS, ref_out, ref_status)
+
+        reference()
+        kernel_out, kernel_status = geometry._window(flat, det, win)
+        identical = (kernel_out.tobytes() == ref_out.tobytes()
+                     and np.array_equal(kernel_status, ref_status))
         t = {k: [] for k in ("ours", "plain", "plane", "measured", "residual", "all three",
                              "ours + all three", "disc_window", "windowed_centres",
-                             "fit_descan")}
+                             "fit_descan", "kernel", "reference")}
         fresh = lambda: epdf.signals.descan(dp)  # noqa: E731
         for _ in range(repeat):  # alternated: the load of the shared machine hits both
             t["ours"].append(_timed(lambda: epdf.signals.descan(dp)))
@@ -202,6 +260,8 @@ def route_size(nav, det, repeat):
             t["windowed_centres"].append(
                 _timed(lambda: geometry.windowed_centres(data, 20.0, window=win)))
             t["fit_descan"].append(_timed(lambda: geometry.fit_descan(measured)))
+            t["kernel"].append(_timed(lambda: geometry._window(flat, det, win)))
+            t["reference"].append(_timed(reference))
     labels = {
         "ours": "ours: signals.descan(dp) (default, signals deferred)",
         "plain": "plain script: bench_route.plain_descan",
@@ -213,6 +273,8 @@ def route_size(nav, det, repeat):
         "disc_window": "  of which disc_window (9 frames)",
         "windowed_centres": "  of which windowed_centres (window given)",
         "fit_descan": "  of which fit_descan (lstsq plane)",
+        "kernel": "window kernel (geometry._window), 1 thread",
+        "reference": "  one-frame-at-a-time reference kernel (this file)",
     }
     plain_best, plain_med = min(t["plain"]), float(np.median(t["plain"]))
     for key, label in labels.items():
@@ -223,6 +285,9 @@ def route_size(nav, det, repeat):
                      f"{np.median(t[key]) / plain_med:.2f}, paired median "
                      f"{np.median(np.array(t[key]) / np.array(t['plain'])):.2f}")
         print(f"  {label:60s} {b:7.2f} / {m:7.2f} ms{ratio}")
+    print(f"  window kernel {r1 - r0}×{c1 - c0} px bit-identical to the reference: {identical}; "
+          f"reference / kernel {np.median(np.array(t['reference']) / np.array(t['kernel'])):.2f} "
+          "(paired median)")
     # the route: the result itself as beam_shift builds nothing and gives the same profile
     res = epdf.signals.descan(dp)
     a = epdf.azimuthal_profile(dp, npt=npt, s_max=2.0, beam_shift=res)
