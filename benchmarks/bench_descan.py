@@ -20,6 +20,20 @@ same run:
 * pyxem's ``get_direct_beam_position(method="center_of_mass", threshold=20)``
   on a quarter of the scan.
 
+``--route`` instead times the descan stage of ``bench_route.py`` on its data (the
+embedded composite, ``bench_route.make_scan``) at ``--sizes`` (default 48:128 and
+64:256): ``signals.descan(dp)`` with its default route against
+``bench_route.plain_descan`` (centre of mass of the thresholded central window +
+``lstsq`` plane), alternated in the same process, ``gc.collect()`` before every
+repeat of both and BLAS limited to one thread (threadpoolctl) for both; best and
+median of ``--repeat`` (≥ 15). Also the first access to ``.plane``, ``.measured``
+and ``.residual`` of a fresh result (the HyperSpy signal constructions the result
+defers), all three together (the eager construction ``descan`` did before the
+deferral), the pieces of the measurement (``disc_window``, ``windowed_centres``,
+``fit_descan``), the window kernel against a one-frame-at-a-time reference compiled
+here (bit-identical; the speed of reading the window), and ``azimuthal_profile`` given
+the result itself or its ``.plane`` (bit-identical profiles; the result builds no signal).
+
 ``--accuracy`` instead measures, on the package's composite (the generator's
 true centres), the rms error of the measured centres and of the fitted plane
 for ``method="full"`` and the window at several cuts (``fraction``) and
@@ -31,9 +45,12 @@ Usage::
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=2 python benchmarks/bench_descan.py   # 64×64×256²
     python benchmarks/bench_descan.py --nav 32 32 --det 256 --repeat 5
     python benchmarks/bench_descan.py --accuracy
+    python benchmarks/bench_descan.py --route --repeat 15 --sizes 48:128 64:256
 """
 
 import argparse
+import gc
+import time
 import warnings
 
 import dask
@@ -79,6 +96,51 @@ def full_frame(flat, ny, nx, threshold, out):
             sy += rs * i
         out[f, 0] = sx / s if s > 0 else np.nan
         out[f, 1] = sy / s if s > 0 else np.nan
+
+
+@numba.njit(nogil=True)
+def window_reference(flat, nx, r0, r1, c0, c1, floor, fraction, reach, min_pixels, out,
+                     status):
+    """The window pass one frame at a time, maximum then weighted sums (the reference for
+    ``geometry._window_kernel``: same per-frame arithmetic, so bit-identical results)."""
+    for f in range(flat.shape[0]):
+        row = flat[f]
+        peak = row[r0 * nx + c0]
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                v = row[i * nx + j]
+                peak = v if v > peak else peak
+        if not peak >= floor:
+            out[f, 0] = np.nan
+            out[f, 1] = np.nan
+            status[f] = 1
+            continue
+        cut = max(fraction * peak, floor)
+        s = 0.0
+        sx = 0.0
+        sy = 0.0
+        n_on = 0
+        for i in range(r0, r1):
+            rs = 0.0
+            rx = 0.0
+            for j in range(c0, c1):
+                v = float(row[i * nx + j])
+                on = v >= cut
+                w = v if on else 0.0
+                n_on += on
+                rs += w
+                rx += w * j
+            s += rs
+            sx += rx
+            sy += rs * i
+        x = sx / s
+        y = sy / s
+        out[f, 0] = x
+        out[f, 1] = y
+        inside = (x - c0 >= reach and c1 - 1 - x >= reach
+                  and y - r0 >= reach and r1 - 1 - y >= reach)
+        status[f] = 1 if (not inside or n_on < min_pixels
+                          or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut) else 0
 
 
 ACCURACY_CASES = (
@@ -144,6 +206,112 @@ def accuracy():
             print(f"  {key:24s} {per:8.4f} {plane:8.4f}   {note}")
 
 
+def _timed(fn, setup=None):
+    """Wall time of ``fn(setup())`` (or ``fn()``) in s, ``gc.collect()`` first, setup untimed."""
+    arg = setup() if setup is not None else None
+    gc.collect()
+    t0 = time.perf_counter()
+    fn(arg) if setup is not None else fn()
+    return time.perf_counter() - t0
+
+
+def route_size(nav, det, repeat):
+    """The descan stage of bench_route at nav×nav×det²: ours vs the plain script."""
+    from bench_route import make_scan, plain_descan
+    from threadpoolctl import threadpool_limits
+
+    dp = make_scan(nav, det).signal
+    frames = np.asarray(dp.data)
+    data = dp.data
+    npt = max(1, int(round(2.0 / (0.04 * 128 / det))))
+    print(f"\n== {nav}×{nav} scan × {det}² ({nav * nav} patterns, {frames.nbytes / 1e6:.0f} MB "
+          f"uint16); best / median of {repeat}, gc.collect() before each, BLAS 1 thread")
+    with threadpool_limits(limits=1, user_api="blas"):
+        res = epdf.signals.descan(dp)
+        list(res)
+        plain_descan(frames)
+        win = geometry.disc_window(data, 20.0)
+        com, _, _ = geometry.windowed_centres(data, 20.0, window=win)
+        measured = np.stack([det / 2 - com[..., 0], det / 2 - com[..., 1]], axis=-1)
+        flat = frames.reshape(-1, det * det)
+        (r0, r1), (c0, c1) = win.rows, win.cols
+        ref_out, ref_status = np.empty((len(flat), 2)), np.empty(len(flat), np.int8)
+
+        def reference():
+            window_reference(flat, det, r0, r1, c0, c1, float(win.floor), float(win.fraction),
+                             float(win.radius), geometry.MIN_DISC_PIXELS, ref_out, ref_status)
+
+        reference()
+        kernel_out, kernel_status = geometry._window(flat, det, win)
+        identical = (kernel_out.tobytes() == ref_out.tobytes()
+                     and np.array_equal(kernel_status, ref_status))
+        t = {k: [] for k in ("ours", "plain", "plane", "measured", "residual", "all three",
+                             "ours + all three", "disc_window", "windowed_centres",
+                             "fit_descan", "kernel", "reference")}
+        fresh = lambda: epdf.signals.descan(dp)  # noqa: E731
+        for _ in range(repeat):  # alternated: the load of the shared machine hits both
+            t["ours"].append(_timed(lambda: epdf.signals.descan(dp)))
+            t["plain"].append(_timed(lambda: plain_descan(frames)))
+            for name in ("plane", "measured", "residual"):
+                t[name].append(_timed(lambda r, n=name: getattr(r, n), fresh))
+            t["all three"].append(_timed(lambda r: list(r), fresh))
+            t["ours + all three"].append(_timed(lambda: list(epdf.signals.descan(dp))))
+            t["disc_window"].append(_timed(lambda: geometry.disc_window(data, 20.0)))
+            t["windowed_centres"].append(
+                _timed(lambda: geometry.windowed_centres(data, 20.0, window=win)))
+            t["fit_descan"].append(_timed(lambda: geometry.fit_descan(measured)))
+            t["kernel"].append(_timed(lambda: geometry._window(flat, det, win)))
+            t["reference"].append(_timed(reference))
+    labels = {
+        "ours": "ours: signals.descan(dp) (default, signals deferred)",
+        "plain": "plain script: bench_route.plain_descan",
+        "plane": "first access .plane (BeamShift)",
+        "measured": "first access .measured (BeamShift)",
+        "residual": "first access .residual (map)",
+        "all three": "first access to all three (list(result))",
+        "ours + all three": "list(signals.descan(dp)) (= the eager construction before)",
+        "disc_window": "  of which disc_window (9 frames)",
+        "windowed_centres": "  of which windowed_centres (window given)",
+        "fit_descan": "  of which fit_descan (lstsq plane)",
+        "kernel": "window kernel (geometry._window), 1 thread",
+        "reference": "  one-frame-at-a-time reference kernel (this file)",
+    }
+    plain_best, plain_med = min(t["plain"]), float(np.median(t["plain"]))
+    for key, label in labels.items():
+        b, m = min(t[key]) * 1e3, float(np.median(t[key])) * 1e3
+        ratio = ""
+        if key in ("ours", "ours + all three"):
+            ratio = (f"   ours/plain best {min(t[key]) / plain_best:.2f}, median "
+                     f"{np.median(t[key]) / plain_med:.2f}, paired median "
+                     f"{np.median(np.array(t[key]) / np.array(t['plain'])):.2f}")
+        print(f"  {label:60s} {b:7.2f} / {m:7.2f} ms{ratio}")
+    print(f"  window kernel {r1 - r0}×{c1 - c0} px bit-identical to the reference: {identical}; "
+          f"reference / kernel {np.median(np.array(t['reference']) / np.array(t['kernel'])):.2f} "
+          "(paired median)")
+    # the route: the result itself as beam_shift builds nothing and gives the same profile
+    res = epdf.signals.descan(dp)
+    a = epdf.azimuthal_profile(dp, npt=npt, s_max=2.0, beam_shift=res)
+    built = sorted(res._signals)
+    b = epdf.azimuthal_profile(dp, npt=npt, s_max=2.0, beam_shift=res.plane)
+    same = np.asarray(a.data).tobytes() == np.asarray(b.data).tobytes()
+    print(f"  azimuthal_profile(beam_shift=result) built {built or 'no signal'}; profile "
+          f"bit-identical to beam_shift=result.plane: {same}")
+    return t
+
+
+def route(args):
+    import hyperspy.api as hs
+
+    hs.preferences.General.show_progressbar = False
+    import os
+
+    print(f"descan stage, ours vs bench_route's plain script; load average "
+          f"{os.getloadavg()[0]:.1f}; {usable_cores()} usable cores")
+    for size in args.sizes:
+        nav, det = map(int, size.split(":"))
+        route_size(nav, det, max(args.repeat, 15))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nav", type=int, nargs=2, default=(64, 64))
@@ -151,10 +319,16 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--accuracy", action="store_true",
                         help="accuracy of full vs window on the composite instead of speed")
+    parser.add_argument("--route", action="store_true",
+                        help="the descan stage of bench_route: descan(dp) vs plain_descan")
+    parser.add_argument("--sizes", nargs="+", default=["48:128", "64:256"],
+                        help="--route: nav:det sizes (default 48:128 64:256)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.accuracy:
         return accuracy()
+    if args.route:
+        return route(args)
     import hyperspy.api as hs
 
     hs.preferences.General.show_progressbar = False

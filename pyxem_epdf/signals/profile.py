@@ -413,9 +413,16 @@ def _centres_from_beam_shift(beam_shift, axes, nav_shape):
     Returns the centres (nav_shape + (2,)) and the navigation binning factors
     (None when the shapes match).
     """
-    if hasattr(beam_shift, "plane") and hasattr(beam_shift, "measured"):
-        beam_shift = beam_shift.plane  # a descan() result
     det_axes = [(a.offset, a.scale, a.size, a.units) for a in axes]
+    source = getattr(beam_shift, "_plane_source", None)
+    source = source() if callable(source) else None
+    if source is not None:
+        # a descan() result whose plane signal is not built yet: its array and the
+        # detector axes it stores (metadata.Shifts.signal_axes), without building it
+        beam_shift, stored = source
+        det_axes = det_axes if stored is None else stored
+    elif hasattr(beam_shift, "plane") and hasattr(beam_shift, "measured"):
+        beam_shift = beam_shift.plane  # a descan() result
     if isinstance(beam_shift, BaseSignal):
         stored = beam_shift.metadata.get_item("Shifts.signal_axes", None)
         try:

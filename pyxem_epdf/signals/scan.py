@@ -9,7 +9,8 @@ the probe area. Lazy in, lazy out.
 
 import math
 import warnings
-from typing import NamedTuple
+from collections.abc import Sequence
+from copy import deepcopy
 
 import numpy as np
 
@@ -256,22 +257,185 @@ def detector_mask(dp, *, hot_threshold=8.0, dead_min_counts=None, quad_gaps=Fals
     return mask, report
 
 
-class Descan(NamedTuple):
+class Descan(Sequence):
     """Result of :func:`descan`: ``measured``, ``plane`` (pyxem ``BeamShift``) and ``residual``.
+
+    A sequence of three signals that unpacks, indexes and iterates like the
+    tuple ``(measured, plane, residual)``. :func:`descan` stores the arrays,
+    the parameters and copies of the scan's axes; each signal is built the
+    first time it is read (``result.plane``, ``result[1]``, unpacking,
+    iterating) and then kept, so reading it twice gives the same object.
+    HyperSpy's constructions (axes, trait observers; a ``BeamShift`` also
+    gets its copy of the detector axes for ``metadata.Shifts.signal_axes``)
+    take ~3 ms per ``BeamShift`` and ~2 ms for the residual map, 6.3–6.5 ms
+    for the three: 1.6× the measurement itself at 48×48×128² (4.0 ms;
+    ``benchmarks/bench_descan.py --route``). :func:`~pyxem_epdf.azimuthal_profile` and
+    :func:`~pyxem_epdf.signals.fit_distortion` read the plane's array directly
+    when given the result itself (``beam_shift=descan(dp)``), so nothing is
+    built on that route. The signals are the ones :func:`descan` built before
+    this deferral (same data, axes, metadata, class); later edits of the scan
+    do not change them. ``repr`` shows them without building them. A result
+    pickles (the tuple of signals did not) as what its signals are built from:
+    an unpickled copy builds them afresh from the arrays (in-place edits of
+    their data are kept, other edits of a signal already built are not);
+    ``copy.copy`` shares the signals already built, ``copy.deepcopy`` copies them.
+
+    Parameters
+    ----------
+    measured, plane, residual : BaseSignal
+        The three signals (a result built from signals already made; the
+        constructor :func:`descan` uses is private).
 
     Examples
     --------
     >>> import pyxem_epdf as epdf
     >>> synth = epdf.data.two_phase_composite(nav_shape=(3, 3), detector_shape=(64, 64))
     >>> result = epdf.signals.descan(synth.signal)
+    >>> result
+    Descan(measured=<BeamShift, title: measured beam shift, dimensions: (3, 3|2)>, plane=<BeamShift, title: descan plane, dimensions: (3, 3|2)>, residual=<Signal2D, title: descan residual (px), dimensions: (|3, 3)>)
     >>> measured, plane, residual = result          # unpacks like a tuple
-    >>> plane is result.plane, type(plane).__name__
-    (True, 'BeamShift')
+    >>> plane is result.plane is result[1], type(plane).__name__, len(result)
+    (True, 'BeamShift', 3)
     """
 
-    measured: object
-    plane: object
-    residual: object
+    _fields = ("measured", "plane", "residual")
+    __slots__ = ("_recipe", "_signals")
+
+    def __init__(self, measured, plane, residual):
+        self._recipe = None
+        self._signals = {"measured": measured, "plane": plane, "residual": residual}
+
+    @classmethod
+    def _deferred(cls, recipe):
+        """A result whose signals ``recipe`` (:class:`_DescanRecipe`) builds on first access."""
+        out = cls.__new__(cls)
+        out._recipe = recipe
+        out._signals = {}
+        return out
+
+    def _get(self, name):
+        sig = self._signals.get(name)
+        if sig is None:
+            # setdefault: two threads reading at once still share one signal
+            sig = self._signals.setdefault(name, self._recipe.build(name))
+        return sig
+
+    @property
+    def measured(self):
+        """pyxem ``BeamShift``: the measured shift of every pattern (px, pyxem's convention)."""
+        return self._get("measured")
+
+    @property
+    def plane(self):
+        """pyxem ``BeamShift``: the fitted descan plane (px, pyxem's convention)."""
+        return self._get("plane")
+
+    @property
+    def residual(self):
+        """Map of the distance between measured and fitted centre (px)."""
+        return self._get("residual")
+
+    def _plane_source(self):
+        """``(shifts, detector_axes)`` of the plane without building its signal, or None.
+
+        None when the plane signal exists already (it is then read, as any
+        ``BeamShift``) or the result was built from signals. ``detector_axes``:
+        (offset, scale, size, units) of the scan's detector axes at
+        :func:`descan` time (``metadata.Shifts.signal_axes`` of the signal),
+        or None when they are not two uniform axes.
+        """
+        if self._recipe is None or "plane" in self._signals:
+            return None
+        return self._recipe.fitted, self._recipe.detector_axes()
+
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self._get(name) for name in self._fields[index])
+        return self._get(self._fields[index])
+
+    def __iter__(self):
+        return (self._get(name) for name in self._fields)
+
+    def _asdict(self):
+        """``{"measured": …, "plane": …, "residual": …}`` (builds the three signals)."""
+        return {name: self._get(name) for name in self._fields}
+
+    def __repr__(self):
+        parts = []
+        for name in self._fields:
+            sig = self._signals.get(name)
+            parts.append(f"{name}={sig!r}" if sig is not None
+                         else f"{name}={self._recipe.describe(name)}")
+        return f"Descan({', '.join(parts)})"
+
+    def __reduce__(self):
+        if self._recipe is None:
+            return (Descan, tuple(self._signals[name] for name in self._fields))
+        return (Descan._deferred, (self._recipe,))
+
+    def __copy__(self):
+        out = Descan._deferred(self._recipe)
+        out._signals = dict(self._signals)
+        return out
+
+    def __deepcopy__(self, memo):
+        out = Descan._deferred(deepcopy(self._recipe, memo))
+        out._signals = {name: sig.deepcopy() for name, sig in self._signals.items()}
+        return out
+
+
+class _DescanRecipe:
+    """What the signals of a :class:`Descan` are built from (all captured at :func:`descan` time).
+
+    ``shifts``, ``fitted`` (nav + (2,)), ``dist`` (nav): the arrays;
+    ``params``: ``metadata.ePDF.descan``; ``nav``: the scan's navigation-axis
+    dicts; ``signal_axes``: ``(tuple type, [(axis class, axis dict), …])`` of
+    its detector axes. Each build copies the dicts, so every signal owns its
+    axes and metadata.
+    """
+
+    __slots__ = ("shifts", "fitted", "dist", "params", "nav", "signal_axes")
+
+    def __init__(self, shifts, fitted, dist, params, nav, signal_axes):
+        self.shifts, self.fitted, self.dist = shifts, fitted, dist
+        self.params, self.nav, self.signal_axes = params, nav, signal_axes
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    def build(self, name):
+        if name == "residual":
+            return _residual_signal(self.dist, self.nav, _copy_params(self.params))
+        shifts, title = ((self.shifts, "measured beam shift") if name == "measured"
+                         else (self.fitted, "descan plane"))
+        return _beam_shift_signal(shifts, title, _copy_params(self.params), self.nav,
+                                  self.signal_axes)
+
+    def detector_axes(self):
+        dicts = [d for _, d in self.signal_axes[1]]
+        keys = ("offset", "scale", "size", "units")
+        if len(dicts) != 2 or not all(all(k in d for k in keys) for d in dicts):
+            return None
+        return [tuple(d[k] for k in keys) for d in dicts]
+
+    def describe(self, name):
+        """HyperSpy's repr of the signal ``name`` would have, without building it."""
+        if name == "residual":
+            shape = np.shape(self.dist) or (1,)
+            cls = {1: "Signal1D", 2: "Signal2D"}.get(len(self.nav), "BaseSignal")
+            title, dims = "descan residual (px)", "|" + ", ".join(map(str, shape[::-1]))
+        else:
+            cls = "BeamShift"
+            title = "measured beam shift" if name == "measured" else "descan plane"
+            dims = ", ".join(map(str, self.shifts.shape[:-1][::-1])) + "|2"
+        return f"<{cls}, title: {title}, dimensions: ({dims})>"
 
 
 #: Methods of :func:`descan`.
@@ -334,17 +498,19 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
     Returns
     -------
     Descan
-        NamedTuple ``(measured, plane, residual)``: ``measured`` and ``plane``
-        are pyxem ``BeamShift`` signals in pyxem's convention (pixels; the
-        shift that would centre the pattern on pixel (n/2, n/2); (x, y); the
-        detector axes in ``metadata.Shifts.signal_axes`` as pyxem stores them);
-        pass ``descan(dp)`` or its ``plane`` to :func:`azimuthal_profile` as
-        ``beam_shift``. ``residual`` is the distance between measured and
-        fitted centre per probe position in pixels (the map to inspect for
-        diffraction-contrast outliers). ``metadata.ePDF.descan`` holds the
-        parameters; for ``"window"`` also the window read (``window_rows``,
-        ``window_cols``, half-open pixel ranges), ``n_window``, ``n_fallback``
-        and ``n_no_disc``.
+        ``(measured, plane, residual)``, a sequence that unpacks and indexes
+        like a tuple, each signal built on first access (:class:`Descan`):
+        ``measured`` and ``plane`` are pyxem ``BeamShift`` signals in pyxem's
+        convention (pixels; the shift that would centre the pattern on pixel
+        (n/2, n/2); (x, y); the detector axes in ``metadata.Shifts.signal_axes``
+        as pyxem stores them); pass ``descan(dp)`` (then no signal is built)
+        or its ``plane`` to :func:`azimuthal_profile` as ``beam_shift``.
+        ``residual`` is the distance between measured and fitted centre per
+        probe position in pixels (the map to inspect for diffraction-contrast
+        outliers). ``metadata.ePDF.descan`` holds the parameters; for
+        ``"window"`` also the window read (``window_rows``, ``window_cols``,
+        half-open pixel ranges), ``n_window``, ``n_fallback`` and
+        ``n_no_disc``.
 
     Raises
     ------
@@ -382,14 +548,9 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
     # here saved ~1 ms of ~10 at 48×48×128² on a quiet machine but cost 1–5 ms with the
     # 2 cores loaded (load 6, best of 25 alternated), so it is not done.
     shifts, fitted, dist, params = _descan_arrays(dp.data, threshold, window, show_progressbar)
-    # Each signal built with its axes and metadata in the constructor (one HyperSpy
-    # construction each, ~1.2–1.4 ms, instead of a construction and then axis by axis
-    # and node by node edits); the residual with its axes as signal axes.
-    nav = dp.axes_manager._get_navigation_axes_dicts()
-    residual = _base.nav_signals(dp, {"r": (dist, "descan residual (px)")})["r"]
-    residual.metadata.set_item("ePDF.descan", _copy_params(params))
-    measured = _beam_shift(dp, shifts, "measured beam shift", _copy_params(params), nav)
-    plane = _beam_shift(dp, fitted, "descan plane", _copy_params(params), nav)
+    # The signals are built on first access (Descan): HyperSpy's constructions were
+    # ~3/4 of the call (2 BeamShift + the residual map, ~7 of ~10 ms at 48×48×128²).
+    recipe = _DescanRecipe(shifts, fitted, dist, params, _nav_dicts(dp), _signal_axes_of(dp))
     if params.get("n_no_disc"):
         warnings.warn(
             f"descan: {params['n_no_disc']} of {np.size(dist)} patterns show no direct-beam "
@@ -397,7 +558,7 @@ def descan(dp, *, method="window", threshold=20.0, fraction=None, margin=None,
             "are NaN and left out of the plane fit. If a beam stop hides the disc, it may cut "
             "the disc of other patterns too: check the residual map, or use ring_center.",
             UserWarning, stacklevel=2)
-    return Descan(measured, plane, residual)
+    return Descan._deferred(recipe)
 
 
 def _copy_params(params):
@@ -439,6 +600,57 @@ def _descan_arrays(data, threshold, window, show_progressbar, threads=None):
     return measured, plane, np.hypot(diff[..., 0], diff[..., 1]), params
 
 
+def _nav_dicts(dp):
+    """Copies of the scan's navigation-axis dicts (later edits of ``dp`` leave them)."""
+    return deepcopy(dp.axes_manager._get_navigation_axes_dicts())
+
+
+def _signal_axes_of(dp):
+    """``(tuple type, [(axis class, axis dict), …])`` of the scan's detector axes.
+
+    What ``deepcopy(dp.axes_manager.signal_axes)`` rebuilds (HyperSpy's axis
+    ``__deepcopy__`` is ``cls(**axis.get_axis_dictionary())``), captured as
+    dicts: ~0.03 ms instead of ~0.6 ms for the two axis objects.
+    """
+    axes = dp.axes_manager.signal_axes
+    return type(axes), [(type(a), deepcopy(a.get_axis_dictionary())) for a in axes]
+
+
+def _beam_shift_signal(shifts, title, params, nav, signal_axes):
+    """A pyxem BeamShift of ``shifts`` with the navigation axes ``nav`` (dicts) and
+    pyxem's metadata: ``metadata.Shifts.signal_axes`` the detector axes rebuilt from
+    ``signal_axes`` (:func:`_signal_axes_of`), as pyxem's ``get_direct_beam_position``
+    stores a deep copy of them; ``params`` in ``metadata.ePDF.descan``."""
+    from pyxem.signals import BeamShift
+
+    tuple_type, captured = signal_axes
+    axes = deepcopy(nav) + [{"size": 2, "name": "Beam position", "navigate": False}]
+    metadata = {"General": {"title": title},
+                "Shifts": {"signal_axes": tuple_type(cls(**deepcopy(d)) for cls, d in captured)},
+                "ePDF": {"descan": {} if params is None else dict(params)}}
+    return BeamShift(shifts, axes=axes, metadata=metadata)
+
+
+def _residual_signal(dist, nav, params):
+    """The residual map as :func:`_base.nav_signals` (1-, 2-D) / :func:`_base.nav_signal`
+    make it for a scan with navigation axes ``nav`` (dicts); ``params`` in
+    ``metadata.ePDF.descan``."""
+    from hyperspy import signals
+
+    n = len(nav)
+    data = np.asarray(dist)
+    if n in (1, 2):
+        cls = signals.Signal1D if n == 1 else signals.Signal2D
+        sig = cls(data, axes=[dict(d, navigate=False) for d in deepcopy(nav)])
+    elif n == 0:
+        sig = signals.BaseSignal(data.reshape((1,)))
+    else:
+        sig = signals.BaseSignal(data, axes=deepcopy(nav)).T
+    sig.metadata.General.title = "descan residual (px)"
+    sig.metadata.set_item("ePDF.descan", params)
+    return sig
+
+
 def _beam_shift(dp, shifts, title, params, nav=None):
     """A pyxem BeamShift with the scan's navigation axes and pyxem's metadata.
 
@@ -447,17 +659,8 @@ def _beam_shift(dp, shifts, title, params, nav=None):
     ``metadata.Shifts.signal_axes`` is a deep copy of the scan's detector axes,
     as pyxem's ``get_direct_beam_position`` stores it.
     """
-    from copy import deepcopy
-
-    from pyxem.signals import BeamShift
-
-    if nav is None:
-        nav = dp.axes_manager._get_navigation_axes_dicts()
-    axes = [dict(d) for d in nav] + [{"size": 2, "name": "Beam position", "navigate": False}]
-    metadata = {"General": {"title": title},
-                "Shifts": {"signal_axes": deepcopy(dp.axes_manager.signal_axes)}}
-    metadata["ePDF"] = {"descan": {} if params is None else dict(params)}
-    return BeamShift(shifts, axes=axes, metadata=metadata)
+    return _beam_shift_signal(shifts, title, params, _nav_dicts(dp) if nav is None else nav,
+                              _signal_axes_of(dp))
 
 
 def ring_center(dp, r_range, *, mask=None, guess=None, search=4.0, distortion=None,
