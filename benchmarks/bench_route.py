@@ -248,9 +248,8 @@ def plain_route(frames, s_scale, npt, composition):
 def ours_route(dp, npt, composition):
     import pyxem_epdf as epdf
 
-    res = epdf.signals.descan(dp)
-    plane = res[1]
-    ri = epdf.azimuthal_profile(dp, npt=npt, s_max=S_MAX, beam_shift=plane)
+    res = epdf.signals.descan(dp)  # its signals are built only if read
+    ri = epdf.azimuthal_profile(dp, npt=npt, s_max=S_MAX, beam_shift=res)
     pdf = ri.get_pdf(composition, CHAIN["s_range"], b=CHAIN["b"], s_min=CHAIN["s_min"],
                      r_max=CHAIN["r_max"], r_step=CHAIN["r_step"])
     if pdf._lazy:

@@ -28,7 +28,7 @@ def test_the_stored_notebook_has_no_outputs():
 
 def test_the_notebook_follows_the_readme_route():
     source = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
-    for call in ("epdf.signals.descan(dp)", "epdf.azimuthal_profile(dp, beam_shift=shifts[1])",
+    for call in ("epdf.signals.descan(dp)", "epdf.azimuthal_profile(dp, beam_shift=shifts)",
                  "ri.get_pdf(composition)", "pdf.decompose()", "dec.unmix()",
                  "interactive_region_pdf(ri, roi, chain)"):
         assert call in source, call

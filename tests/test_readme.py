@@ -43,7 +43,7 @@ def test_readme_has_the_python_blocks_this_test_runs():
     assert len(blocks) >= 3
     # the route of the README (issue 12): own integration with descan, chain defaults
     first = blocks[0]
-    for call in ("epdf.signals.descan(dp)", "epdf.azimuthal_profile(dp, beam_shift=shifts[1])",
+    for call in ("epdf.signals.descan(dp)", "epdf.azimuthal_profile(dp, beam_shift=shifts)",
                  "ri.get_pdf(composition)", "pdf.decompose()", "dec.unmix()"):
         assert call in first, call
 

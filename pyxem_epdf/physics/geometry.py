@@ -458,50 +458,89 @@ def _window_kernel(flat, nx, r0, r1, c0, c1, floor, fraction, reach, min_pixels,
     maximum and ``floor``) in rows [r0, r1) × columns [c0, c1) of every frame.
     ``status`` 0: the disc lies inside (the maximum reaches ``floor``, the centre is
     at least ``reach`` px, the disc radius, from every window edge, ``min_pixels``
-    reach the cut and the pixel nearest the centre does); 1 otherwise."""
-    for f in range(flat.shape[0]):
-        row = flat[f]
-        peak = row[r0 * nx + c0]
-        for i in range(r0, r1):
-            base = i * nx
-            for j in range(c0, c1):
-                v = row[base + j]
-                peak = v if v > peak else peak
-        if not peak >= floor:
-            out[f, 0] = np.nan
-            out[f, 1] = np.nan
-            status[f] = 1
-            continue
-        cut = fraction * peak
-        cut = cut if cut > floor else floor
-        s = 0.0
-        sx = 0.0
-        sy = 0.0
-        n_on = 0
-        for i in range(r0, r1):
-            base = i * nx
-            rs = 0.0
-            rx = 0.0
-            for j in range(c0, c1):
-                v = float(row[base + j])
-                on = v >= cut
-                w = v if on else 0.0
-                n_on += on
-                rs += w
-                rx += w * j
-            s += rs
-            sx += rx
-            sy += rs * i
-        x = sx / s
-        y = sy / s
-        out[f, 0] = x
-        out[f, 1] = y
-        inside = (x - c0 >= reach and c1 - 1 - x >= reach
-                  and y - r0 >= reach and r1 - 1 - y >= reach)
-        if not inside or n_on < min_pixels or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut:
-            status[f] = 1
+    reach the cut and the pixel nearest the centre does); 1 otherwise.
+
+    The window maxima of 4 frames are read in one interleaved pass: every window
+    row of a frame is a cache miss (the frames lie 32–128 kB apart), and 4
+    independent streams of misses overlap (the maxima of 2304 windows of 16×16 px:
+    1.6 → 0.2 ms); the weighted pass of each frame then reads rows already in
+    cache. Per frame the arithmetic is unchanged (bit-identical results)."""
+    n = flat.shape[0]
+    peaks = np.empty(4, flat.dtype)
+    for g in range(0, n, 4):
+        if g + 4 <= n:
+            a = flat[g]
+            b = flat[g + 1]
+            c = flat[g + 2]
+            d = flat[g + 3]
+            k = r0 * nx + c0
+            p0 = a[k]
+            p1 = b[k]
+            p2 = c[k]
+            p3 = d[k]
+            for i in range(r0, r1):
+                base = i * nx
+                for j in range(c0, c1):
+                    v = a[base + j]
+                    p0 = v if v > p0 else p0
+                    v = b[base + j]
+                    p1 = v if v > p1 else p1
+                    v = c[base + j]
+                    p2 = v if v > p2 else p2
+                    v = d[base + j]
+                    p3 = v if v > p3 else p3
+            peaks[0] = p0
+            peaks[1] = p1
+            peaks[2] = p2
+            peaks[3] = p3
         else:
-            status[f] = 0
+            for f in range(g, n):
+                row = flat[f]
+                peak = row[r0 * nx + c0]
+                for i in range(r0, r1):
+                    base = i * nx
+                    for j in range(c0, c1):
+                        v = row[base + j]
+                        peak = v if v > peak else peak
+                peaks[f - g] = peak
+        for f in range(g, min(g + 4, n)):
+            row = flat[f]
+            peak = peaks[f - g]
+            if not peak >= floor:
+                out[f, 0] = np.nan
+                out[f, 1] = np.nan
+                status[f] = 1
+                continue
+            cut = fraction * peak
+            cut = cut if cut > floor else floor
+            s = 0.0
+            sx = 0.0
+            sy = 0.0
+            n_on = 0
+            for i in range(r0, r1):
+                base = i * nx
+                rs = 0.0
+                rx = 0.0
+                for j in range(c0, c1):
+                    v = float(row[base + j])
+                    on = v >= cut
+                    w = v if on else 0.0
+                    n_on += on
+                    rs += w
+                    rx += w * j
+                s += rs
+                sx += rx
+                sy += rs * i
+            x = sx / s
+            y = sy / s
+            out[f, 0] = x
+            out[f, 1] = y
+            inside = (x - c0 >= reach and c1 - 1 - x >= reach
+                      and y - r0 >= reach and r1 - 1 - y >= reach)
+            if not inside or n_on < min_pixels or not row[int(y + 0.5) * nx + int(x + 0.5)] >= cut:
+                status[f] = 1
+            else:
+                status[f] = 0
 
 
 _WINDOW = None
