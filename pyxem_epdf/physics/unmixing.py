@@ -1038,15 +1038,19 @@ def interior_noise_covariance(evidence, endmembers, nav_shape, *, margin=0.2, tr
 
     :func:`rank_evidence` estimates the noise covariance from the
     differences of *all* adjacent pixels. A pair across a phase boundary
-    adds its signal difference (the phase contrast, and whatever else
-    changes at the edge) to that estimate; where boundaries hold a large
-    share of the pairs, as on 2 × 2-binned maps of small inclusions, the
-    variance along the phase difference comes out 3.7 × too large
-    (24 × 24 composite at 10 e⁻/Å², 2 × 2: 7.9 × the mean eigenvalue
-    against 2.1 × for the true noise; 1.3 × at full resolution, 8 seeds).
-    Fractions fitted in that metric are wider at the boundaries: +16 % on
-    the 10–90 % width at 2 × 2 (the true covariance gives +4 %,
-    benchmarks/bench_interface_bias.py).
+    adds its signal difference (the phase contrast) to that estimate, and
+    the product of that difference with the pair's own noise. Where
+    boundaries hold a large share of the pairs, as on 2 × 2-binned maps of
+    small inclusions, the variance along the phase difference comes out
+    3.7 × too large (24 × 24 composite at 10 e⁻/Å², 2 × 2: 7.9 × the mean
+    eigenvalue against 2.1 × for the true noise; 1.3 × at full resolution;
+    8 seeds), and the metric is correlated with the boundary pixels' own
+    noise. Fractions fitted in that metric come out wider at the
+    boundaries: +16 % on the 10–90 % width at 2 × 2 (+4 % with the true
+    covariance). It is the correlation with the map's own noise that
+    widens: the same all-pairs estimate taken from an independent noise
+    draw of the same composite gives +4.8 ± 8.9 % instead of +22.5 ± 5.8 %
+    (2.5 e⁻/Å² composite, 2 × 2, 8 draws; benchmarks/bench_interface_bias.py).
 
     Here a pair enters only if both pixels lie inside the same phase,
     judged by the mean affine fractions of each pixel's *neighbours*
