@@ -741,8 +741,8 @@ class Unmixing:
         noise seeds of two 24 × 24 composites (10 and 2.5 e⁻/Å²), 10–90 %
         width against the truth: 2 × 2-binned +16 % / +22 % with all pairs,
         +2 % / +0 % with interior pairs (+4 % / +4 % with the true noise
-        covariance); full resolution +3 % / −0 % and +1 % / −1 %
-        (benchmarks/bench_interface_bias.py).
+        covariance); full resolution +3.2 % / −0.3 % with all pairs,
+        +1.4 % / −1.3 % with interior pairs (benchmarks/bench_interface_bias.py).
 
         Parameters
         ----------
