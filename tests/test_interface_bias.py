@@ -90,13 +90,15 @@ def test_interior_metric_gives_the_true_edge_width():
     assert (bias_all - bias_int).mean() > 0.02
 
 
-def test_interior_covariance_without_a_boundary_is_the_all_pairs_one():
-    """One phase everywhere: every pair is interior, the estimate is rank_evidence's."""
+@pytest.mark.parametrize("k", [1, 2])
+def test_interior_covariance_without_a_boundary_is_the_all_pairs_one(k):
+    """One phase everywhere (or one component): every pair is interior, the
+    estimate is rank_evidence's."""
     rng = np.random.default_rng(3)
     e = rng.normal(size=(2, 30))
     x = np.tile(e[0], (144, 1)) + 0.3 * rng.normal(size=(144, 30))
     ev = U.rank_evidence(x, (12, 12))
-    cov, n_pairs = U.interior_noise_covariance(ev, e, (12, 12))
+    cov, n_pairs = U.interior_noise_covariance(ev, e[:k], (12, 12))
     assert n_pairs > 200
     assert np.linalg.norm(cov - ev.noise_cov) < 0.1 * np.linalg.norm(ev.noise_cov)
 
@@ -109,7 +111,7 @@ def test_interior_covariance_falls_back_and_validates():
     cov, n = U.interior_noise_covariance(ev, e, (3, 3))  # 12 pairs < min_pairs
     assert n == 0 and cov is ev.noise_cov
     with pytest.raises(ValueError, match="'endmembers'"):
-        U.interior_noise_covariance(ev, e[:1], (3, 3))
+        U.interior_noise_covariance(ev, e[:, :5], (3, 3))
     with pytest.raises(ValueError, match="'margin'"):
         U.interior_noise_covariance(ev, e, (3, 3), margin=1.0)
     with pytest.raises(ValueError, match="'trim'"):

@@ -1066,7 +1066,8 @@ def interior_noise_covariance(evidence, endmembers, nav_shape, *, margin=0.2, tr
         Of the cube (``rank_evidence(x, nav_shape)``): basis, coordinates,
         noise levels, used pixels.
     endmembers : array_like
-        (k, n_r) component PDFs on the cube's r samples (k ≥ 2).
+        (k, n_r) component PDFs on the cube's r samples (k ≥ 1; with one,
+        every pixel is inside it and the result is the all-pairs estimate).
     nav_shape : tuple of int
         Navigation shape of the cube (array order).
     margin : float
@@ -1105,8 +1106,8 @@ def interior_noise_covariance(evidence, endmembers, nav_shape, *, margin=0.2, tr
     (5.3, 1.0, 986)
     """
     e = np.asarray(endmembers, dtype=float)
-    if e.ndim != 2 or e.shape[0] < 2 or e.shape[1] != evidence.basis.shape[0]:
-        raise ValueError(f"'endmembers' must be (k >= 2, {evidence.basis.shape[0]}); got shape "
+    if e.ndim != 2 or e.shape[0] < 1 or e.shape[1] != evidence.basis.shape[0]:
+        raise ValueError(f"'endmembers' must be (k >= 1, {evidence.basis.shape[0]}); got shape "
                          f"{e.shape}.")
     if not 0 < margin < 1:
         raise ValueError(f"'margin' must lie in (0, 1); got {margin}.")
