@@ -36,7 +36,12 @@ Metrics against thresholds (:data:`THRESHOLDS`):
   closure clips the noise at 0 and 1, which pulls the plateaus in and
   narrows the edge: over 8 noise seeds of the two fast 2-phase composites
   at full resolution the closure map gives -11.4 % and -18.4 % on average,
-  the unclipped one +7.3 % and +1.9 %): one
+  the unclipped one +1.4 % and -1.3 %; the unclipped fit's noise metric is
+  the covariance of adjacent pixels inside one phase,
+  :func:`~pyxem_epdf.physics.unmixing.interior_noise_covariance`: with all
+  adjacent pairs, boundaries included, it is correlated with the boundary
+  pixels' own noise and the 2x2 maps came out +16 % and +22 % wide, now
+  +2.1 % and +0.2 %; ``benchmarks/bench_interface_bias.py``): one
   error-function width fitted to every pixel within 2 widths of every
   phase-A boundary at once -- the straight interface (started from
   :meth:`SyntheticComposite.interface_line`, taken across the whole scan)
