@@ -228,6 +228,31 @@ def main():
               f"{res['holdout'][1]}")
         print(f"      misses: {res['issue'][2] + res['stress'][2] + res['holdout'][2]}")
 
+    ar = _accuracy_route()
+    print("\nFraction maps (closure, defaults; r with the truth) where the new rule changes n "
+          "or finds a thickness mode: old rule | new n, thickness_deflation=False | new default")
+    gains = {1: [], 2: []}
+    for d in data:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            old = mapping.decompose(as_pdf(d), (1.0, 8.0), thickness_correlation=False)
+            new = mapping.decompose(as_pdf(d), (1.0, 8.0))
+            if old.n_components == new.n_components and not new.thickness_like.any():
+                continue
+            r_maps = []
+            for dec, kw in ((old, {}), (new, {"thickness_deflation": False}), (new, {})):
+                maps = np.asarray(dec.unmix(**kw).loadings.data)
+                r_maps.append(ar.match_components(maps, d["fractions"])[1])
+        if new.n_components == d["n_true"]:
+            gains[d["binning"]].append(np.nanmin(r_maps[2]) - np.nanmin(r_maps[1]))
+        print(f"  {d['name'][:34]:34s} b{d['binning']} (n {d['n_true']}): n {old.n_components} "
+              f"{np.round(r_maps[0], 3)} | n {new.n_components} {np.round(r_maps[1], 3)} | "
+              f"{np.round(r_maps[2], 3)}", flush=True)
+    for b, g in gains.items():
+        if g:
+            print(f"  deflation, right-n runs at {'full' if b == 1 else '2x2'}: worst-map r change "
+                  f"{min(g):+.3f} … {max(g):+.3f} (median {np.median(g):+.3f}, {len(g)} runs)")
+
     for prop in (False, True):
         recs = []
         for d in data:

@@ -215,3 +215,57 @@ def test_route_wide_thickness_range(n_phases):
     else:
         assert not dec.thickness_like[:3].any()
         assert abs(dec.thickness_correlation[2]) < mapping.THICKNESS_CORRELATION
+
+
+def _map_r(un, truth):
+    maps = np.asarray(un.loadings.data).reshape(len(un.loadings.data), -1)
+    return max(abs(np.corrcoef(m, truth.ravel())[0, 1]) for m in maps)
+
+
+def test_deflation_removes_the_thickness_mode_from_the_unmixing():
+    """With a thickness mode found, closure unmixes the cube with the
+    thickness-driven variation removed (default). Two phases mixed across a
+    soft boundary, each changing its G(r) with the thickness in its own way
+    (as strong as the phase contrast at the thick end): the fraction map is
+    closer to the truth (measured 0.974 → 0.991), and the deflated
+    coordinates leave less outside the 2-component subspace."""
+    rng = np.random.default_rng(0)
+    f = 1 / (1 + np.exp(-(YY - N / 2) / 3.0))
+    th = (WEDGE - WEDGE.mean()).ravel()[:, None]
+    x = (np.stack([f, 1 - f], -1).reshape(-1, 2) @ G[:2]
+         + th * f.ravel()[:, None] * _peaks([1.7, 2.9], 0.2)
+         + th * (1 - f).ravel()[:, None] * _peaks([5.0], 0.5))
+    x = x + 0.03 * rng.standard_normal(x.shape)
+    n_hat = WEDGE * (1 + 0.3 * f) * np.exp(0.03 * rng.standard_normal((N, N)))
+    dec = _pdf(x, n_hat).decompose((1.0, 7.9))
+    assert dec.n_components == 2 and dec.thickness_like[2]
+    r_plain = _map_r(dec.unmix(thickness_deflation=False), f)
+    r_defl = _map_r(dec.unmix(), f)
+    assert r_plain < 0.98 and r_defl > r_plain + 0.01
+    flat = mapping.thickness_deflated(dec.evidence, n_hat, (N, N), 2)
+    assert flat.singular_values is dec.evidence.singular_values
+
+    def outside(ev):
+        y = ev.coordinates / ev.noise_scale[:, None]
+        return np.linalg.norm(y - (y @ ev.components[:2].T) @ ev.components[:2])
+
+    assert outside(flat) < 0.8 * outside(dec.evidence)
+
+
+def test_deflation_parameters():
+    x, n_hat = _scan("white")
+    dec = _pdf(x, n_hat).decompose((1.0, 7.9))
+    assert not dec.thickness_like.any()
+    # not found: the default leaves the unmixing as it was
+    a = np.asarray(dec.unmix().loadings.data)
+    b = np.asarray(dec.unmix(thickness_deflation=False).loadings.data)
+    assert np.array_equal(a, b, equal_nan=True)
+    with pytest.raises(ValueError, match="method='closure' only"):
+        dec.unmix(method="ica", thickness_deflation=True)
+    no_map = _pdf(x).decompose((1.0, 7.9))
+    with pytest.raises(ValueError, match="needs the fitted N̂ map"):
+        no_map.unmix(thickness_deflation=True)
+    with pytest.raises(ValueError, match="'k' must be >= 1"):
+        mapping.thickness_deflated(dec.evidence, n_hat, (N, N), 0)
+    with pytest.raises(ValueError, match="'n_map' must hold 900"):
+        mapping.thickness_deflated(dec.evidence, n_hat[:3], (N, N), 2)
