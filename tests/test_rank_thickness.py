@@ -269,3 +269,9 @@ def test_deflation_parameters():
         mapping.thickness_deflated(dec.evidence, n_hat, (N, N), 0)
     with pytest.raises(ValueError, match="'n_map' must hold 900"):
         mapping.thickness_deflated(dec.evidence, n_hat[:3], (N, N), 2)
+
+
+def test_str_names_the_thickness_modes():
+    x, n_hat = _scan("thickness")
+    text = str(_pdf(x, n_hat).decompose((1.0, 7.9)))
+    assert "thickness-like (not counted): component 3" in text
