@@ -1322,7 +1322,7 @@ THICKNESS_MAX_COMPONENTS = 8
 
 
 def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNESS_SMOOTHING,
-                          n_max=THICKNESS_MAX_COMPONENTS):
+                                  n_max=THICKNESS_MAX_COMPONENTS):
     """Partial correlation of every component's loading with the scan's log N̂ map.
 
     A thickness-driven change of G(r) within a phase (e.g. a multiple-scattering
@@ -1333,8 +1333,9 @@ def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNES
     uₖ = (coordinates / noise_scale) · componentsₖ and log N̂ are both
     residualised on a constant and u₀ … uₖ₋₁ (the components before it: N̂'s
     jumps between the phases already found are removed), log N̂'s residual is
-    smoothed over the scan (Gaussian, ``smooth`` pixels; NaN-aware at the pixels
-    left out) and the Pearson correlation of the two residuals is ρₖ.
+    smoothed over the scan (Gaussian, ``smooth`` pixels, normalized by the
+    smoothed mask of the used pixels) and the Pearson correlation of the two
+    residuals is ρₖ.
 
     N̂ also jumps where the *candidate* phase begins (a denser or thicker phase),
     which this residual cannot remove: a real third phase correlates too
@@ -1365,8 +1366,8 @@ def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNES
 
     Examples
     --------
-    A loading that follows a thickness wedge within two phases and one that
-    marks a third phase (log N̂ jumps there: a denser phase):
+    Two phases and a change of G(r) that follows a thickness wedge across
+    both (tests/test_rank_thickness.py also has a denser third phase, |ρ| < 0.2):
 
     >>> import numpy as np
     >>> from pyxem_epdf.physics.unmixing import rank_evidence
@@ -1648,6 +1649,13 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
         min_coherence = MIN_COHERENCE
     thickness_on = (n_map is not None and min_coherence is not None
                     and thickness_correlation is not False)
+    if thickness_correlation not in (None, False) and not thickness_on:
+        raise ValueError(
+            f"'thickness_correlation'={thickness_correlation!r} needs the coherence test "
+            f"(min_coherence not False) and a fitted, non-constant N̂ map "
+            f"(metadata.ePDF.fit.N, finite and > 0 at every used pixel); this PDF "
+            f"{'has none' if n_map is None else 'has one'}. Leave it at None (the test runs "
+            f"where it can) or pass False.")
     if thickness_correlation is False or not thickness_on:
         thickness_correlation = None
     elif thickness_correlation is None:

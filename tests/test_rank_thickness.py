@@ -275,3 +275,13 @@ def test_str_names_the_thickness_modes():
     x, n_hat = _scan("thickness")
     text = str(_pdf(x, n_hat).decompose((1.0, 7.9)))
     assert "thickness-like (not counted): component 3" in text
+
+
+def test_an_explicit_threshold_needs_the_map_and_the_coherence_test():
+    x, n_hat = _scan("thickness")
+    with pytest.raises(ValueError, match="needs the coherence test .* this PDF has none"):
+        _pdf(x).decompose((1.0, 7.9), thickness_correlation=0.3)
+    with pytest.raises(ValueError, match="has one"):
+        _pdf(x, n_hat).decompose((1.0, 7.9), thickness_correlation=0.3, min_coherence=False)
+    dec = _pdf(x, n_hat).decompose((1.0, 7.9), thickness_correlation=0.99)
+    assert dec.thickness_threshold == 0.99 and dec.n_components == 3  # |ρ| 0.98 < 0.99
