@@ -113,7 +113,7 @@ class Decomposition:
         ``thickness_correlation=False``).
     thickness_like : numpy.ndarray of bool
         (m,) components above the floor, coherent and strong enough to count,
-        whose |thickness_correlation| reaches :attr:`thickness_threshold`:
+        whose absolute thickness_correlation reaches :attr:`thickness_threshold`:
         thickness-driven changes of G(r) within the phases; the first one
         ends the count.
     thickness_threshold : float or None
@@ -1305,7 +1305,7 @@ COHERENT_STRENGTH = 0.04
 #: runs (the weakest measured third phase: 0.034; without the test 0.03 lets
 #: thickness modes of 2-phase scans count: stress set 6/8 → 4/8).
 COHERENT_STRENGTH_WITH_THICKNESS = 0.03
-#: |Partial correlation| of a component's loading with log N̂ (both
+#: Absolute partial correlation of a component's loading with log N̂ (both
 #: residualised on a constant and the earlier components' loadings, log N̂'s
 #: residual smoothed by :data:`THICKNESS_SMOOTHING`) from which a coherent
 #: component is a thickness mode, not a phase. Measured (benchmarks/README.md,
@@ -1339,10 +1339,10 @@ def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNES
 
     N̂ also jumps where the *candidate* phase begins (a denser or thicker phase),
     which this residual cannot remove: a real third phase correlates too
-    (measured |ρ| ≤ 0.14 at 20–60 nm thickness ranges, ≤ 0.43 at 20–160 nm),
+    (measured abs(ρ) ≤ 0.14 at 20–60 nm thickness ranges, ≤ 0.43 at 20–160 nm),
     hence the threshold :data:`THICKNESS_CORRELATION` rather than a z-score
     (the pixel noise of N̂ and of G are coupled through the fit, so even
-    noise directions have |ρ| √n ≫ 1: std 1.8, largest 7 on 382 measured
+    noise directions have abs(ρ) √n ≫ 1: std 1.8, largest 7 on 382 measured
     incoherent components).
 
     Parameters
@@ -1367,7 +1367,7 @@ def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNES
     Examples
     --------
     Two phases and a change of G(r) that follows a thickness wedge across
-    both (tests/test_rank_thickness.py also has a denser third phase, |ρ| < 0.2):
+    both (tests/test_rank_thickness.py also has a denser third phase, abs(ρ) < 0.2):
 
     >>> import numpy as np
     >>> from pyxem_epdf.physics.unmixing import rank_evidence
@@ -1422,7 +1422,7 @@ def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNES
 
 def _count_phases(evidence, coherent_strength, rho, rho_max):
     """The leading run of components that count (as ``rank_evidence``'s rule),
-    ended by the first coherent candidate of index ≥ 2 whose |ρ| ≥ ``rho_max``
+    ended by the first coherent candidate of index ≥ 2 whose abs(ρ) ≥ ``rho_max``
     (a thickness mode): (count, thickness_like flags)."""
     sv = np.asarray(evidence.singular_values)
     ok = (sv > evidence.noise_floor) & (evidence.strength >= coherent_strength)
@@ -1573,7 +1573,7 @@ def decompose(pdf, r_range=(1.0, 8.0), *, n_components=None, exclude_invalid=Tru
     ``thickness_correlation`` adds the thickness test: a coherent component
     of index ≥ 2 whose loading correlates with the scan's log N̂ map
     (``metadata.ePDF.fit.N``) beyond the phases before it
-    (:func:`loading_thickness_correlation`, |ρ| ≥ the threshold) is a thickness-driven
+    (:func:`loading_thickness_correlation`, abs(ρ) ≥ the threshold) is a thickness-driven
     change of G(r) within the phases, not a phase: it ends the count
     (``Decomposition.thickness_like``, marked in the scree). Default ``None``:
     :data:`THICKNESS_CORRELATION` (0.36) where the PDF carries a fitted,

@@ -213,7 +213,7 @@ class PDF1DPlus(PairDistributionFunction1D):
             Thickness test: a coherent component (index ≥ 2) whose loading
             correlates with this PDF's fitted log N̂ map
             (``metadata.ePDF.fit.N``, which follows the specimen thickness)
-            beyond the phases before it, |ρ| ≥ this
+            beyond the phases before it, abs(ρ) ≥ this
             (:func:`pyxem_epdf.mapping.loading_thickness_correlation`), is a
             thickness-driven change of G(r) within the phases: it ends the
             count and is marked in ``Decomposition.thickness_like`` and the
