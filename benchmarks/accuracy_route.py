@@ -361,16 +361,22 @@ def peak_shifts(g, g_ref, r, *, n_peaks=4, r_window=R_WINDOW):
     basin's highest maximum is within 0.05 Å, that maximum is one. It is
     stricter where a noise wiggle sits near the reference position but the
     component's peak is elsewhere in the basin; the nearest-maximum rule
-    accepted that wiggle. It cannot be fooled by a count cut: before
-    2026-12-01 (evening) only the ``3 n_peaks`` highest maxima of ``g`` in
-    ``r_window`` were compared. A true but low peak (the glass-like 4.91 Å
-    peak stands at G ≈ 0.04 Å⁻², below wiggles on the strong low-r peaks)
-    could fall out of that list, and a maximum in another basin was then
-    matched. Measured (``benchmarks/bench_peaks.py``) on the three fast
-    composites at both binnings, 3 other noise draws, 4× and 16× the dose and
-    two 48×48 misses (70 component and pure-mean curves): the cut dropped no
-    matched peak, 9 offsets grew under the basin rule (a wiggle near the
-    reference position had been matched, e.g. 0.093 → 0.269 Å) and no pass or
+    accepted that wiggle. It cannot be fooled by a cut of the candidates:
+    before 2026-12-01 (evening) only the ``3 n_peaks`` highest maxima of ``g``
+    in ``r_window`` with G ≥ 0 were compared (``find_peaks``' defaults). A
+    true but low peak (the glass-like 4.91 Å peak stands at G ≈ 0.04 Å⁻²,
+    below wiggles on the strong low-r peaks; the metallic-like 5.31 Å bump
+    at G ≈ 0.02, which noise puts below 0) could fall out of that list, and
+    a maximum in another basin was then matched. Measured
+    (``benchmarks/bench_peaks.py``) on the three fast composites at both
+    binnings, 3 other noise draws, 4× and 16× the dose and three 48×48 cases
+    (72 component and pure-mean curves): the count cut dropped no matched
+    peak; the G ≥ 0 floor dropped one (3-phase, another draw: the 5.31 Å
+    bump at G = −0.003, 0.052 Å from the reference in the pure mean, had
+    been read as 0.642 Å, the 4.67 Å neighbour); 9 offsets changed under
+    the basin rule (6 grew: a wiggle near the reference position had been
+    matched, e.g. 0.093 → 0.269 Å; 3 where the basin holds no maximum at
+    all now read ∞ instead of the neighbour's 0.64-0.66 Å) and no pass or
     fail changed.
     """
     from pyxem_epdf.physics.peaks import match_peaks, peak_basins
