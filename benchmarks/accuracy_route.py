@@ -338,7 +338,10 @@ def strongest_peaks(g_ref, r, *, n_peaks=4, r_window=R_WINDOW):
 
     from pyxem_epdf.physics.peaks import find_peaks
 
-    every, _ = find_peaks(g_ref, r, r_range=r_window, n_peaks=200)
+    # every local maximum, whatever its sign (as the component's, peak_shifts);
+    # no reference here has a prominent maximum below G = 0 (measured: the
+    # four are the same with find_peaks' default floor min_height=0)
+    every, _ = find_peaks(g_ref, r, r_range=r_window, n_peaks=r.size, min_height=-np.inf)
     every = every[np.isfinite(every)]
     idx = np.clip(np.rint((every - r[0]) / (r[1] - r[0])).astype(int), 0, r.size - 1)
     prominence = peak_prominences(g_ref, idx)[0]
