@@ -9,8 +9,11 @@ the vertex of the parabola through the maximum and its two neighbours:
     r_{peak} = r_0 + δ Δr,\\quad
     G_{peak} = y_0 - \\frac{1}{4}(y_{-1} - y_{+1}) δ .
 
-All functions work on NumPy arrays with any leading (navigation) shape and
-loop over nothing but the requested number of peaks.
+:func:`find_peaks`, :func:`track_peaks`, :func:`first_peak` and
+:func:`peak_widths` work on NumPy arrays with any leading (navigation) shape
+and loop over nothing but the requested number of peaks. :func:`peak_basins`
+and :func:`match_peaks` compare one curve with one reference curve (1-D): the
+reference's peak basins, and the curve's own peak in each of them.
 """
 
 import numpy as np
