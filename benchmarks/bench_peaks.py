@@ -67,10 +67,8 @@ def _route(spec, synth, composition, ref, binning):
     result = ar.run_route(synth.signal, composition, binning=binning, log=lambda *a: None)
     r = np.asarray(result["unmixing"].components.axes_manager.signal_axes[0].axis)
     truth = ar.bin_mean(synth.fractions, binning) if binning > 1 else np.asarray(synth.fractions)
+    assignment, _ = ar.match_components(np.asarray(result["unmixing"].loadings.data), truth)
     truth = truth.reshape(-1, truth.shape[-1])
-    assignment, _ = ar.match_components(np.asarray(result["unmixing"].loadings.data),
-                                        truth.reshape(*ar.bin_mean(synth.fractions, binning).shape)
-                                        if binning > 1 else np.asarray(synth.fractions))
     comps = np.asarray(result["unmixing"].components.data, dtype=float)
     cube = np.asarray(result["pdf"].data, dtype=float).reshape(-1, r.size)
     return r, assignment, comps, cube, truth
