@@ -82,27 +82,42 @@ def metrics(request, case):
 #: that starts passing fails here until it is taken off this list, so the list can
 #: only shrink. Thresholds are not relaxed.
 KNOWN_MISSES = {
+    # Peak misses (h-peaks, benchmarks/bench_peaks.py): the missed peaks are always the
+    # broad 3rd/4th ones (ZIF-like 4.11/5.87, glass-like 4.91/6.44, metallic-like
+    # 5.31/7.35 Å). The linear jitter of the truly-pure-pixel mean there, σ_pos =
+    # σ(ε')/|G_ref''|, is 0.04-0.21 Å; over 4 noise draws the offsets change sign
+    # with rms ≈ σ_pos, and at 16× the dose they are ≤ 0.07 Å; the chain on the
+    # noiseless composite is off by ≤ 0.013 Å (c_pool default or 1). Matching is
+    # the basin rule since h-peaks (stricter; no verdict changed).
     ("test_four_strongest_peaks", "full-2ph seed11"):
-        "noise-limited at 24×24: 0.049/0.073 Å; the truly-pure-pixel mean misses too "
-        "(0.037/0.154); the 48×48 benchmark passes (0.035/0.015)",
+        "noise-limited at 24×24: 0.052/0.073 Å (pure mean 0.052/0.145) at ZIF 5.87 / "
+        "glass 4.91 Å, σ_pos 0.115/0.042, rms over 4 draws 0.097/0.055; the 48×48 "
+        "benchmark passes (0.027/0.006)",
     ("test_fraction_maps", "full-2ph seed23"):
         "information-limited: oracle 0.922 < 0.95 (test_oracle_bounds_the_information_limited_cases)",
-    ("test_four_strongest_peaks", "full-2ph seed23"): "2.5 e/Å², noise-limited (peak oracle misses)",
+    ("test_four_strongest_peaks", "full-2ph seed23"):
+        "2.5 e/Å², noise-limited: 0.143/0.284 Å (pure mean 0.065/0.127) at ZIF 5.87 / "
+        "glass 6.44 Å, σ_pos 0.184/0.190, rms over 4 draws 0.221/0.076",
     # 2×2 seed 23 left this list with the interior noise metric of Unmixing.unclipped
     # (h-width): 27.6 → 22.2 ± 1.3 nm for 21.0 (+6 %); 8 other seeds +22.5 → +0.2 %
     ("test_interface_width", "full-2ph seed23"):
         "2.5 e/Å²: this draw +18 % (23.6 ± 1.5 nm for 20); with the true noise covariance "
         "+19 %, with the true components +16 %: the draw's own map; seeds 1–24 "
         "+3 ± 7.5 %, 19 of 24 within 10 % (benchmarks/bench_interface_bias.py)",
-    ("test_four_strongest_peaks", "2x2-2ph seed23"): "2.5 e/Å², 2×2, noise-limited (peak oracle misses)",
-    ("test_four_strongest_peaks", "2x2-2ph seed11"): "noise-limited (peak oracle misses)",
+    ("test_four_strongest_peaks", "2x2-2ph seed23"):
+        "2.5 e/Å², 2×2, noise-limited: 0.038/0.094 Å (pure mean 0.055/0.120) at glass "
+        "4.91 Å, σ_pos 0.094, rms over 4 draws 0.078",
+    ("test_four_strongest_peaks", "2x2-2ph seed11"):
+        "noise-limited: 0.054/0.068 Å (pure mean 0.062/0.204) at ZIF 5.87 / glass 4.91 Å, "
+        "σ_pos 0.124/0.044, rms over 4 draws 0.094/0.064",
     # 3-phase: n = 3 found at both binnings since the loading-coherence test
     # (h-rank, 2026-12-01; third phase strength 0.065 < 0.07, coherence z 10.8 / 8.9):
     # component PDFs r 0.976–0.996 pass; what is left is information-limited
     ("test_fraction_maps", "2x2-3ph seed5"):
         "3-phase, 5 e/Å²: information-limited, 0.979/0.967/0.963, oracle 0.980/0.972/0.966 < 0.98",
     ("test_four_strongest_peaks", "2x2-3ph seed5"):
-        "3-phase, 5 e/Å²: 0.209 Å, the truly-pure-pixel mean misses too (0.168)",
+        "3-phase, 5 e/Å²: 0.209 Å, the truly-pure-pixel mean misses too (0.168), at glass "
+        "6.44 Å: σ_pos 0.135 (full: rms over 4 draws 0.185, 16× dose 0.046)",
     ("test_fraction_maps", "full-3ph seed5"):
         "3-phase, 5 e/Å²: information-limited, 0.959/0.945/0.948, oracle 0.950/0.936/0.947 < 0.95",
     ("test_interface_width", "full-3ph seed5"):
@@ -110,7 +125,8 @@ KNOWN_MISSES = {
         "the mean of their maps −7.1 % (narrower in expectation, with the true noise "
         "covariance too: −6.8 %; noiseless chain −1.4 %)",
     ("test_four_strongest_peaks", "full-3ph seed5"):
-        "3-phase, 5 e/Å²: 0.197 Å, the truly-pure-pixel mean misses too (0.153)",
+        "3-phase, 5 e/Å²: 0.197 Å, the truly-pure-pixel mean misses too (0.153), at glass "
+        "6.44 Å: σ_pos 0.166, rms over 4 draws 0.185; 16× dose 0.046 Å",
 }
 
 
@@ -203,7 +219,11 @@ def test_propagated_noise_finds_the_number_of_phases(key, binning):
 def test_peak_misses_are_noise_limited(metrics, request):
     """Where the peak check is a known miss, the route's own cube averaged
     over the truly pure pixels (the best component these patterns allow)
-    misses it too: the offsets come from the noise, not from the unmixing."""
+    misses it too: the offsets come from the noise, not from the unmixing.
+    That this is noise (not the chain's bias) is measured by
+    ``benchmarks/bench_peaks.py``: the offsets scatter in sign over other
+    noise draws with rms ≈ the linear jitter σ(ε')/|G''|, shrink with dose,
+    and the chain on the noiseless composite is within 0.013 Å."""
     callspec_id = request.node.callspec.id
     known = any(name == "test_four_strongest_peaks" and callspec_id.startswith(prefix)
                 for name, prefix in KNOWN_MISSES)

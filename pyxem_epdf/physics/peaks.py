@@ -9,8 +9,11 @@ the vertex of the parabola through the maximum and its two neighbours:
     r_{peak} = r_0 + δ Δr,\\quad
     G_{peak} = y_0 - \\frac{1}{4}(y_{-1} - y_{+1}) δ .
 
-All functions work on NumPy arrays with any leading (navigation) shape and
-loop over nothing but the requested number of peaks.
+:func:`find_peaks`, :func:`track_peaks`, :func:`first_peak` and
+:func:`peak_widths` work on NumPy arrays with any leading (navigation) shape
+and loop over nothing but the requested number of peaks. :func:`peak_basins`
+and :func:`match_peaks` compare one curve with one reference curve (1-D): the
+reference's peak basins, and the curve's own peak in each of them.
 """
 
 import numpy as np
@@ -256,3 +259,100 @@ def peak_widths(g, r, positions, heights):
     ir_up = np.clip(ir - 1, 0, r.size - 1)
     width = crossing(ir, ir_up) - crossing(il, il_up)
     return np.where(ok & has_left & has_right, width, np.nan)
+
+
+def peak_basins(g_ref, r, positions):
+    """The basin of each given peak of a reference curve: its nearest minima.
+
+    For every position p the interval between the nearest local minimum of
+    ``g_ref`` below p and the nearest one above it (the grid ends where there
+    is none). Two different peaks of ``g_ref`` never share a basin: their
+    basins meet at most at the minimum between them.
+
+    Parameters
+    ----------
+    g_ref : numpy.ndarray
+        Reference G(r), 1-D.
+    r : array_like
+        Uniform r grid in Å.
+    positions : array_like
+        Peak positions of ``g_ref`` in Å, 1-D; NaN entries give NaN basins.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(positions), 2)``: (lo, hi) in Å.
+
+    Examples
+    --------
+    >>> r = np.arange(0, 6, 0.01)
+    >>> g = np.exp(-0.5 * ((r - 2) / 0.2) ** 2) + np.exp(-0.5 * ((r - 3) / 0.2) ** 2)
+    >>> peak_basins(g, r, [2.0, 3.0]).round(2).tolist()
+    [[0.0, 2.5], [2.5, 5.99]]
+    """
+    r = as_axis(r, "r")
+    g_ref = np.asarray(g_ref, dtype=float)
+    if g_ref.shape != r.shape:
+        raise ValueError(f"'g_ref' must be 1-D on the r grid ({r.size} values); "
+                         f"got shape {g_ref.shape}.")
+    is_min = np.zeros(r.size, dtype=bool)
+    is_min[1:-1] = (g_ref[1:-1] <= g_ref[:-2]) & (g_ref[1:-1] < g_ref[2:])
+    minima = r[is_min]
+    pos = np.atleast_1d(np.asarray(positions, dtype=float))
+    edges = np.concatenate([[r[0]], minima, [r[-1]]])  # grid ends close the outer basins
+    lo = edges[np.searchsorted(minima, pos, side="left")]  # last minimum < p
+    hi = edges[np.searchsorted(minima, pos, side="right") + 1]  # first minimum > p
+    out = np.stack([lo, hi], axis=-1).astype(float)
+    out[~np.isfinite(pos)] = np.nan
+    return out
+
+
+def match_peaks(g, r, basins):
+    """Position of the peak of G(r) in each given basin: its highest local maximum there.
+
+    Every local maximum of ``g`` is refined by the parabola through it and its
+    neighbours (as in :func:`find_peaks`); in each basin (lo, hi), e.g. of a
+    reference peak by :func:`peak_basins`, the highest one strictly inside is
+    returned. No count of peaks is cut first, so a low but real peak (a broad
+    peak at high r below the wiggles of the strong low-r peaks) is found in its
+    basin; a maximum in another basin is never taken for it.
+
+    Parameters
+    ----------
+    g : numpy.ndarray
+        G(r), 1-D.
+    r : array_like
+        Uniform r grid in Å.
+    basins : array_like
+        Shape ``(n, 2)``, (lo, hi) in Å.
+
+    Returns
+    -------
+    positions, heights : numpy.ndarray
+        Shape ``(n,)``, Å and Å⁻²; NaN where a basin holds no local maximum
+        (or is NaN).
+
+    Examples
+    --------
+    >>> r = np.arange(0, 6, 0.01)
+    >>> g = np.exp(-0.5 * ((r - 2.013) / 0.2) ** 2) + 0.5 * np.exp(-0.5 * ((r - 3.1) / 0.2) ** 2)
+    >>> pos, h = match_peaks(g, r, [[0.0, 2.5], [2.5, 5.99]])
+    >>> pos.round(3).tolist()
+    [2.013, 3.1]
+    """
+    r = as_axis(r, "r")
+    g = np.asarray(g, dtype=float)
+    if g.shape != r.shape:
+        raise ValueError(f"'g' must be 1-D on the r grid ({r.size} values); got shape {g.shape}.")
+    basins = np.asarray(basins, dtype=float).reshape(-1, 2)
+    centre = g[1:-1]
+    is_max = (centre > g[:-2]) & (centre >= g[2:])
+    idx = np.flatnonzero(is_max) + 1
+    delta, height = (x[0] for x in _parabolic(g[None, :], idx[None, :]))
+    pos = r[idx] + delta * (r[1] - r[0])
+    inside = (pos > basins[:, :1]) & (pos < basins[:, 1:])  # (n, n_max)
+    if not idx.size:
+        return np.full(len(basins), np.nan), np.full(len(basins), np.nan)
+    best = np.argmax(np.where(inside, height, -np.inf), axis=-1)
+    found = inside.any(axis=-1)
+    return np.where(found, pos[best], np.nan), np.where(found, height[best], np.nan)
