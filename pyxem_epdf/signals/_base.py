@@ -378,6 +378,37 @@ def map_tree(items=(), *, base=None):
     return tree
 
 
+def lookup(node, path, default=None):
+    """``node.get_item(path, default)`` in one walk down the tree.
+
+    HyperSpy's ``get_item`` walks the path twice (``has_item``, then the
+    items) and slugifies every key on both walks (~15–20 µs for a two-level
+    path); this reads each level once by attribute. A map recipe on the
+    path is built, as ``get_item`` builds it.
+
+    Examples
+    --------
+    >>> md = DictionaryTreeBrowser({"ePDF": {"integration": {"n_valid": [1, 2]}}})
+    >>> lookup(md, "ePDF.integration.n_valid"), lookup(md, "ePDF.fit", "none")
+    ([1, 2], 'none')
+    >>> lookup(md, "ePDF.integration.n_valid.x", "leaf"), lookup(md, "ePDF").has_item("integration")
+    ('leaf', True)
+    """
+    for key in path.split("."):
+        if not isinstance(node, DictionaryTreeBrowser):
+            return default
+        if object.__getattribute__(node, "_lazy_attributes"):
+            node.process_lazy_attributes()
+        entry = object.__getattribute__(node, "__dict__").get(
+            slugify(key, valid_variable_name=True))
+        if not (isinstance(entry, dict) and "_dtb_value_" in entry):
+            return default
+        parent, node = node, entry["_dtb_value_"]
+        if type(node) is MapRecipe:
+            node = parent._build(key)
+    return node
+
+
 def stored(node, key, default=None):
     """The value stored under ``key`` in a metadata node, a map recipe not built."""
     entry = _entries(node).get(slugify(key, valid_variable_name=True))
