@@ -222,11 +222,17 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         )
 
     def _fit(self, composition, s_range, *, table, fix_c, N, weights, min_window_counts,
-             lazy_output, c_pool=None, known=None):
+             lazy_output, c_pool=None, known=None, then=None):
         """Validation, the closed-form fit and its warnings (shared by
         :meth:`fit_scattering` and :meth:`get_pdf`; ``c_pool=None``: the
         default of :meth:`_c_pool`; ``known``: ``(s, _edge, _first_valid)``
-        of this signal when the caller has them already)."""
+        of this signal when the caller has them already).
+
+        With ``then``, ``started = then(data, result, f2, fsq)`` is called as
+        soon as N and C are fitted (the outlier test only clears ``valid``),
+        and ``(fitted, started)`` is returned; ``started.wait()`` is called
+        before an error of the rest of the fit propagates.
+        """
         stage = _base.lookup(self.metadata, _STAGE, "intensity")
         if stage != "intensity":
             raise ValueError(
@@ -261,6 +267,23 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             result = fit.fit_scattering_background(
                 data, s, f2, s_range, weights=w, fix_c=fix_c, N=N, c_pool=c_pool
             )
+        if then is None:
+            return self._fit_rest(result, s, s_range, data, lazy, f2, fsq, weights,
+                                  min_window_counts, N, n_md, c_pool, comp_md, elements,
+                                  table, fix_c, first_valid)
+        started = then(data, result, f2, fsq)
+        try:
+            return self._fit_rest(result, s, s_range, data, lazy, f2, fsq, weights,
+                                  min_window_counts, N, n_md, c_pool, comp_md, elements,
+                                  table, fix_c, first_valid), started
+        except BaseException:
+            started.wait()
+            raise
+
+    def _fit_rest(self, result, s, s_range, data, lazy, f2, fsq, weights, min_window_counts,
+                  N, n_md, c_pool, comp_md, elements, table, fix_c, first_valid):
+        """The part of :meth:`_fit` after N and C: outlier test, window counts,
+        warnings and the record."""
         # residual rms below 1e-7 of the model: noiseless data, no χ² test
         floor = (1e-7 * result.N * float(np.median(f2))) ** 2
         result, outlier, z_n, z_c = fit.flag_outliers(result, chi2_floor=floor,
@@ -276,9 +299,9 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
                     f"to worse than 1/√{min_window_counts:g} = {100 / np.sqrt(min_window_counts):.0f} % "
                     "(Poisson). Sum regions or bin the scan (see metadata.ePDF.fit.window_counts).",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,  # the caller of fit_scattering / get_pdf
                 )
-        _warn_invalid(result, outlier, data, s_range)
+        _warn_invalid(result, outlier, data, s_range, stacklevel=5)
         parameters = {
             "composition": comp_md,
             "s_range": tuple(map(float, s_range)),
@@ -1131,11 +1154,7 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
         )
         r, b, s_min, s_max_ = p.r, p.b, p.s_min, p.s_max
         pdf_params = _pdf_parameters(r_min, r_max, r_step, dtype)
-        fitted = self._fit(composition, p.s_range, table=table, fix_c=fix_c, N=N,
-                           weights=weights, min_window_counts=min_window_counts,
-                           lazy_output=lazy_output, c_pool=c_pool,
-                           known=(s_axis, edge, first_valid))
-        s, title = fitted.s, _title("fit_scattering", self.metadata.General.title)
+        s, title = s_axis, _title("fit_scattering", self.metadata.General.title)
         steps = []  # (method, parameters) after fit_scattering, as the chain records them
         poly_params = None
         if polynomial:
@@ -1151,15 +1170,23 @@ class ReducedIntensity1DPlus(ReducedIntensity1D):
             envelope = envelope * corrections.lorch_damping(s, s_last)
             steps.append(("damp_lorch", {"s_max": s_last}))
         steps.append(("extrapolate_low_s", {"s_min": float(s_min)}))
-        operator = chain.chain_operator(s, r, s_min=s_min, envelope=envelope, s_max=p_max,
-                                        polynomial=polynomial, s_range=p_range)
-        # NumPy data: φ, the coefficients and the product φ L run in background
-        # threads while this thread builds the output signal and its maps
-        # (HyperSpy's Python work) into G's buffer; ready() before reading the
-        # coefficients, wait() before returning.
-        pending = chain.start_intensity_to_pdf(fitted.data, s, fitted.result.N,
-                                               fitted.result.C, fitted.f2, fitted.fsq,
-                                               operator, dtype=dtype)
+
+        def start(data, result, f2, fsq):
+            # Called by _fit as soon as N and C are known (before its outlier test,
+            # window counts and warnings). NumPy data: φ, the coefficients and the
+            # product φ L run in background threads while this thread finishes the
+            # fit's bookkeeping and builds the output signal and its maps
+            # (HyperSpy's Python work) into G's buffer; ready() before reading the
+            # coefficients, wait() before returning.
+            operator = chain.chain_operator(s, r, s_min=s_min, envelope=envelope, s_max=p_max,
+                                            polynomial=polynomial, s_range=p_range)
+            return chain.start_intensity_to_pdf(data, s, result.N, result.C, f2, fsq,
+                                                operator, dtype=dtype)
+
+        fitted, pending = self._fit(composition, p.s_range, table=table, fix_c=fix_c, N=N,
+                                    weights=weights, min_window_counts=min_window_counts,
+                                    lazy_output=lazy_output, c_pool=c_pool,
+                                    known=(s_axis, edge, first_valid), then=start)
         try:
             return self._pdf_result(pending, fitted, s_min, steps, title, r, pdf_params,
                                     s_last, show_progressbar)
@@ -1406,7 +1433,7 @@ def _pixels(mask, limit=3):
     return text + (", …" if len(index) > limit else "")
 
 
-def _warn_invalid(result, outlier, data, s_range):
+def _warn_invalid(result, outlier, data, s_range, stacklevel=4):
     """One warning per cause of invalid patterns (eager fits only)."""
     if _base.is_dask(result.valid) or np.ndim(result.valid) == 0 and bool(result.valid):
         return
@@ -1418,7 +1445,7 @@ def _warn_invalid(result, outlier, data, s_range):
             f"{int(np.count_nonzero(bad))} of {total} patterns contain NaN or inf in I(s) "
             f"(e.g. at {_pixels(bad)}; unmasked hot or dead detector pixels?): their φ(s) and "
             "G(r) are set to 0 and valid = False (metadata.ePDF.fit.finite).",
-            UserWarning, stacklevel=4,
+            UserWarning, stacklevel=stacklevel,
         )
     nonpositive = finite & ~(np.asarray(result.N) > 0)
     if np.any(nonpositive):
@@ -1435,7 +1462,7 @@ def _warn_invalid(result, outlier, data, s_range):
                 warnings.warn(
                     f"{every} {what}, e.g. at {_pixels(mask)}: N cannot be fitted; their φ(s) "
                     "and G(r) are set to 0 and valid = False (metadata.ePDF.fit.valid).",
-                    UserWarning, stacklevel=4,
+                    UserWarning, stacklevel=stacklevel,
                 )
         if np.any(other):
             warnings.warn(
@@ -1443,7 +1470,7 @@ def _warn_invalid(result, outlier, data, s_range):
                 f"s_range {tuple(s_range)} (e.g. at {_pixels(other)}; vacuum, or the window "
                 "holds no structureless scattering): φ(s) is set to 0 and valid = False "
                 "(metadata.ePDF.fit.valid).",
-                UserWarning, stacklevel=4,
+                UserWarning, stacklevel=stacklevel,
             )
     outlier = np.asarray(outlier, dtype=bool)
     if np.any(outlier):
@@ -1453,7 +1480,7 @@ def _warn_invalid(result, outlier, data, s_range):
             f"{fit.OUTLIER_Z:g} robust standard deviations from the scan's median. They keep "
             "their φ(s) but get valid = False, so decompositions skip them "
             "(metadata.ePDF.fit.outlier, z_N, z_chi2).",
-            UserWarning, stacklevel=4,
+            UserWarning, stacklevel=stacklevel,
         )
 
 
