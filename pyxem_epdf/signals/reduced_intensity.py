@@ -1518,7 +1518,9 @@ def _window_counts(signal, data, s, s_range, *, unweighted=False):
     win = window_slice(s, *s_range)
     weights = 1.0 if n_valid is None else n_valid[win]
     window = data[..., win]
-    window = np.where(np.isfinite(window), window, 0.0)  # non-finite patterns: invalid anyway
+    finite = np.isfinite(window)
+    if _base.is_dask(window) or not finite.all():
+        window = np.where(finite, window, 0.0)  # non-finite patterns: invalid anyway
     return (window * weights).sum(axis=-1)
 
 
