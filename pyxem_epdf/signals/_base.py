@@ -536,7 +536,7 @@ def _share_tree(tree):
         if isinstance(value, DictionaryTreeBrowser):
             value = _share_tree(value)
         elif not isinstance(value, (BaseSignal, MapRecipe)):
-            value = copy.deepcopy(value)
+            value = _copied(value)  # copy.deepcopy, faster for plain lists
         target[slug] = {"key": entry["key"], "_dtb_value_": value}
     return out
 
