@@ -161,8 +161,8 @@ def _route_size(br, nav, det, repeat, after_pyxem, threadpool_limits):
     ch = br.CHAIN
     synth = br.make_scan(nav, det)
     dp = synth.signal
-    plane = epdf.signals.descan(dp)[1]
-    ri = epdf.azimuthal_profile(dp, npt=br.npt_for(det), s_max=br.S_MAX, beam_shift=plane)
+    ri = epdf.azimuthal_profile(dp, npt=br.npt_for(det), s_max=br.S_MAX,
+                                beam_shift=epdf.signals.descan(dp))  # as bench_route
     comp = epdf.data.average_composition(synth)
     s = np.asarray(ri.axes_manager.signal_axes[0].axis)
     if after_pyxem:

@@ -260,6 +260,10 @@ def intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=
     return pending.G, pending.coefficients
 
 
+def _done():
+    """``wait`` of a result that is already complete (or lazy)."""
+
+
 class PendingPDF(NamedTuple):
     """Result of :func:`start_intensity_to_pdf`: G(r) being filled in the background.
 
@@ -269,28 +273,38 @@ class PendingPDF(NamedTuple):
         G(r) in Å⁻², navigation + ``(n_r,)``. A NumPy ``G`` holds its values
         only after ``wait()`` has returned.
     coefficients : numpy.ndarray, dask.array.Array or None
-        Mu coefficients, navigation + ``(3,)``; complete at once.
+        Mu coefficients, navigation + ``(3,)``. NumPy coefficients formed in
+        the background are complete once ``ready()`` (or ``wait()``) has
+        returned.
     wait : callable
-        ``wait()`` blocks until ``G`` is complete and re-raises an error of
-        the product; calling it again returns at once.
+        ``wait()`` blocks until ``G`` and the coefficients are complete and
+        re-raises an error of the product; calling it again returns at once.
+    ready : callable
+        ``ready()`` blocks until the coefficients are complete (φ and the
+        coefficients are formed first in each background thread, ~1/20 of
+        the product's time); it returns at once when nothing runs in the
+        background. An error is re-raised by ``wait()``.
     """
 
     G: object
     coefficients: object
     wait: Callable[[], None]
+    ready: Callable[[], None] = _done
 
 
 def start_intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype=None,
                            threads=None):
     """:func:`intensity_to_pdf` with the product running while the caller goes on.
 
-    φ and the Mu coefficients are computed before this returns; the product
-    φ L, which is most of the work, runs in ``threads`` background threads
-    (contiguous parts of the patterns, BLAS on one thread each: NumPy
-    releases the GIL in the product, so the caller's Python work — e.g.
-    building the output signal and its maps — runs meanwhile on the other
-    core). Read ``G`` only after ``wait()``. Dask input is returned lazy
-    (nothing computed, ``wait`` does nothing).
+    φ, the Mu coefficients and the product φ L, which is most of the work,
+    run in ``threads`` background threads (contiguous parts of the patterns,
+    each forming its part of φ and of the coefficients first, then its part
+    of G; BLAS on one thread each: NumPy releases the GIL in these array
+    operations, so the caller's Python work — e.g. building the output
+    signal and its maps — runs meanwhile on the other core). Read the
+    coefficients only after ``ready()`` and ``G`` only after ``wait()``.
+    Dask input is returned lazy (nothing computed, ``wait`` and ``ready`` do
+    nothing).
 
     Parameters
     ----------
@@ -304,7 +318,7 @@ def start_intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, 
     Returns
     -------
     PendingPDF
-        ``(G, coefficients, wait)``.
+        ``(G, coefficients, wait, ready)``.
 
     Examples
     --------
@@ -314,7 +328,8 @@ def start_intensity_to_pdf(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, 
     >>> op = chain_operator(s, r, s_min=0.2)
     >>> args = (I, s, np.full(600, 2.0), np.zeros(600), f2, fsq, op)
     >>> pending = start_intensity_to_pdf(*args, threads=2)
-    >>> pending.wait()  # G complete from here on
+    >>> pending.ready()  # the coefficients complete from here on
+    >>> pending.wait()  # G too
     >>> G, c = intensity_to_pdf(*args)
     >>> bool(np.array_equal(pending.G, G)), bool(np.array_equal(pending.coefficients, c))
     (True, True)
@@ -345,14 +360,10 @@ def _dispatch(intensity, s, N, C, f2_mean, f_mean_sq, operator, *, dtype, thread
         if x.ndim == 1:  # a single pattern: one navigation row for map_blocks
             G, coefs = _lazy(x[None], s, np.reshape(N, (1,)), np.reshape(C, (1,)),
                              f2, fsq, operator, matrix)
-            return PendingPDF(G[0], None if coefs is None else coefs[0], _done)
-        return PendingPDF(*_lazy(x, s, N, C, f2, fsq, operator, matrix), _done)
+            return PendingPDF(G[0], None if coefs is None else coefs[0], _done, _done)
+        return PendingPDF(*_lazy(x, s, N, C, f2, fsq, operator, matrix), _done, _done)
     return _start(x, s, N, C, f2, fsq, operator, matrix, threads=int(threads),
                   background=background)
-
-
-def _done():
-    """``wait`` of a result that is already complete (or lazy)."""
 
 
 #: Patterns per block of φ: a block (~1 MB) is still in cache when its
@@ -378,38 +389,66 @@ def _eager(x, s, N, C, f2, fsq, operator, matrix, *, with_g=True):
 
 
 def _start(x, s, N, C, f2, fsq, operator, matrix, *, threads, background, with_g=True):
-    """φ and the coefficients here, then the product φ L here or in background threads.
+    """φ, the coefficients and the product φ L, here or in background threads.
 
-    φ on the used rows is ~3 % of G's size (n_rows of n_r columns), so it is
-    formed whole, block by block, before the product: the product is then one
-    BLAS call per thread, which holds the GIL only to start and to end.
+    φ on the used rows is ~3 % of G's size (n_rows of n_r columns), so each
+    part of the patterns forms its φ whole, block by block, before its
+    product: the product is then one BLAS call per part, which holds the GIL
+    only to start and to end. In the background, each thread does this for
+    its own contiguous part (:func:`_in_threads`), so nothing of it runs in
+    the caller.
     """
-    rows, coef_matrix = operator.rows, operator.coefficients
     nav = x.shape[:-1]
     n = int(np.prod(nav))
     x2 = x.reshape(n, x.shape[-1])
     N2, C2 = (np.broadcast_to(as_array(a), nav).reshape(n) for a in (N, C))
     f2, fsq = (np.broadcast_to(f, nav + f.shape[-1:]).reshape(n, f.shape[-1])
                if np.ndim(f) > 1 else f for f in (f2, fsq))
-    phi = np.empty((n, matrix.shape[0]))
-    coefs = None if coef_matrix is None else np.empty((n, 3))
-    for i in range(0, n, _BLOCK):
-        j = slice(i, min(i + _BLOCK, n))
-        phi[j] = _phi(x2[j], s, N2[j], C2[j], f2[j] if np.ndim(f2) > 1 else f2,
-                      fsq[j] if np.ndim(fsq) > 1 else fsq, rows)
-        if coefs is not None:
-            np.matmul(phi[j], coef_matrix, out=coefs[j])
-    coefs = None if coefs is None else coefs.reshape(nav + (3,))
-    if not with_g:
-        return PendingPDF(None, coefs, _done)
-    phi = phi.astype(matrix.dtype, copy=False)
-    G = np.empty((n, matrix.shape[1]), dtype=matrix.dtype)
-    out = G.reshape(nav + (matrix.shape[1],))
+    coefs = None if operator.coefficients is None else np.empty((n, 3))
+    out_coefs = None if coefs is None else coefs.reshape(nav + (3,))
+    G = np.empty((n, matrix.shape[1]), dtype=matrix.dtype) if with_g else None
+    out = None if G is None else G.reshape(nav + (matrix.shape[1],))
     k = max(1, min(threads, n // _MIN_ROWS_PER_THREAD))
-    if not background and k == 1:
-        np.matmul(phi, matrix, out=G)
-        return PendingPDF(out, coefs, _done)
-    return PendingPDF(out, coefs, _in_threads(phi, matrix, G, k))
+    part = _Part(x2, s, N2, C2, f2, fsq, operator, matrix, coefs, G)
+    if not with_g or (not background and k == 1):
+        part(0, n)
+        return PendingPDF(out, out_coefs, _done, _done)
+    return PendingPDF(out, out_coefs, *_in_threads(part, n, k))
+
+
+class _Part:
+    """φ, the coefficients and G of the patterns ``a:b`` (``part(a, b)``), into place.
+
+    ``coefs`` (n × 3) and ``G`` (n × n_r) are written on rows ``a:b`` only,
+    so parts run in separate threads write disjoint rows.
+    """
+
+    def __init__(self, x2, s, N2, C2, f2, fsq, operator, matrix, coefs, G):
+        self.x2, self.s, self.N2, self.C2, self.f2, self.fsq = x2, s, N2, C2, f2, fsq
+        self.rows, self.coef_matrix = operator.rows, operator.coefficients
+        self.matrix, self.coefs, self.G = matrix, coefs, G
+
+    def coefficients(self, a, b):
+        """φ of rows ``a:b`` (returned) and their coefficients (into ``coefs``)."""
+        f2, fsq, coefs = self.f2, self.fsq, self.coefs
+        phi = np.empty((b - a, self.matrix.shape[0]))
+        for i in range(a, b, _BLOCK):
+            j = slice(i, min(i + _BLOCK, b))
+            phi[i - a:j.stop - a] = _phi(self.x2[j], self.s, self.N2[j], self.C2[j],
+                                         f2[j] if np.ndim(f2) > 1 else f2,
+                                         fsq[j] if np.ndim(fsq) > 1 else fsq, self.rows)
+            if coefs is not None:
+                np.matmul(phi[i - a:j.stop - a], self.coef_matrix, out=coefs[j])
+        return phi
+
+    def product(self, phi, a, b):
+        """``G[a:b] = φ L``."""
+        np.matmul(phi.astype(self.matrix.dtype, copy=False), self.matrix, out=self.G[a:b])
+
+    def __call__(self, a, b):
+        phi = self.coefficients(a, b)
+        if self.G is not None:
+            self.product(phi, a, b)
 
 
 #: Worker threads of the product, kept between calls: ``(pid, executor)``.
@@ -448,9 +487,11 @@ def _block_signals():
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
-def _in_threads(phi, matrix, G, k):
-    """Start ``G = phi @ matrix`` in ``k`` threads (rows split); return its ``wait``."""
+def _in_threads(part, n, k):
+    """Start ``part`` (a :class:`_Part`) on ``n`` patterns in ``k`` threads (rows
+    split); return its ``wait`` and ``ready``."""
     import contextlib
+    import threading
 
     from .unmixing import blas_threads
 
@@ -459,14 +500,27 @@ def _in_threads(phi, matrix, G, k):
     # 2304-pattern chain took 112–175 ms with its two threads, 37 ms with one).
     stack = contextlib.ExitStack()
     stack.enter_context(blas_threads(1))
+    edges = np.linspace(0, n, k + 1).astype(int)
+    formed = [threading.Event() for _ in range(k)]
+
+    def run(a, b, done):
+        try:
+            phi = part.coefficients(a, b)
+        finally:
+            done.set()  # also on an error: wait() re-raises it
+        part.product(phi, a, b)
+
     try:
         pool = _pool(k)
-        edges = np.linspace(0, phi.shape[0], k + 1).astype(int)
-        futures = [pool.submit(np.matmul, phi[a:b], matrix, out=G[a:b])
-                   for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        futures = [pool.submit(run, a, b, done)
+                   for a, b, done in zip(edges[:-1], edges[1:], formed, strict=True)]
     except BaseException:
         stack.close()
         raise
+
+    def ready():
+        for done in formed:
+            done.wait()
 
     def wait():
         from concurrent.futures import wait as all_done
@@ -478,7 +532,7 @@ def _in_threads(phi, matrix, G, k):
         finally:
             stack.close()  # restores the BLAS threads (once: ExitStack is emptied)
 
-    return wait
+    return wait, ready
 
 
 def _lazy(x, s, N, C, f2, fsq, operator, matrix):

@@ -186,6 +186,25 @@ def scattering_factors(elements, s, table="lobato"):
         raise ValueError(f"'s' must be 1-D; got shape {s.shape}.")
     if np.any(s < 0) or not np.all(np.isfinite(s)):
         raise ValueError("'s' must be finite and >= 0 (Å⁻¹).")
+    key = (tuple(elements), table, s.tobytes())
+    cached = _FACTORS.get(key)
+    if cached is not None:
+        return cached.copy(order="K")  # same memory layout: same BLAS rounding
+    f = _scattering_factors(elements, s, table)
+    if len(_FACTORS) >= 16:
+        _FACTORS.pop(next(iter(_FACTORS)))
+    _FACTORS[key] = f.copy(order="K")
+    return f
+
+
+#: The last few tables evaluated (:func:`scattering_factors` of one grid is asked
+#: for on every call of a chain method; ~0.1 ms each), keyed on the elements,
+#: the table and the exact s values. Callers get copies.
+_FACTORS: dict = {}
+
+
+def _scattering_factors(elements, s, table):
+    """:func:`scattering_factors` of checked ``s`` and ``table``, evaluated."""
     if table == "kirkland":
         from .kirkland import kirkland_scattering_factors
 

@@ -7,6 +7,7 @@ default, ``lazy_output``, history in ``metadata.ePDF.history``).
 
 import contextlib
 import copy
+import functools
 import gc
 import logging
 
@@ -264,7 +265,7 @@ class MapTree(DictionaryTreeBrowser):
     def _build(self, name):
         """Replace the recipe stored under ``name`` by its signal; return the signal."""
         entries = object.__getattribute__(self, "__dict__")
-        entry = entries[slugify(name, valid_variable_name=True)]
+        entry = entries[_slug(name)]
         if type(entry["_dtb_value_"]) is MapRecipe:
             entry["_dtb_value_"] = entry["_dtb_value_"].build()
         return entry["_dtb_value_"]
@@ -274,7 +275,7 @@ class MapTree(DictionaryTreeBrowser):
         if object.__getattribute__(self, "_lazy_attributes"):
             self.process_lazy_attributes()
         entries = object.__getattribute__(self, "__dict__")
-        return slugify(key, valid_variable_name=True) in entries or hasattr(self, key)
+        return _slug(key) in entries or hasattr(self, key)
 
     def has_item(self, item_path, default=None, full_path=True, wild=False,
                  return_path=False):
@@ -362,6 +363,23 @@ class MapTree(DictionaryTreeBrowser):
 
 MapTree.__name__ = "DictionaryTreeBrowser"  # HyperSpy's name (see the class docstring)
 
+@functools.lru_cache(maxsize=4096)
+def _slug(key):
+    """HyperSpy's attribute name of a metadata key (``slugify``, ~5 µs), memoised."""
+    return str(slugify(key, valid_variable_name=True))
+
+
+def _put(tree, key, value):
+    """``tree._setattr(key, value)`` for a value that is not a dict: the entry as
+    HyperSpy stores it, without slugifying the key again."""
+    if isinstance(value, dict) or key in ("_double_lines", "_lazy_attributes") \
+            or key.startswith("_sig_"):
+        tree._setattr(key, value)
+    else:
+        object.__getattribute__(tree, "__dict__")[_slug(key)] = {"key": key,
+                                                                  "_dtb_value_": value}
+
+
 def map_tree(items=(), *, base=None):
     """A :class:`MapTree` holding ``items`` (``(key, value)``, values may be recipes).
 
@@ -372,15 +390,45 @@ def map_tree(items=(), *, base=None):
     tree = MapTree(lazy=False)
     if base is not None:
         for entry in _entries(base).values():
-            tree._setattr(entry["key"], entry["_dtb_value_"])
+            _put(tree, entry["key"], entry["_dtb_value_"])
     for key, value in items:
-        tree._setattr(key, value)
+        _put(tree, key, value)
     return tree
+
+
+def lookup(node, path, default=None):
+    """``node.get_item(path, default)`` in one walk down the tree.
+
+    HyperSpy's ``get_item`` walks the path twice (``has_item``, then the
+    items) and slugifies every key on both walks (~15–20 µs for a two-level
+    path); this reads each level once by attribute. A map recipe on the
+    path is built, as ``get_item`` builds it.
+
+    Examples
+    --------
+    >>> md = DictionaryTreeBrowser({"ePDF": {"integration": {"n_valid": [1, 2]}}})
+    >>> lookup(md, "ePDF.integration.n_valid"), lookup(md, "ePDF.fit", "none")
+    ([1, 2], 'none')
+    >>> lookup(md, "ePDF.integration.n_valid.x", "leaf"), lookup(md, "ePDF").has_item("integration")
+    ('leaf', True)
+    """
+    for key in path.split("."):
+        if not isinstance(node, DictionaryTreeBrowser):
+            return default
+        if object.__getattribute__(node, "_lazy_attributes"):
+            node.process_lazy_attributes()
+        entry = object.__getattribute__(node, "__dict__").get(_slug(key))
+        if not (isinstance(entry, dict) and "_dtb_value_" in entry):
+            return default
+        parent, node = node, entry["_dtb_value_"]
+        if type(node) is MapRecipe:
+            node = parent._build(key)
+    return node
 
 
 def stored(node, key, default=None):
     """The value stored under ``key`` in a metadata node, a map recipe not built."""
-    entry = _entries(node).get(slugify(key, valid_variable_name=True))
+    entry = _entries(node).get(_slug(key))
     return default if entry is None else entry["_dtb_value_"]
 
 
@@ -488,7 +536,7 @@ def _share_tree(tree):
         if isinstance(value, DictionaryTreeBrowser):
             value = _share_tree(value)
         elif not isinstance(value, (BaseSignal, MapRecipe)):
-            value = copy.deepcopy(value)
+            value = _copied(value)  # copy.deepcopy, faster for plain lists
         target[slug] = {"key": entry["key"], "_dtb_value_": value}
     return out
 
@@ -555,18 +603,20 @@ def new_signal_as(signal, data, signal_axis, signal_type):
         return out
     from hyperspy.io import assign_signal_subclass
 
-    removed = []
-    for path in ("ePDF", "Signal.Noise_properties", "_HyperSpy.navigator"):
-        if md.has_item(path):
-            parent, _, key = path.rpartition(".")
-            node = md.get_item(parent) if parent else md
-            removed.append((node, key, node[key]))
-            delattr(node, key)
-    try:
-        metadata = copy.deepcopy(md.as_dictionary())
-    finally:
-        for node, key, value in reversed(removed):
-            setattr(node, key, value)
+    metadata = _plain_dict(md, _NOT_COPIED)
+    if metadata is None:  # signals, axes … in the metadata: HyperSpy's own export
+        removed = []
+        for path in (".".join(p) for p in _NOT_COPIED):
+            if md.has_item(path):
+                parent, _, key = path.rpartition(".")
+                node = md.get_item(parent) if parent else md
+                removed.append((node, key, node[key]))
+                delattr(node, key)
+        try:
+            metadata = copy.deepcopy(md.as_dictionary())
+        finally:
+            for node, key, value in reversed(removed):
+                setattr(node, key, value)
     metadata.setdefault("Signal", {})["signal_type"] = signal_type
     axes = signal.axes_manager._get_axes_dicts()
     axes[-1] = {"_type": "UniformDataAxis", "navigate": False, **signal_axis}
@@ -577,6 +627,76 @@ def new_signal_as(signal, data, signal_axis, signal_type):
     if md.has_item("ePDF"):
         out.metadata.ePDF = _share_tree(md.ePDF)
     return out
+
+
+#: Metadata :func:`new_signal_as` does not copy (``metadata.ePDF`` is shared by
+#: :func:`_share_tree`; variance and navigator are not copied, as by HyperSpy's
+#: ``_deepcopy_with_new_data``).
+_NOT_COPIED = (("ePDF",), ("Signal", "Noise_properties"), ("_HyperSpy", "navigator"))
+
+#: Marks a value :func:`_plain_dict` does not export itself.
+_NOT_PLAIN = object()
+
+
+def _plain_dict(node, skip=()):
+    """``copy.deepcopy(node.as_dictionary())`` without the entries at the key
+    paths ``skip``, for a tree of plain values (numbers, strings, arrays,
+    lists, tuples, dicts); ``None`` if the tree holds anything else
+    (signals, axes, map recipes …: HyperSpy's ``as_dictionary`` turns those
+    into dictionaries of its own) or a path of ``skip`` runs through a node
+    not processed yet.
+
+    About 4× faster than the export it replaces (the ~25 metadata leaves of
+    a scan: ~30 µs instead of ~120 µs, removing and restoring the skipped
+    entries included).
+
+    Examples
+    --------
+    >>> tree = {"A": {"x": [1, 2], "y": "s"}, "B": {"z": 1.0}}
+    >>> md = DictionaryTreeBrowser(tree, lazy=False)
+    >>> _plain_dict(md, (("B",), ("A", "y")))
+    {'A': {'x': [1, 2]}}
+    >>> _plain_dict(md) == copy.deepcopy(md.as_dictionary())
+    True
+    >>> _plain_dict(DictionaryTreeBrowser(tree), (("B",),)) is None  # not processed yet
+    True
+    """
+    pending = object.__getattribute__(node, "_lazy_attributes")
+    if pending:
+        return None if skip else copy.deepcopy(pending)
+    out = {}
+    for slug, entry in object.__getattribute__(node, "__dict__").items():
+        if slug in _PRIVATE or not isinstance(entry, dict) or "_dtb_value_" not in entry:
+            continue
+        key, value = entry["key"], entry["_dtb_value_"]
+        below = tuple(p[1:] for p in skip if p[0] == key)
+        if () in below:
+            continue
+        if isinstance(value, DictionaryTreeBrowser):
+            value = _plain_dict(value, below)
+            if value is None:
+                return None
+        else:
+            value = _plain_value(value)
+            if value is _NOT_PLAIN:
+                return None
+        out[key] = value
+    return out
+
+
+def _plain_value(value):
+    """A deep copy of a plain metadata leaf, else :data:`_NOT_PLAIN`."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is list or kind is tuple:
+        items = [_plain_value(v) for v in value]
+        if any(v is _NOT_PLAIN for v in items):
+            return _NOT_PLAIN
+        return items if kind is list else tuple(items)
+    if kind is np.ndarray or isinstance(value, np.generic):
+        return copy.deepcopy(value)
+    return _NOT_PLAIN
 
 
 def finish(signal, data, *, inplace, lazy, title, method, parameters, update=None,
@@ -687,16 +807,44 @@ def record_steps(signal, steps):
     {'y': [2, 3], 'z': 'None'}
     """
     md = signal.metadata
-    history = md.get_item("ePDF.history", None)
+    history = lookup(md, "ePDF.history")
     if history is None:
         md.add_node("ePDF.history")
         history = md.get_item("ePDF.history")
     n = len(history)
     for i, (method, parameters) in enumerate(steps):
         clean = {k: _plain(v) for k, v in parameters.items()}
-        step = DictionaryTreeBrowser({"method": method, "parameters": copy.deepcopy(clean)},
+        step = DictionaryTreeBrowser({"method": method, "parameters": _copied(clean)},
                                      lazy=True)
         setattr(history, f"step_{n + i:02d}", step)
+
+
+#: Values ``copy.deepcopy`` returns as they are.
+_ATOMIC = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _copied(value):
+    """``copy.deepcopy(value)``, walking dicts and lists of plain values itself
+    (~1 µs instead of ~10 µs for a step's parameters); anything else is
+    deep-copied.
+
+    Examples
+    --------
+    >>> d = {"a": [1.0, (2, "x")], "b": {"c": None}}
+    >>> out = _copied(d)
+    >>> out == copy.deepcopy(d), out["a"] is d["a"], out["a"][1] is d["a"][1]
+    (True, False, True)
+    """
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind is tuple and all(type(v) in _ATOMIC for v in value):
+        return value  # deepcopy returns a tuple of atoms itself
+    return copy.deepcopy(value)
 
 
 def _plain(value):
