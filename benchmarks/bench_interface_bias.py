@@ -189,6 +189,33 @@ def measure(key, seed, binning, margin=0.2):
     return rel, diag
 
 
+def _route_case(key, seed, binning):
+    """The route on fast composite ``key`` with spec seed ``seed``: the synthetic scan, its
+    unmixing, the (binned) true fractions, the index of the phase-A component, the
+    r-window of the cube (pixels × r), the navigation shape, the rank evidence
+    (all-pairs noise covariance) and the components on that window."""
+    from pyxem_epdf.data import average_composition
+    from pyxem_epdf.mapping import _crop_index, _nav_unfolded
+    from pyxem_epdf.physics import unmixing as U
+
+    spec = dict(ar.FAST_COMPOSITES[key])
+    spec["seed"] = seed
+    synth = ar.generate(spec)
+    res = ar.run_route(synth.signal, average_composition(synth), binning=binning,
+                       log=lambda *a: None)
+    un, pdf = res["unmixing"], res["pdf"]
+    truth = (ar.bin_mean(synth.fractions, binning) if binning > 1
+             else np.asarray(synth.fractions))
+    k = ar.match_components(np.asarray(un.loadings.data), truth)[0][0]
+    win = un._window(pdf)
+    x, nav = _nav_unfolded(pdf)
+    x = x[:, win]
+    ev = U.rank_evidence(np.where(np.isfinite(x).all(1)[:, None], x, np.nan), nav)
+    r_full = np.asarray(un.components.axes_manager.signal_axes[0].axis)
+    e = np.asarray(un.components.data)[:, _crop_index(r_full, un.crop_r)]
+    return synth, un, truth, k, x, nav, ev, e
+
+
 def out_of_sample(key, binning, seed_pairs):
     """All-pairs metric in-sample vs from an independent noise draw (same composite).
 
@@ -196,27 +223,11 @@ def out_of_sample(key, binning, seed_pairs):
     each pair (a, b): the map of draw b in the all-pairs metric of draw b
     itself and in that of draw a. Returns two lists of relative width errors.
     """
-    from pyxem_epdf.data import average_composition
-    from pyxem_epdf.mapping import _crop_index, _nav_unfolded
     from pyxem_epdf.physics import unmixing as U
     from pyxem_epdf.physics.interface import Z90
 
     def prepare(seed):
-        spec = dict(ar.FAST_COMPOSITES[key])
-        spec["seed"] = seed
-        synth = ar.generate(spec)
-        res = ar.run_route(synth.signal, average_composition(synth), binning=binning,
-                           log=lambda *a: None)
-        un, pdf = res["unmixing"], res["pdf"]
-        truth = (ar.bin_mean(synth.fractions, binning) if binning > 1
-                 else np.asarray(synth.fractions))
-        k = ar.match_components(np.asarray(un.loadings.data), truth)[0][0]
-        win = un._window(pdf)
-        x, nav = _nav_unfolded(pdf)
-        x = x[:, win]
-        ev = U.rank_evidence(np.where(np.isfinite(x).all(1)[:, None], x, np.nan), nav)
-        r_full = np.asarray(un.components.axes_manager.signal_axes[0].axis)
-        e = np.asarray(un.components.data)[:, _crop_index(r_full, un.crop_r)]
+        synth, un, truth, k, x, nav, ev, e = _route_case(key, seed, binning)
         p = synth.parameters
         sigma = p.interface_width / (2 * Z90)
         expected = 2 * Z90 * np.sqrt(sigma**2 + p.step**2 * (binning**2 - 1) / 12)
@@ -293,27 +304,11 @@ def _nav_template(synth, binning):
 
 def closure_refit_r(key, seeds, binning):
     """Fraction-map r of the closure (simplex) refit in the all-pairs vs the interior metric."""
-    from pyxem_epdf.data import average_composition
-    from pyxem_epdf.mapping import _crop_index, _nav_unfolded
     from pyxem_epdf.physics import unmixing as U
 
     r_all, r_int = [], []
     for seed in seeds:
-        spec = dict(ar.FAST_COMPOSITES[key])
-        spec["seed"] = seed
-        synth = ar.generate(spec)
-        res = ar.run_route(synth.signal, average_composition(synth), binning=binning,
-                           log=lambda *a: None)
-        un, pdf = res["unmixing"], res["pdf"]
-        truth = (ar.bin_mean(synth.fractions, binning) if binning > 1
-                 else np.asarray(synth.fractions))
-        k = ar.match_components(np.asarray(un.loadings.data), truth)[0][0]
-        win = un._window(pdf)
-        x, nav = _nav_unfolded(pdf)
-        x = x[:, win]
-        ev = U.rank_evidence(np.where(np.isfinite(x).all(1)[:, None], x, np.nan), nav)
-        r_full = np.asarray(un.components.axes_manager.signal_axes[0].axis)
-        e = np.asarray(un.components.data)[:, _crop_index(r_full, un.crop_r)]
+        synth, un, truth, k, x, nav, ev, e = _route_case(key, seed, binning)
         interior, _ = U.interior_noise_covariance(ev, e, nav)
         for cov, store in ((ev.noise_cov, r_all), (interior, r_int)):
             w = U.noise_whitener(cov, regularization=0.01)
