@@ -276,7 +276,8 @@ def peak_basins(g_ref, r, positions):
     r : array_like
         Uniform r grid in Å.
     positions : array_like
-        Peak positions of ``g_ref`` in Å, 1-D; NaN entries give NaN basins.
+        Peak positions of ``g_ref`` in Å, 1-D, on the grid [r[0], r[-1]];
+        NaN entries give NaN basins.
 
     Returns
     -------
@@ -299,6 +300,12 @@ def peak_basins(g_ref, r, positions):
     is_min[1:-1] = (g_ref[1:-1] <= g_ref[:-2]) & (g_ref[1:-1] < g_ref[2:])
     minima = r[is_min]
     pos = np.atleast_1d(np.asarray(positions, dtype=float))
+    if pos.ndim != 1:
+        raise ValueError(f"'positions' must be 1-D (Å); got shape {pos.shape}.")
+    off = ~np.isnan(pos) & ~((pos >= r[0]) & (pos <= r[-1]))
+    if off.any():
+        raise ValueError(f"'positions' must lie on the r grid [{r[0]:g}, {r[-1]:g}] Å (or be "
+                         f"NaN); got {pos[off][0]!r}.")
     edges = np.concatenate([[r[0]], minima, [r[-1]]])  # grid ends close the outer basins
     lo = edges[np.searchsorted(minima, pos, side="left")]  # last minimum < p
     hi = edges[np.searchsorted(minima, pos, side="right") + 1]  # first minimum > p
@@ -324,7 +331,8 @@ def match_peaks(g, r, basins):
     r : array_like
         Uniform r grid in Å.
     basins : array_like
-        Shape ``(n, 2)``, (lo, hi) in Å.
+        Shape ``(n, 2)`` (or one pair), (lo, hi) in Å with lo < hi; NaN rows
+        give NaN.
 
     Returns
     -------
@@ -344,7 +352,16 @@ def match_peaks(g, r, basins):
     g = np.asarray(g, dtype=float)
     if g.shape != r.shape:
         raise ValueError(f"'g' must be 1-D on the r grid ({r.size} values); got shape {g.shape}.")
-    basins = np.asarray(basins, dtype=float).reshape(-1, 2)
+    basins = np.asarray(basins, dtype=float)
+    if basins.ndim == 1 and basins.size == 2:
+        basins = basins[None, :]
+    if basins.ndim != 2 or basins.shape[1] != 2:
+        raise ValueError(f"'basins' must have shape (n, 2) of (lo, hi) in Å; got shape "
+                         f"{basins.shape}.")
+    bad = ~(basins[:, 0] < basins[:, 1]) & ~np.isnan(basins).any(axis=1)
+    if bad.any():
+        raise ValueError(f"'basins' must have lo < hi (or be NaN); got "
+                         f"{basins[bad][0].tolist()}.")
     centre = g[1:-1]
     is_max = (centre > g[:-2]) & (centre >= g[2:])
     idx = np.flatnonzero(is_max) + 1
