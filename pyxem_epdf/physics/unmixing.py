@@ -1032,6 +1032,18 @@ def noise_whitener(noise_cov, *, regularization=0.01):
     return vec / np.sqrt(lam + regularization * top + 1e-300)
 
 
+def _nav_shape_of(evidence, nav_shape):
+    """``nav_shape`` as a tuple of ints holding the evidence's pixels, or a ValueError."""
+    try:
+        shape = tuple(int(v) for v in nav_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"'nav_shape' must be a tuple of integers; got {nav_shape!r}.") from None
+    n_pix = np.asarray(evidence.used).size
+    if int(np.prod(shape)) != n_pix or any(v < 1 for v in shape):
+        raise ValueError(f"'nav_shape' {shape} does not hold the evidence's {n_pix} pixels.")
+    return shape
+
+
 def interior_noise_covariance(evidence, endmembers, nav_shape, *, margin=0.2, trim=10.0,
                               min_pairs=20):
     """Noise covariance over r from adjacent pixels inside one phase.
@@ -1077,7 +1089,7 @@ def interior_noise_covariance(evidence, endmembers, nav_shape, *, margin=0.2, tr
     trim : float
         Pairs with more than ``trim`` × the median energy are left out (> 0).
     min_pairs : int
-        Fewest interior pairs to estimate from (≥ 1); with fewer, the
+        Fewest interior pairs to estimate from (an integer ≥ 1); with fewer, the
         evidence's own covariance is returned and ``n_pairs`` is 0.
 
     Returns
@@ -1113,9 +1125,10 @@ def interior_noise_covariance(evidence, endmembers, nav_shape, *, margin=0.2, tr
         raise ValueError(f"'margin' must lie in (0, 1); got {margin}.")
     if not (np.isfinite(trim) and trim > 0):
         raise ValueError(f"'trim' must be a finite number > 0; got {trim}.")
-    if int(min_pairs) < 1:
-        raise ValueError(f"'min_pairs' must be >= 1; got {min_pairs}.")
-    nav_shape = tuple(int(v) for v in nav_shape)
+    if not (isinstance(min_pairs, (int, np.integer)) and not isinstance(min_pairs, bool)
+            and min_pairs >= 1):
+        raise ValueError(f"'min_pairs' must be an integer >= 1; got {min_pairs!r}.")
+    nav_shape = _nav_shape_of(evidence, nav_shape)
     used = np.asarray(evidence.used, dtype=bool)
     if int(np.prod(nav_shape)) != used.size:
         raise ValueError(f"'nav_shape' {nav_shape} does not hold the evidence's {used.size} "
@@ -1460,7 +1473,7 @@ def loading_thickness_correlation(evidence, n_map, nav_shape, *, smooth=THICKNES
     >>> bool(abs(rho[2]) > 0.9)                           # the wedge: a thickness mode
     True
     """
-    nav_shape = tuple(int(v) for v in nav_shape)
+    nav_shape = _nav_shape_of(evidence, nav_shape)
     n_pix = int(np.prod(nav_shape))
     n_map = np.asarray(n_map, dtype=float).ravel()
     if n_map.size != n_pix:
@@ -1543,7 +1556,7 @@ def thickness_deflated(evidence, n_map, nav_shape, k, *, smooth=THICKNESS_SMOOTH
         used pixels).
     nav_shape : tuple of int
     k : int
-        Number of phases (≥ 1).
+        Number of phases (1 ≤ k ≤ number of the evidence's components).
     smooth : float
         Gaussian σ (pixels, ≥ 0) of the smoothing of τ.
 
@@ -1570,11 +1583,17 @@ def thickness_deflated(evidence, n_map, nav_shape, k, *, smooth=THICKNESS_SMOOTH
     >>> bool(np.sqrt((resid ** 2).sum(1)).mean() < 0.2)
     True
     """
-    k = int(k)
+    k_max = evidence.components.shape[0]
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise ValueError(f"'k' must be an integer in [1, {k_max}]; got {k!r}.")
     if k < 1:
         raise ValueError(f"'k' must be >= 1; got {k}.")
+    if k > k_max:
+        raise ValueError(f"'k' must be at most {k_max} (the evidence's components); got {k}.")
+    k = int(k)
     if not (np.isfinite(smooth) and smooth >= 0):
         raise ValueError(f"'smooth' must be a finite number >= 0 (pixels); got {smooth}.")
+    nav_shape = _nav_shape_of(evidence, nav_shape)
     used = np.asarray(evidence.used, dtype=bool)
     n_map = np.asarray(n_map, dtype=float).ravel()
     if n_map.size != used.size:
@@ -1590,7 +1609,7 @@ def thickness_deflated(evidence, n_map, nav_shape, k, *, smooth=THICKNESS_SMOOTH
         t = np.log(nu)
         tau = t - q @ (q.T @ t)
         if smooth > 0:
-            tau = _smooth_on_scan(tau, used, tuple(nav_shape), smooth)
+            tau = _smooth_on_scan(tau, used, nav_shape, smooth)
         scale = u[:, 1:].std(axis=0)
         z = np.column_stack([tau] + [tau * u[:, j] / scale[j - 1] for j in range(1, k)
                                      if scale[j - 1] > 0])
