@@ -31,7 +31,7 @@ def curves(draw, min_sep=0.0):
 
 def gauss(r, centres, heights, sigma, slope, shift=0.0):
     return slope * r + sum(h * np.exp(-0.5 * ((r - c - shift) / sigma) ** 2)
-                           for c, h in zip(centres, heights))
+                           for c, h in zip(centres, heights, strict=True))
 
 
 def all_maxima(g):

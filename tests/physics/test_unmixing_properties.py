@@ -55,14 +55,10 @@ def test_interior_covariance_is_finite_symmetric_psd(c, margin, min_pairs):
     assert np.all(np.isfinite(cov))
     np.testing.assert_array_equal(cov, cov.T)
     assert is_psd(cov)
-    assert n == 0 or n >= 1
     n_all = len(U._neighbour_pairs(c["shape"], ev.used))
     assert n <= n_all
     if n == 0:  # fell back: the evidence's own estimate, as documented
         assert cov is ev.noise_cov
-    # the pairs it keeps are trimmed from >= min_pairs interior pairs
-    if n:
-        assert n >= 1
 
 
 @SETTINGS
