@@ -24,7 +24,14 @@ all-pairs noise metric of the rank evidence or the interior-pair one
 (:func:`~pyxem_epdf.physics.unmixing.interior_noise_covariance`), at
 regularization 0.01 and 0.003.
 
-Run ``python benchmarks/bench_3ph8.py [--draws 4] [--metric]``; the chain cubes are cached
+``--vertex``: the same refit (all pairs, 0.01) with each route vertex in turn
+replaced by the true one, and with the vertices as the mean of the noisy cube
+over all truly pure pixels (true fraction > 0.99: the best vertex the data
+hold); the vertex errors (rms over the window, relative to the rms contrast
+of the true vertices) of the route, of that mean, and of the noise alone
+averaged over the route's pure pixels.
+
+Run ``python benchmarks/bench_3ph8.py [--draws 4] [--metric] [--vertex]``; the chain cubes are cached
 in /tmp/3ph8/ (``--no-cache`` to rebuild).
 """
 
@@ -96,6 +103,51 @@ def metric_table(pdfs, truth, e_true):
               f"{' '.join(f'{x:.3f}' for x in v[0])}   mean {' '.join(f'{x:.4f}' for x in v.mean(0))}")
 
 
+def vertex_table(pdfs, clean_pdf, truth, e_true):
+    """Refit fraction r with true / best-data vertices, and the vertex errors, per draw."""
+    from accuracy_route import match_components, _pearson
+    from pyxem_epdf.mapping import _crop_index
+    from pyxem_epdf.physics import unmixing as U
+
+    t = truth.reshape(-1, truth.shape[-1])
+    k = t.shape[1]
+    x0 = np.asarray(clean_pdf.data, float).reshape(len(t), -1)
+    acc = {}
+    for d, pdf in enumerate(pdfs):
+        x = np.asarray(pdf.data, float).reshape(x0.shape)
+        dec = pdf.decompose()
+        un = dec.unmix(k, refit_endmembers="mean")
+        ev = dec.evidence
+        crop = _crop_index(dec.source.axes_manager.signal_axes[0].axis,
+                           dec.signal.axes_manager.signal_axes[0].axis)
+        assign, _ = match_components(np.asarray(un.loadings.data, float), truth)
+        order = [assign[p] for p in range(k)]
+        pure = un.pure.reshape(-1, k)[:, order]
+        et = e_true[:, crop]
+        scale = np.sqrt(np.mean((et - et.mean(0)) ** 2, axis=1))
+        e_route = np.asarray(un.components.data)[order][:, crop]
+        ok = np.isfinite(x).all(1)
+        e_best = np.array([x[(t[:, p] > 0.99) & ok].mean(0)[crop] for p in range(k)])
+        sets = {"route vertices": e_route, "truly pure mean": e_best}
+        for p in range(k):
+            e = e_route.copy()
+            e[p] = et[p]
+            sets[f"true vertex {p}"] = e
+        w = U.noise_whitener(ev.noise_cov, regularization=0.01)
+        tu = t[ev.used]
+        for name, e in sets.items():
+            f, _ = U.simplex_fit(ev.coordinates @ w, (e @ ev.basis) @ w)
+            acc.setdefault(name, []).append([_pearson(f[:, p], tu[:, p]) for p in range(k)])
+        err = lambda e: np.sqrt(np.mean((e - et) ** 2, axis=1)) / scale  # noqa: E731
+        noise = np.array([(x - x0)[pure[:, p]].mean(0)[crop] for p in range(k)])
+        print(f"    draw {d}: pure px {pure.sum(0)} (truly pure {(t > 0.99).sum(0)}); vertex err "
+              f"route {np.round(err(e_route), 3)}, truly pure mean {np.round(err(e_best), 3)}, "
+              f"noise of the route's mean {np.round(np.sqrt(np.mean(noise**2, 1)) / scale, 3)}",
+              flush=True)
+    for name, v in acc.items():
+        print(f"    {name:<16} mean r {' '.join(f'{x:.4f}' for x in np.mean(v, 0))}")
+
+
 def main():
     from accuracy_route import COMPOSITES, generate, match_components, _pearson
     from pyxem_epdf.data import average_composition
@@ -105,6 +157,7 @@ def main():
     p.add_argument("--draws", type=int, default=4, help="Poisson redraws of the noiseless twin")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--metric", action="store_true", help="the refit-metric table only")
+    p.add_argument("--vertex", action="store_true", help="the vertex table only")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
     use = not args.no_cache
@@ -134,7 +187,7 @@ def main():
                     synth.signal.data.dtype)
                 return chain(dp, composition)
             pdf = cached_pdf(f"draw{d}", make, use)
-        if args.metric:
+        if args.metric or args.vertex:
             pdfs.append(pdf)
             continue
         dec = pdf.decompose()
@@ -194,6 +247,9 @@ def main():
                   flush=True)
     if args.metric:
         metric_table(pdfs, truth, e_true)
+    if args.vertex:
+        vertex_table(pdfs, pdf0, truth, e_true)
+    if args.metric or args.vertex:
         return
     print("=== mean over draws (± std of the draws)")
     for vname in ["default", "nodefl", "norefit", "neither", "defl_on", "refit003", "noinc",
