@@ -37,6 +37,7 @@ __all__ = [
     "parse_composition",
     "scattering_averages",
     "scattering_factors",
+    "scattering_power",
 ]
 
 #: Names of the available scattering-factor tables.
@@ -286,6 +287,66 @@ def mean_scattering(composition, s, table="lobato"):
     """
     elements, fractions = composition_arrays(composition)
     return scattering_averages(fractions, scattering_factors(elements, s, table))
+
+
+def scattering_power(composition, number_density, s_range, *, table="lobato", n_s=64):
+    """Scattering power per volume of a phase in the N fit window, ρ · mean ⟨f²⟩.
+
+    The chain fits I ≈ N⟨f²⟩ + C with one (average) composition, so in a
+    probe column that crosses phases the share of the fitted N (and of
+    G(r)) coming from phase p is w_p ρ_p ⟨f²⟩_p / Σ_q w_q ρ_q ⟨f²⟩_q, with
+    w_p its volume fraction: closure fractions of a PDF cube are these
+    scattering-weighted fractions, and
+    :func:`~pyxem_epdf.physics.unmixing.volume_fractions` turns them into
+    volume fractions with the powers of this function.
+
+    Parameters
+    ----------
+    composition : dict or str
+        The phase's composition (anything :func:`parse_composition` takes).
+    number_density : float
+        Its atom number density ρ in atoms/Å³ (> 0), e.g. 0.066 for a-SiO2.
+    s_range : tuple of float
+        (s_lo, s_hi) in Å⁻¹, 0 ≤ s_lo < s_hi: the window the chain fits N on
+        (``metadata.ePDF.fit.s_range``).
+    table : {"lobato", "xtables", "kirkland"}
+        Scattering-factor parameterisation.
+    n_s : int
+        Samples of the window (≥ 2).
+
+    Returns
+    -------
+    float
+        ρ · ⟨f²⟩ averaged over the window, in Å⁻¹ (atoms/Å³ × Å²); only
+        ratios between phases matter.
+
+    Examples
+    --------
+    >>> from pyxem_epdf.physics.scattering import scattering_power
+    >>> light = scattering_power("C", 0.1, (1.6, 2.5))
+    >>> heavy = scattering_power("Zr", 0.1, (1.6, 2.5))
+    >>> bool(heavy > 10 * light)   # at equal density Zr scatters far more
+    True
+    """
+    try:
+        rho = float(number_density)
+    except (TypeError, ValueError):
+        raise ValueError(f"'number_density' must be a number in atoms/Å³; got "
+                         f"{number_density!r}.") from None
+    if not np.isfinite(rho) or rho <= 0:
+        raise ValueError(f"'number_density' must be a finite number > 0 (atoms/Å³); got "
+                         f"{number_density!r}.")
+    try:
+        lo, hi = (float(v) for v in s_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"'s_range' must be two numbers (s_lo, s_hi) in Å⁻¹; got "
+                         f"{s_range!r}.") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo < hi):
+        raise ValueError(f"'s_range' must satisfy 0 <= s_lo < s_hi (Å⁻¹); got {s_range!r}.")
+    if isinstance(n_s, bool) or not isinstance(n_s, (int, np.integer)) or n_s < 2:
+        raise ValueError(f"'n_s' must be an integer >= 2; got {n_s!r}.")
+    f2, _ = mean_scattering(composition, np.linspace(lo, hi, int(n_s)), table)
+    return rho * float(np.mean(f2))
 
 
 # --------------------------------------------------------------- formula parser

@@ -1233,6 +1233,60 @@ def simplex_fit(x, endmembers, *, n_steps=200, tol=1e-10, affine=False):
     return f, res
 
 
+def volume_fractions(fractions, powers):
+    """Volume fractions from scattering-weighted (closure) fractions.
+
+    A probe column holding volume fractions w_p of phases with scattering
+    powers k_p per volume (:func:`~pyxem_epdf.physics.scattering.scattering_power`)
+    gives a G(r) that is the mixture of the pure-phase PDFs with weights
+    β_p = w_p k_p / Σ_q w_q k_q: the chain divides by one fitted N per
+    pixel, and each phase contributes k_p w_p of it. Closure unmixing returns
+    β; this inverts the weighting, w_p = (β_p / k_p) / Σ_q (β_q / k_q).
+
+    Parameters
+    ----------
+    fractions : array_like
+        (..., k) fractions along the last axis (each row summing to 1; rows
+        with NaN stay NaN). Affine fractions (not clipped at 0 and 1) are
+        allowed: a row whose Σ β_q / k_q is not > 0 becomes NaN.
+    powers : array_like
+        (k,) scattering power of each component, finite and > 0 (any unit:
+        only ratios matter).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``fractions``, rows summing to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pyxem_epdf.physics.unmixing import volume_fractions
+    >>> w = np.array([[0.5, 0.5], [0.9, 0.1]])          # volume fractions
+    >>> k = np.array([1.0, 4.0])                         # B scatters 4x more
+    >>> beta = w * k / (w * k).sum(axis=1, keepdims=True)
+    >>> beta.round(3).tolist()                           # what closure sees
+    [[0.2, 0.8], [0.692, 0.308]]
+    >>> volume_fractions(beta, k).round(6).tolist()
+    [[0.5, 0.5], [0.9, 0.1]]
+    """
+    f = np.asarray(fractions, dtype=float)
+    if f.ndim < 1 or f.shape[-1] < 1:
+        raise ValueError(f"'fractions' must have the components along its last axis; got "
+                         f"shape {f.shape}.")
+    try:
+        k = np.asarray(powers, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"'powers' must be {f.shape[-1]} numbers > 0; got {powers!r}.") from None
+    if k.shape != (f.shape[-1],) or not np.all(np.isfinite(k)) or not np.all(k > 0):
+        raise ValueError(f"'powers' must be {f.shape[-1]} finite numbers > 0 (one per "
+                         f"component); got {powers!r}.")
+    q = f / k
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total = q.sum(axis=-1, keepdims=True)
+        return np.where(total > 0, q / np.where(total > 0, total, 1.0), np.nan)
+
+
 def _simplex_ls_fast(c, ec, f, n_steps, tol=1e-10):
     """FISTA projected gradient of min ‖c − f ec‖² over the simplex, all rows at once
     (exact in one step for two endmembers: the clipped projection on the segment)."""
