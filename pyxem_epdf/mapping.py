@@ -894,14 +894,9 @@ class Unmixing:
             raise ValueError("Give either 'powers' or 'compositions' with 'number_densities', "
                              "not both.")
         maps = np.asarray(self.loadings.data, dtype=float)
-        try:
-            kk = np.asarray(powers, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"'powers' must be {k} numbers > 0; got {powers!r}.") from None
-        if kk.shape != (k,):
-            raise ValueError(f"'powers' must be {k} numbers > 0 (one per component); got "
-                             f"{powers!r}.")
-        vol = np.moveaxis(_unmixing.volume_fractions(np.moveaxis(maps, 0, -1), kk), -1, 0)
+        # volume_fractions validates the powers (one finite number > 0 per component)
+        vol = np.moveaxis(_unmixing.volume_fractions(np.moveaxis(maps, 0, -1), powers), -1, 0)
+        kk = np.asarray(powers, dtype=float)
         out = self.loadings.deepcopy()
         out.data = vol
         out.metadata.General.title = (f"{self.method} volume fraction maps "
