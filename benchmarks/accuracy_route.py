@@ -24,7 +24,16 @@ Metrics against thresholds (:data:`THRESHOLDS`):
 * ``fraction r``: Pearson r of each fraction map with the truth after
   matching components to phases (Hungarian assignment on the signed r, as
   closure fractions are >= 0 and sum to 1), >= 0.95 at full
-  resolution, >= 0.98 at 2x2 (truth averaged over the bins);
+  resolution, >= 0.98 at 2x2 (truth averaged over the bins). Scored twice:
+  against the generator's volume fractions (the issue's check), and against
+  the same truth weighted by each phase's scattering power
+  (:func:`scattering_weighted`), the quantity closure maps estimate: the
+  chain divides each pixel by one fitted N, so a column mixes the pure-phase
+  PDFs with weights w_p rho_p <f^2>_p (normalised); with the 3-phase
+  composites' metallic-like phase (10x the ZIF-like per volume) the closure
+  fit of the *noiseless* cube reaches only 0.970-0.973 against the volume
+  truth, while :meth:`pyxem_epdf.mapping.Unmixing.volume_fractions` (given
+  the phases) gives 0.997 (``benchmarks/bench_volume_fractions.py``);
 * ``component r``: Pearson r over 1-8 A of each matched component PDF with
   the same chain applied to noiseless pure-phase patterns of that phase
   (:func:`reference_pdfs`), >= 0.97;
@@ -408,6 +417,22 @@ def _diagnostic(measure):
         return float("nan")
 
 
+def scattering_weighted(fractions, phases, s_range):
+    """The generator's volume fractions weighted by scattering power: what closure maps are.
+
+    β_p = w_p k_p / Σ_q w_q k_q with k_p = ρ_p ⟨f²⟩_p over the chain's N fit
+    window (:func:`pyxem_epdf.physics.scattering.scattering_power`), the
+    mixture weights of the pure-phase PDFs in a column of volume fractions
+    w (:meth:`pyxem_epdf.mapping.Unmixing.volume_fractions` is the inverse).
+    For a 2×2 bin, w is the bin mean (thickness is nearly constant in a bin).
+    """
+    from pyxem_epdf.physics.scattering import scattering_power
+
+    k = np.array([scattering_power(p.composition, p.number_density, s_range) for p in phases])
+    b = np.asarray(fractions, dtype=float) * k
+    return b / b.sum(axis=-1, keepdims=True)
+
+
 def evaluate(synth, spec, result, ref, *, binning=1):
     """Metrics of one route result against the truth (a dict, see :func:`checks`)."""
     from pyxem_epdf.mapping import boundary_width, interface_width
@@ -418,6 +443,8 @@ def evaluate(synth, spec, result, ref, *, binning=1):
     truth = bin_mean(synth.fractions, binning) if binning > 1 else np.asarray(synth.fractions)
     maps = np.asarray(unmixing.loadings.data, dtype=float)
     assignment, frac_r = match_components(maps, truth)
+    beta = scattering_weighted(truth, synth.phases, result["pdf"].metadata.ePDF.fit.s_range)
+    _, frac_r_scattering = match_components(maps, beta)
     forced = dec.unmix(n_ph)
     _, frac_r_forced = match_components(np.asarray(forced.loadings.data), truth)
 
@@ -469,6 +496,7 @@ def evaluate(synth, spec, result, ref, *, binning=1):
         "n_found": int(dec.n_components),
         "n_used": int(maps.shape[0]),
         "fraction_r": frac_r,
+        "fraction_r_scattering": frac_r_scattering,
         "fraction_r_forced": frac_r_forced,
         "component_r": comp_r,
         "peak_shift": shifts,
@@ -588,6 +616,8 @@ def checks(m):
         ("n components", f"{m['n_found']}", f"== {m['n_true']}", m["n_found"] == m["n_true"]),
         ("fraction r per phase", _fmt(m["fraction_r"]), f">= {t[frac_key]}",
          bool(np.all(np.nan_to_num(m["fraction_r"], nan=-1) >= t[frac_key]))),
+        ("  vs scattering-weighted", _fmt(m["fraction_r_scattering"]), f">= {t[frac_key]}",
+         bool(np.all(np.nan_to_num(m["fraction_r_scattering"], nan=-1) >= t[frac_key]))),
         ("component r per phase", _fmt(m["component_r"]), f">= {t['component_r']}",
          bool(np.all(np.nan_to_num(m["component_r"], nan=-1) >= t["component_r"]))),
         ("4 peaks max |dr| (Å)", _fmt(m["peak_shift"], 3), f"<= {t['peak_shift']}",

@@ -244,7 +244,9 @@ class Decomposition:
             Number of components; default :attr:`n_components`.
         method : str or object
             ``"closure"`` (default) — phase fractions ≥ 0 that sum to 1 at
-            every probe position and pure-phase PDFs
+            every probe position (scattering-weighted: each phase's share of
+            the pixel's scattering, :meth:`Unmixing.volume_fractions`) and
+            pure-phase PDFs
             (:func:`pyxem_epdf.physics.unmixing.closure_unmix`, run in the
             k-dimensional principal subspace of the noise-whitened cube), the
             right model for an n-phase sample; ``"ica"`` — the paper's PCA →
@@ -520,8 +522,11 @@ class Unmixing:
     ----------
     loadings : Signal2D
         One map per component (navigation axis ``"component"``), with the
-        scan calibration; phase fractions for ``method="closure"``; NaN at
-        pixels left out of the decomposition.
+        scan calibration; phase fractions for ``method="closure"``
+        (scattering-weighted, as every PDF cube mixes its phases: volume
+        fraction × scattering power per volume, normalised; see
+        :meth:`volume_fractions`); NaN at pixels left out of the
+        decomposition.
     components : PDF1DPlus
         Component PDFs over the full r range of the source cube (weighted
         least squares given the loadings); pure-phase PDFs for ``"closure"``.

@@ -165,6 +165,22 @@ def test_fraction_maps(metrics):
     )
 
 
+def test_fraction_maps_of_what_closure_estimates(metrics):
+    """The same threshold against the scattering-weighted truth
+    (``ar.scattering_weighted``: each phase's volume fraction times its
+    scattering power per volume, normalised), the mixture weights a PDF cube
+    carries and the documented meaning of closure maps
+    (:meth:`~pyxem_epdf.mapping.Unmixing.volume_fractions` converts them).
+    No known misses: every fast case passes (measured 0.952-0.994)."""
+    threshold = T["fraction_r_full"] if metrics["binning"] == 1 else T["fraction_r_2x2"]
+    r = np.nan_to_num(metrics["fraction_r_scattering"], nan=-1.0)
+    assert np.all(r >= threshold), (
+        f"fraction-map r against the scattering-weighted truth "
+        f"{np.round(metrics['fraction_r_scattering'], 3)} below {threshold} (against the "
+        f"volume truth {np.round(metrics['fraction_r'], 3)})"
+    )
+
+
 def test_component_pdfs(metrics):
     r = np.nan_to_num(metrics["component_r"], nan=-1.0)
     assert np.all(r >= T["component_r"]), (
