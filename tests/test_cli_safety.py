@@ -209,6 +209,20 @@ def test_demo_output_folder_is_safe(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "fresh"]
 
 
+def _signal_state(pid):
+    """SigBlk/SigIgn/SigCgt of every thread of process ``pid`` (Linux), else ''."""
+    out = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")) if Path("/proc").is_dir() else []:
+        try:
+            status = (task / "status").read_text()
+        except OSError:
+            continue
+        fields = [line for line in status.splitlines()
+                  if line.startswith(("Name", "SigBlk", "SigIgn", "SigCgt"))]
+        out.append(f"{task.name}: " + " ".join(f.replace("\t", "") for f in fields))
+    return "\n".join(out)
+
+
 def test_ctrl_c_during_a_rerun_keeps_the_earlier_result(tiny, tmp_path):
     """A real SIGINT to ``pyxem-epdf process --overwrite`` while it computes."""
     scan, config, result = tiny
@@ -228,9 +242,10 @@ def test_ctrl_c_during_a_rerun_keeps_the_earlier_result(tiny, tmp_path):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the run never started writing"
         time.sleep(0.01)
+    state = _signal_state(proc.pid)  # evidence for a failure: was SIGINT blocked/ignored?
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, (stdout, stderr)
+    assert proc.returncode == 130, (stdout, stderr, state)
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert f"the partial result is in {partial}" in stderr
     # the earlier result: untouched and readable
