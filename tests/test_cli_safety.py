@@ -209,6 +209,15 @@ def test_demo_output_folder_is_safe(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "fresh"]
 
 
+#: ``python -m pyxem_epdf`` as an interactive shell starts it: with Python's own
+#: SIGINT handler. A process started with SIGINT ignored (a background job of a
+#: script, ``nohup … &``) passes that on, and Python then installs no handler: the
+#: test's Ctrl-C would never arrive (measured: pytest run as ``( … &)`` gave the
+#: child SigIgn 0x1001007, HUP/INT/QUIT ignored, and the run finished with 0).
+AS_FROM_A_TERMINAL = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "runpy.run_module('pyxem_epdf', run_name='__main__')")
+
+
 def _signal_state(pid):
     """SigBlk/SigIgn/SigCgt of every thread of process ``pid`` (Linux), else ''."""
     out = []
@@ -231,7 +240,7 @@ def test_ctrl_c_during_a_rerun_keeps_the_earlier_result(tiny, tmp_path):
     before = tree_digest(out)
     env = {**os.environ, "PYTHONPATH": str(Path(epdf.__file__).parents[1])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pyxem_epdf", "process", str(scan), "--config", str(config),
+        [sys.executable, "-c", AS_FROM_A_TERMINAL, "process", str(scan), "--config", str(config),
          "--out", str(out), "--overwrite", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     partial = tmp_path / f"out.partial-{proc.pid}"
