@@ -89,3 +89,21 @@ def test_scattering_power_rejects_bad_input(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=f"'{name}'"):
         scattering_power(**args)
+
+
+@SETTINGS
+@given(elements=st.lists(st.sampled_from(["H", "C", "N", "O", "Si", "Zn", "Zr", "Cu"]),
+                         min_size=1, max_size=3, unique=True),
+       seed=st.integers(0, 2**16), rho=st.floats(1e-3, 0.2),
+       lo=st.floats(0.0, 2.0), width=st.floats(0.1, 2.0))
+def test_scattering_power_is_positive_linear_in_density_and_between_its_elements(
+        elements, seed, rho, lo, width):
+    rng = np.random.default_rng(seed)
+    x = rng.dirichlet(np.ones(len(elements)))
+    composition = dict(zip(elements, x.tolist(), strict=True))
+    window = (lo, lo + width)
+    k = scattering_power(composition, rho, window)
+    assert k > 0
+    assert scattering_power(composition, 2 * rho, window) == pytest.approx(2 * k)
+    pure = [scattering_power(e, rho, window) for e in elements]
+    assert min(pure) * (1 - 1e-9) <= k <= max(pure) * (1 + 1e-9)  # an atomic-fraction mean
