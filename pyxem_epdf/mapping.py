@@ -810,7 +810,7 @@ class Unmixing:
         the ZIF-like: k 1 : 10; at a true 54 % ZIF the closure fraction is
         11 %). Measured on the noiseless 3-phase 48 × 48 composite of
         ``benchmarks/accuracy_route.py``: fraction-map r with the volume
-        truth 0.983 / 0.987 / 0.970 (closure) → 0.997 / 0.999 / 0.998 (these).
+        truth 0.983 / 0.987 / 0.970 (closure) → 0.997 / 0.999 / 0.997 (these).
         k is not estimated from the scan: on the package's synthetic
         composites the N̂ map does not carry it (the generator scatters the
         same total for every phase; a fit of the log N̂ steps across the
