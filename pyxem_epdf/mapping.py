@@ -1309,6 +1309,7 @@ class Unmixing:
             r_range=self.r_range,
             labels=list(self.labels),
             crop_r=self.crop_r,
+            fit_s_range=self.fit_s_range,  # same loadings, so the same N fit window
         )
         r_old = np.asarray(self.components.axes_manager.signal_axes[0].axis)
         r_new = np.asarray(comps.axes_manager.signal_axes[0].axis)

@@ -205,6 +205,7 @@ def test_composition_refinement_report(composite):
     assert all(n >= 3 for n in change["n_pure"]) and change["fraction_mean_abs"] == [0.0, 0.0]
     np.testing.assert_array_equal(refined.loadings.data, unmix.loadings.data)  # maps kept
     assert refined.labels == unmix.labels
+    assert refined.fit_s_range == unmix.fit_s_range is not None  # volume_fractions' window
     with pytest.raises(ValueError, match="'phase_compositions' needs 2"):
         unmix.refine_composition(ri, comps[:1], chain)
 
