@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy_route as ar  # noqa: E402
 
 
-def noiseless_ceiling(spec, binning):
+def noiseless_ceiling(spec, binning, window):
     """Map r of a closure fit (pure-pixel-mean vertices) of the noiseless cube:
-    as β (closure) and converted to volume fractions with the phases' powers."""
+    as β (closure) and converted to volume fractions with the phases' powers over
+    ``window``, the N fit window (Å⁻¹) of the route's chain."""
     from pyxem_epdf.data import average_composition
     from pyxem_epdf.physics.scattering import scattering_power
     from pyxem_epdf.physics.unmixing import simplex_fit, volume_fractions
@@ -49,7 +50,6 @@ def noiseless_ceiling(spec, binning):
     x0 = x0[:, sel]
     e = np.array([x0[t[:, p] > 0.999].mean(0) for p in range(t.shape[1])])
     f, _ = simplex_fit(x0, e)
-    window = (1.6, 2.5)
     k = [scattering_power(ph.composition, ph.number_density, window) for ph in clean.phases]
     v = volume_fractions(f, k)
     r_beta = [ar._pearson(f[:, p], t[:, p]) for p in range(t.shape[1])]
@@ -97,7 +97,7 @@ def main():
                   f"{ar._fmt(r_vol)}   (threshold {0.95 if b == 1 else 0.98}; "
                   f"{time.perf_counter() - t0:.1f} s)", flush=True)
             if not args.no_ceiling:
-                rb, rv, k = noiseless_ceiling(spec, b)
+                rb, rv, k = noiseless_ceiling(spec, b, res["pdf"].metadata.ePDF.fit.s_range)
                 print(f"    noiseless ceiling: β {ar._fmt(rb)}  volume {ar._fmt(rv)}  "
                       f"(k per phase {np.round(k, 2)})", flush=True)
 
